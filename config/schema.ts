@@ -1,0 +1,215 @@
+import { z } from 'zod';
+
+/** Accepts an array or a comma-separated string (the form env vars take). */
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+    z.array(item),
+  );
+
+/** Env vars are strings: "true"/"false"/"1"/"0" become booleans, anything else is refused. */
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  if (/^(true|1|yes|on)$/i.test(v)) return true;
+  if (/^(false|0|no|off)$/i.test(v)) return false;
+  return v;
+}, z.boolean());
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const url = z.string().url();
+const optionalSecret = z.string().min(1).optional();
+
+const oauthProvider = z
+  .object({
+    enabled: bool.default(false),
+    clientId: z.string().default(''),
+    clientSecret: z.string().default(''),
+    authorizationUrl: url,
+    tokenUrl: url,
+    userInfoUrl: url,
+    scope: list(z.string()).default([]),
+    pkce: bool.default(true),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    profile: z.enum(['development', 'test', 'staging', 'production']),
+    app: z
+      .object({
+        name: z.string().default('emotion-diary'),
+        instanceId: z.string().min(1),
+        /** Public base URL of the API, used to build OAuth callback and mail links. */
+        publicUrl: url,
+      })
+      .strict(),
+    http: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: int(0, 65535).default(3000),
+        bodyLimitKb: int(1, 10_240).default(256),
+        trustProxy: bool.default(false),
+        corsOrigins: list(z.string()).default([]),
+        readinessTimeoutMs: int(50, 30_000).default(1_000),
+        shutdownGraceMs: int(0, 120_000).default(10_000),
+      })
+      .strict(),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+        /** When set, logs go to this file with rotation instead of stdout. */
+        file: z.string().optional(),
+        rotatePeriod: z.string().default('1d'),
+        rotateCount: int(1, 365).default(14),
+      })
+      .strict(),
+    mariadb: z
+      .object({
+        url: z.string().regex(/^mariadb:\/\//, 'must be a mariadb:// URL'),
+        poolMax: int(1, 500).default(10),
+        logSql: bool.default(false),
+      })
+      .strict(),
+    mongo: z.object({ url: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL') }).strict(),
+    redis: z
+      .object({
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+        keyPrefix: z.string().default('ed:'),
+      })
+      .strict(),
+    kafka: z
+      .object({
+        brokers: list(z.string().min(3)).pipe(z.array(z.string()).min(1)),
+        clientId: z.string().default('emotion-diary'),
+        topicPrefix: z.string().default(''),
+        partitions: int(1, 1024).default(6),
+        ssl: bool.default(false),
+        sasl: z
+          .object({
+            mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+            username: z.string(),
+            password: z.string(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    auth: z
+      .object({
+        jwt: z
+          .object({
+            algorithm: z.enum(['HS256', 'HS512']).default('HS256'),
+            secret: z.string().min(32, 'must be at least 32 characters'),
+            issuer: z.string().default('emotion-diary'),
+            audience: z.string().default('emotion-diary-clients'),
+            accessTtlSec: int(30, 86_400).default(900),
+          })
+          .strict(),
+        refresh: z
+          .object({
+            ttlSec: int(60).default(14 * 86_400),
+            absoluteTtlSec: int(60).default(60 * 86_400),
+          })
+          .strict(),
+        argon2: z
+          .object({
+            memoryKiB: int(19_456).default(19_456),
+            timeCost: int(2).default(2),
+            parallelism: int(1, 16).default(1),
+          })
+          .strict(),
+        codes: z
+          .object({
+            verificationTtlSec: int(60).default(900),
+            resetTtlSec: int(60).default(900),
+            maxAttempts: int(1, 20).default(5),
+            resendCooldownSec: int(0).default(60),
+          })
+          .strict(),
+        rateLimits: z
+          .object({
+            loginFailuresPerAccount: int(1).default(5),
+            loginFailuresPerIp: int(1).default(30),
+            loginWindowSec: int(1).default(900),
+            registerPerIp: int(1).default(20),
+            resetPerIp: int(1).default(10),
+            ipWindowSec: int(1).default(3600),
+          })
+          .strict(),
+        /** Where the browser lands after an OAuth login; tokens travel in the URL fragment. */
+        oauthSuccessRedirect: z.string().default('/'),
+        google: oauthProvider,
+        kakao: oauthProvider,
+        naver: oauthProvider,
+      })
+      .strict(),
+    mail: z
+      .object({
+        transport: z.enum(['smtp', 'log']).default('log'),
+        from: z.string().default('Emotion Diary <no-reply@localhost>'),
+        smtp: z
+          .object({
+            host: z.string().default('127.0.0.1'),
+            port: int(1, 65535).default(25),
+            secure: bool.default(false),
+            user: z.string().optional(),
+            password: optionalSecret,
+          })
+          .strict(),
+      })
+      .strict(),
+    diaries: z.object({ contentMaxChars: int(1, 1_000_000).default(20_000) }).strict(),
+    outbox: z
+      .object({
+        enabled: bool.default(true),
+        batchSize: int(1, 10_000).default(100),
+        pollIntervalMs: int(10).default(500),
+        maxBackoffMs: int(100).default(30_000),
+      })
+      .strict(),
+    worker: z
+      .object({
+        partitionsConcurrently: int(1, 256).default(3),
+        maxAttempts: int(1, 20).default(4),
+        backoffBaseMs: int(1).default(200),
+        backoffMaxMs: int(1).default(10_000),
+        analyzer: z.enum(['offline', 'llm']).default('offline'),
+        llm: z
+          .object({
+            baseUrl: z.string().default('https://api.openai.com/v1'),
+            model: z.string().default('gpt-4o-mini'),
+            apiKey: optionalSecret,
+            timeoutMs: int(100).default(20_000),
+            maxRetries: int(0, 10).default(2),
+          })
+          .strict(),
+      })
+      .strict(),
+    realtime: z
+      .object({
+        path: z.string().default('/socket.io'),
+        corsOrigins: list(z.string()).default([]),
+        allowPolling: bool.default(false),
+        maxPayloadBytes: int(256, 10_485_760).default(64 * 1024),
+        eventsPerWindow: int(1).default(60),
+        eventWindowMs: int(100).default(10_000),
+        ackTimeoutMs: int(100).default(10_000),
+        redeliverIntervalMs: int(100).default(15_000),
+        replayLimit: int(1, 10_000).default(500),
+        shardedPubSub: bool.default(false),
+        activityIntervalMs: int(100).default(5_000),
+      })
+      .strict(),
+    metrics: z.object({ enabled: bool.default(true), port: int(0, 65535).default(9464) }).strict(),
+    backup: z
+      .object({
+        dir: z.string().default('.data/backups'),
+        encryptionKey: optionalSecret,
+      })
+      .strict(),
+  })
+  .strict();
+
+export type AppConfig = z.infer<typeof configSchema>;
+export type OAuthProviderConfig = z.infer<typeof oauthProvider>;
+export type OAuthProviderName = 'google' | 'kakao' | 'naver';

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Installs what the local services need, idempotently, caching downloads:
+#   MariaDB, Redis, nginx and promtool from Debian packages;
+#   Apache Kafka (KRaft) jars from Maven Central, run on the JDK;
+#   FerretDB v1 (SQLite backend) built from the Go module proxy, unless a real mongod exists.
+# Prints the versions it provides. Safe to run any number of times.
+set -euo pipefail
+
+KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
+FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
+CACHE_DIR="${EMOTION_DIARY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emotion-diary}"
+mkdir -p "$CACHE_DIR"
+
+log() { printf '[provision] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- Debian packages --------------------------------------------------------------------------
+apt_packages=()
+command -v mariadbd >/dev/null 2>&1 || apt_packages+=(mariadb-server mariadb-client)
+command -v mariadb-dump >/dev/null 2>&1 || apt_packages+=(mariadb-client)
+command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
+command -v nginx >/dev/null 2>&1 || apt_packages+=(nginx)
+command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${apt_packages[*]}"
+  # Packages must not start system-wide daemons: the project runs its own instances.
+  created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+  [ "$created_policy" = 1 ] && as_root rm -f /usr/sbin/policy-rc.d
+fi
+
+# --- Apache Kafka from Maven Central ---------------------------------------------------------
+kafka_dir="$CACHE_DIR/kafka-$KAFKA_VERSION"
+if [ ! -f "$kafka_dir/.complete" ]; then
+  command -v mvn >/dev/null || { log "Maven (mvn) is required to fetch Kafka"; exit 1; }
+  command -v java >/dev/null || { log "a JDK (java 17+) is required to run Kafka"; exit 1; }
+  log "fetching Kafka $KAFKA_VERSION jars from Maven Central"
+  work="$(mktemp -d)"
+  cat > "$work/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.emotion-diary</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+  </dependencies>
+</project>
+POM
+  rm -rf "$kafka_dir"
+  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$kafka_dir/libs"
+  rm -rf "$work"
+  touch "$kafka_dir/.complete"
+fi
+
+# --- MongoDB-wire server ----------------------------------------------------------------------
+ferret_bin="$CACHE_DIR/ferretdb-$FERRETDB_VERSION/ferretdb"
+if ! command -v mongod >/dev/null 2>&1 && [ ! -x "$ferret_bin" ]; then
+  command -v go >/dev/null || { log "Go is required to build FerretDB"; exit 1; }
+  log "building FerretDB $FERRETDB_VERSION from the Go module proxy"
+  src="$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -n "$src" ] || { log "could not download FerretDB $FERRETDB_VERSION"; exit 1; }
+  work="$(mktemp -d)"
+  cp -r "$src/." "$work/"
+  chmod -R u+w "$work"
+  # `go install` of a module leaves build/version/version.txt empty and the binary panics at start;
+  # building from the module source with the version file filled in avoids that.
+  echo "$FERRETDB_VERSION" > "$work/build/version/version.txt"
+  mkdir -p "$(dirname "$ferret_bin")"
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$ferret_bin.tmp" ./cmd/ferretdb)
+  mv "$ferret_bin.tmp" "$ferret_bin"
+  rm -rf "$work"
+fi
+
+# --- Report ---------------------------------------------------------------------------------------
+{
+  echo "cache: $CACHE_DIR"
+  echo "mariadb: $(mariadbd --version 2>/dev/null | head -1)"
+  echo "redis: $(redis-server --version | head -1)"
+  echo "kafka: $KAFKA_VERSION ($(java -version 2>&1 | head -1))"
+  if command -v mongod >/dev/null 2>&1; then echo "mongo: $(mongod --version | head -1)"; else echo "mongo-wire: FerretDB $("$ferret_bin" --version | head -1)"; fi
+  echo "nginx: $(nginx -v 2>&1)"
+  echo "promtool: $(promtool --version 2>&1 | head -1)"
+} >&2

@@ -1,0 +1,80 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { startKafka } from './kafka.js';
+import { startMariaDb, type RunningService } from './mariadb.js';
+import { startMongoWire } from './mongo.js';
+import { freePort } from './process.js';
+import { startRedis, type RestartableService } from './redis.js';
+
+export { freePort, startProcess, tcpOpen, waitFor } from './process.js';
+export type { RunningService } from './mariadb.js';
+export type { RestartableService } from './redis.js';
+
+/** Connection strings of the four backing services, as the config's env aliases expect them. */
+export interface ServiceUrls {
+  MARIADB_URL: string;
+  REDIS_URL: string;
+  MONGO_URL: string;
+  KAFKA_BROKERS: string;
+}
+
+export interface LocalServices {
+  urls: ServiceUrls;
+  /** Only services this process started (those not given by *_URL variables). */
+  started: { mariadb?: RunningService; redis?: RestartableService; mongo?: RunningService & { flavour: string }; kafka?: RestartableService };
+  stop(): Promise<void>;
+}
+
+export interface LocalServicesOptions {
+  /** Data and logs go under this directory (one sub-directory per service). */
+  rootDir: string;
+  /** Fixed ports (npm start); free ports are picked when absent (tests). */
+  ports?: Partial<Record<'mariadb' | 'redis' | 'mongo' | 'kafka', number>>;
+  /** Environment to read *_URL variables from; a service given there is not started. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts MariaDB, Redis, Kafka and a MongoDB-wire server as child processes bound to 127.0.0.1,
+ * in parallel, each waited for until it really answers. Services whose URL is already given in
+ * the environment (CI service containers, docker compose) are used as they are.
+ */
+export async function startLocalServices(options: LocalServicesOptions): Promise<LocalServices> {
+  const env = options.env ?? process.env;
+  const logDir = path.join(options.rootDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const dir = (name: string) => {
+    const d = path.join(options.rootDir, name);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
+  const port = async (name: keyof NonNullable<LocalServicesOptions['ports']>) => options.ports?.[name] ?? (await freePort());
+
+  const started: LocalServices['started'] = {};
+  const tasks: Array<Promise<unknown>> = [];
+  if (!env.MARIADB_URL) tasks.push(port('mariadb').then((p) => startMariaDb(dir('mariadb'), p, logDir)).then((s) => (started.mariadb = s)));
+  if (!env.REDIS_URL) tasks.push(port('redis').then((p) => startRedis(dir('redis'), p, logDir)).then((s) => (started.redis = s)));
+  if (!env.MONGO_URL) tasks.push(port('mongo').then((p) => startMongoWire(dir('mongo'), p, logDir)).then((s) => (started.mongo = s)));
+  if (!env.KAFKA_BROKERS) tasks.push(port('kafka').then((p) => startKafka(dir('kafka'), p, logDir)).then((s) => (started.kafka = s)));
+
+  const stop = async () => {
+    await Promise.all(Object.values(started).map((s) => s.stop().catch(() => undefined)));
+  };
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw new Error(`local services failed to start (logs in ${logDir}): ${String(failed.reason?.message ?? failed.reason)}`);
+  }
+
+  return {
+    urls: {
+      MARIADB_URL: env.MARIADB_URL ?? started.mariadb!.url,
+      REDIS_URL: env.REDIS_URL ?? started.redis!.url,
+      MONGO_URL: env.MONGO_URL ?? started.mongo!.url,
+      KAFKA_BROKERS: env.KAFKA_BROKERS ?? started.kafka!.url,
+    },
+    started,
+    stop,
+  };
+}

@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { CACHE_DIR, KAFKA_VERSION, freePort, startProcess, waitFor } from './process.js';
+import type { RestartableService } from './redis.js';
+
+const run = promisify(execFile);
+
+/** A single-node Kafka in KRaft mode (broker + controller), run from the jars provision.sh cached. */
+export async function startKafka(dataDir: string, port: number, logDir: string): Promise<RestartableService & { brokers: string[] }> {
+  const libs = path.join(CACHE_DIR, `kafka-${KAFKA_VERSION}`, 'libs');
+  if (!existsSync(libs)) throw new Error(`Kafka jars missing in ${libs}: run scripts/provision.sh`);
+  const classpath = `${libs}/*`;
+  const logDirs = path.join(dataDir, 'kraft-logs');
+  const propsFile = path.join(dataDir, 'server.properties');
+  if (!existsSync(path.join(logDirs, 'meta.properties'))) {
+    mkdirSync(logDirs, { recursive: true });
+    const controllerPort = await freePort();
+    writeFileSync(
+      propsFile,
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        'controller.listener.names=CONTROLLER',
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        'inter.broker.listener.name=PLAINTEXT',
+        `log.dirs=${logDirs}`,
+        'num.partitions=3',
+        'default.replication.factor=1',
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=10',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'transaction.state.log.num.partitions=4',
+        'group.initial.rebalance.delay.ms=0',
+        'auto.create.topics.enable=false',
+        'delete.topic.enable=true',
+        '',
+      ].join('\n'),
+    );
+    await run('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', randomUUID(), '-c', propsFile, '--ignore-formatted']);
+  }
+
+  let stopCurrent: () => Promise<void> = async () => undefined;
+  const brokers = [`127.0.0.1:${port}`];
+  const start = async () => {
+    const proc = startProcess('kafka', 'java', ['-Xms256m', '-Xmx768m', '-XX:+UseSerialGC', '-cp', classpath, 'kafka.Kafka', propsFile], {
+      cwd: dataDir,
+      logFile: path.join(logDir, 'kafka.log'),
+    });
+    stopCurrent = () => proc.stop(30_000);
+    // Ready means the broker answers metadata requests, not merely that its port is open.
+    const probe = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1_000 }).admin();
+    await waitFor(
+      'kafka',
+      async () => {
+        await probe.connect();
+        await probe.describeCluster();
+        return true;
+      },
+      90_000,
+      proc.child,
+    ).finally(() => probe.disconnect());
+  };
+  await start();
+  return { name: 'kafka', port, url: brokers.join(','), brokers, start, stop: () => stopCurrent() };
+}

@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import * as mariadb from 'mariadb';
+import { startProcess, waitFor, type ManagedProcess } from './process.js';
+
+const run = promisify(execFile);
+
+export interface RunningService {
+  name: string;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private MariaDB server: its own datadir, socket and port, bound to 127.0.0.1, root without a
+ * password. Tuned for tests (no binlog, relaxed flushing); data survives restarts in `dataDir`.
+ */
+export async function startMariaDb(dataDir: string, port: number, logDir: string): Promise<RunningService> {
+  const datadir = path.join(dataDir, 'data');
+  const isRoot = process.getuid?.() === 0;
+  const userArgs = isRoot ? ['--user=root'] : [];
+  if (!existsSync(path.join(datadir, 'mysql'))) {
+    mkdirSync(datadir, { recursive: true });
+    await run('mariadb-install-db', [
+      '--no-defaults',
+      `--datadir=${datadir}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      ...userArgs,
+    ]);
+  }
+  const proc: ManagedProcess = startProcess(
+    'mariadb',
+    'mariadbd',
+    [
+      '--no-defaults',
+      `--datadir=${datadir}`,
+      `--socket=${path.join(dataDir, 'mariadb.sock')}`,
+      `--pid-file=${path.join(dataDir, 'mariadb.pid')}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      '--skip-name-resolve',
+      '--skip-log-bin',
+      '--innodb-buffer-pool-size=256M',
+      '--innodb-flush-log-at-trx-commit=2',
+      '--innodb-doublewrite=0',
+      '--max-connections=500',
+      '--character-set-server=utf8mb4',
+      '--collation-server=utf8mb4_unicode_ci',
+      ...userArgs,
+    ],
+    { cwd: dataDir, logFile: path.join(logDir, 'mariadb.log') },
+  );
+  await waitFor(
+    'mariadb',
+    async () => {
+      const conn = await mariadb.createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 500 });
+      await conn.end();
+      return true;
+    },
+    60_000,
+    proc.child,
+  );
+  return { name: 'mariadb', port, url: `mariadb://root@127.0.0.1:${port}`, stop: () => proc.stop(30_000) };
+}

@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { homedir } from 'node:os';
+import path from 'node:path';
+
+/** Where scripts/provision.sh caches Kafka and FerretDB. */
+export const CACHE_DIR =
+  process.env.EMOTION_DIARY_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'emotion-diary');
+
+export const KAFKA_VERSION = process.env.KAFKA_VERSION ?? '3.9.1';
+export const FERRETDB_VERSION = process.env.FERRETDB_VERSION ?? 'v1.24.2';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tcpOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    socket.setTimeout(500);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it was ready`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms`);
+}
+
+/** Every child this process started; all are killed when it exits, however it exits. */
+const children = new Set<ChildProcess>();
+let exitHooked = false;
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  const killAll = () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      // A program with its own handler (npm start) stops the services gracefully itself.
+      if (process.listenerCount(signal) > 0) return;
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+export interface ManagedProcess {
+  child: ChildProcess;
+  /** Stops with SIGTERM, escalating to SIGKILL after the grace period. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts a server as a child process with its output in a log file. A small shell watchdog kills
+ * it if this Node process dies without running its exit hooks (SIGKILL, OOM), so no server is
+ * ever left behind holding a port.
+ */
+export function startProcess(name: string, command: string, args: string[], options: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv }): ManagedProcess {
+  hookExit();
+  const out = createWriteStream(options.logFile, { flags: 'a' });
+  // bash runs the server, forwards TERM/INT to it, waits for it to really exit (so its port is
+  // free when stop() resolves), and a background loop kills it if Node or bash itself dies.
+  const watchdog = [
+    '"$@" & child=$!',
+    `(while kill -0 ${process.pid} 2>/dev/null && kill -0 $$ 2>/dev/null; do sleep 1; done; kill -9 $child 2>/dev/null) & wd=$!`,
+    "trap 'kill -TERM $child 2>/dev/null' TERM INT",
+    'code=0; while kill -0 $child 2>/dev/null; do wait $child; code=$?; done',
+    'kill $wd 2>/dev/null; exit $code',
+  ].join('\n');
+  const child = spawn('bash', ['-c', watchdog, name, command, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(out, { end: false });
+  child.stderr?.pipe(out, { end: false });
+  children.add(child);
+  child.once('exit', () => {
+    children.delete(child);
+    out.end();
+  });
+  return {
+    child,
+    stop: (graceMs = 10_000) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}

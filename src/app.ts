@@ -1,0 +1,156 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Connection } from 'mongoose';
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import type { Sequelize } from 'sequelize';
+import type { AppConfig } from '../config/index.js';
+import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../models/mongo/index.js';
+import { defineSqlModels, type SqlModels } from '../models/sql/index.js';
+import { createHttpApp } from './http/app.js';
+import type { ResponseAudit } from './http/mount-routes.js';
+import { opsRoutes } from './ops/ops-routes.js';
+import { UnauthorizedError } from './platform/errors.js';
+import type { HealthCheck } from './platform/health.js';
+import { createKafka, ensureTopics, topicNames, type TopicNames } from './platform/kafka.js';
+import { createLogger, type Logger } from './platform/logger.js';
+import { createSequelize } from './platform/mariadb.js';
+import { createMetrics, type Metrics } from './platform/metrics.js';
+import { connectMongo, pingMongo } from './platform/mongo.js';
+import { createRedis } from './platform/redis.js';
+
+export interface ApiAppOptions {
+  /** Called for every response that breaks its documented contract (tests collect these). */
+  responseAudit?: ResponseAudit;
+  log?: Logger;
+}
+
+/** Handles the composition root exposes for operations and tests; routes never see these. */
+export interface ApiApp {
+  config: AppConfig;
+  log: Logger;
+  metrics: Metrics;
+  server: Server;
+  sequelize: Sequelize;
+  sql: SqlModels;
+  mongo: Connection;
+  mongoModels: MongoModels;
+  redis: Redis;
+  kafka: Kafka;
+  topics: TopicNames;
+  /** Base URL the HTTP server listens on, once started. */
+  url(): string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The API process's composition root: builds every client, repository, service, route, socket
+ * handler and consumer with plain factories, and owns their start and stop order.
+ */
+export async function createApiApp(config: AppConfig, options: ApiAppOptions = {}): Promise<ApiApp> {
+  const log = options.log ?? createLogger(config, 'api');
+  const metrics = createMetrics(undefined, { instance: config.app.instanceId, process: 'api' });
+  const topics = topicNames(config.kafka.topicPrefix);
+
+  const sequelize = createSequelize(config, log);
+  const sql = defineSqlModels(sequelize);
+  const mongo = await connectMongo(config);
+  const mongoModels = defineMongoModels(mongo);
+  const redis = createRedis(config, log, 'api');
+  const kafka = createKafka(config, log);
+  const healthAdmin = kafka.admin({ retry: { retries: 0 } });
+
+  let shuttingDown = false;
+  const checks: HealthCheck[] = [
+    { name: 'mariadb', check: async () => void (await sequelize.query('SELECT 1')) },
+    {
+      name: 'redis',
+      check: async () => {
+        if (redis.status !== 'ready') throw new Error(`redis ${redis.status}`);
+        await redis.ping();
+      },
+    },
+    { name: 'mongo', check: () => pingMongo(mongo) },
+    {
+      name: 'kafka',
+      check: async () => {
+        await healthAdmin.connect();
+        await healthAdmin.describeCluster();
+      },
+    },
+  ];
+
+  const routes = [
+    ...opsRoutes({ checks, readinessTimeoutMs: config.http.readinessTimeoutMs, registry: metrics.registry, isShuttingDown: () => shuttingDown }),
+  ];
+
+  const http = createHttpApp({
+    config,
+    log,
+    metrics,
+    routes,
+    authenticate: async () => {
+      throw new UnauthorizedError();
+    },
+    audit: options.responseAudit,
+  });
+  const server = createServer(http.callback());
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 20_000;
+  server.keepAliveTimeout = 65_000;
+
+  const app: ApiApp = {
+    config,
+    log,
+    metrics,
+    server,
+    sequelize,
+    sql,
+    mongo,
+    mongoModels,
+    redis,
+    kafka,
+    topics,
+    url() {
+      const address = server.address() as AddressInfo | null;
+      if (!address) throw new Error('server not listening');
+      return `http://127.0.0.1:${address.port}`;
+    },
+    async start() {
+      await redis.connect();
+      await sequelize.authenticate();
+      await syncMongoIndexes(mongoModels);
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, topics, config.kafka.partitions);
+      } finally {
+        await admin.disconnect();
+      }
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.http.port, config.http.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      log.info({ url: app.url(), instance: config.app.instanceId, profile: config.profile }, 'api started');
+    },
+    async stop() {
+      shuttingDown = true;
+      // Stop accepting, let in-flight requests finish within the grace period, then cut the rest.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs);
+      await closed;
+      clearTimeout(grace);
+      await healthAdmin.disconnect().catch(() => undefined);
+      redis.disconnect();
+      await mongo.close().catch(() => undefined);
+      await sequelize.close().catch(() => undefined);
+      log.info('api stopped');
+    },
+  };
+  return app;
+}

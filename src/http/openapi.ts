@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { problemSchema } from './problem.js';
+import type { RouteSpec } from './route.js';
+
+/** Statuses any route can answer (validation, auth, size, rate limit, crash). */
+const COMMON_ERRORS = [400, 413, 429, 500];
+const AUTH_ERRORS = [401, 403];
+
+export const API_PREFIX = '/api/v1';
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+    reused: 'inline',
+    override: (ctx) => {
+      // Coerced query numbers arrive as strings on the wire; the schema documents the value.
+      if (ctx.jsonSchema.type === 'integer' && ctx.jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete ctx.jsonSchema.maximum;
+      if (ctx.jsonSchema.type === 'integer' && ctx.jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete ctx.jsonSchema.minimum;
+    },
+  });
+  return rest;
+}
+
+function parameters(schema: z.ZodType | undefined, location: 'path' | 'query'): Array<Record<string, unknown>> {
+  if (!schema) return [];
+  const js = jsonSchema(schema, 'input') as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  return Object.entries(js.properties ?? {}).map(([name, s]) => {
+    const { description, ...rest } = s;
+    return {
+      name,
+      in: location,
+      required: location === 'path' || (js.required ?? []).includes(name),
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+/** `/diaries/:id` → `/diaries/{id}` */
+export function openApiPath(koaPath: string): string {
+  return koaPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+/**
+ * Builds the OpenAPI 3.1 document from the same route specs (and so the same zod schemas) that
+ * validate requests. Nothing is written by hand, so the document cannot drift from the code.
+ */
+export function buildOpenApiDocument(routes: RouteSpec[], info: { title: string; version: string; serverUrl: string }): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, schema] of Object.entries(route.responses)) {
+      responses[status] =
+        schema === null
+          ? { description: `${status}` }
+          : {
+              description: `${status}`,
+              content: { [route.produces ?? 'application/json']: { schema: jsonSchema(schema, 'output') } },
+            };
+    }
+    const errorStatuses = new Set([...COMMON_ERRORS, ...(route.access === 'public' ? [] : AUTH_ERRORS), ...(route.errors ?? [])]);
+    for (const status of [...errorStatuses].sort()) {
+      responses[String(status)] ??= { $ref: '#/components/responses/Problem' };
+    }
+    const operation: Record<string, unknown> = {
+      operationId: route.operationId,
+      summary: route.summary,
+      tags: route.tags,
+      parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
+      responses,
+      ...(route.access === 'public' ? { security: [] } : {}),
+      ...(route.access === 'admin' ? { 'x-required-role': 'ADMIN' } : {}),
+    };
+    if (route.body) {
+      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } };
+    }
+    const path = openApiPath(route.root ? route.path : `${API_PREFIX}${route.path}`);
+    paths[path] = { ...paths[path], [route.method]: operation };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: info.title, version: info.version },
+    servers: [{ url: info.serverUrl }],
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: { Problem: jsonSchema(problemSchema, 'output') },
+      responses: {
+        Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      },
+    },
+  };
+}

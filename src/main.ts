@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, runEncryptCommand } from '../config/index.js';
+import { createApiApp } from './app.js';
+import { runMigrate, type MigrateAction } from './cli/migrate-command.js';
+import { createLogger } from './platform/logger.js';
+
+const USAGE = `usage: emotion-diary <command>
+  api                      run the REST + Socket.IO server
+  worker                   run the Kafka emotion worker
+  migrate [up|down|status] apply, revert one, or list MariaDB migrations (and Mongo indexes)
+  config:encrypt           read a secret on stdin, print ENC(...) (needs CONFIG_MASTER_PASSWORD)
+  backup                   write a timestamped backup archive of MariaDB and MongoDB
+  restore <archive>        restore an archive into empty stores
+  dlq:replay [--limit N]   re-queue dead-lettered analysis requests`;
+
+interface Runnable {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Runs a long-lived process until SIGTERM/SIGINT, then stops it gracefully (a second signal forces exit). */
+async function runUntilSignalled(app: Runnable, log: ReturnType<typeof createLogger>): Promise<void> {
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal, exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await app.start();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === 'config:encrypt') {
+    process.stdout.write(`${await runEncryptCommand()}\n`);
+    return;
+  }
+  if (!command || command === 'help' || command === '--help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const config = loadConfig();
+  const log = createLogger(config, command);
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+  switch (command) {
+    case 'api': {
+      const app = await createApiApp(config, { log });
+      await runUntilSignalled(app, log);
+      return;
+    }
+    case 'migrate': {
+      const action = (rest[0] ?? 'up') as MigrateAction;
+      if (!['up', 'down', 'status'].includes(action)) throw new ConfigError(`migrate: unknown action ${action}`);
+      const result = await runMigrate(config, log, action);
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    default: {
+      const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
+      throw new ConfigError(`unknown command: ${positionals[0]}\n${USAGE}`);
+    }
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

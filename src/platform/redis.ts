@@ -1,0 +1,29 @@
+import { Redis } from 'ioredis';
+import type { AppConfig } from '../../config/index.js';
+import type { Logger } from './logger.js';
+
+/**
+ * An ioredis client that retries forever with capped backoff, so a Redis restart is a blip,
+ * not a crash. Commands issued while disconnected fail fast instead of queueing without bound.
+ */
+export function createRedis(config: Pick<AppConfig, 'redis'>, log: Logger, name: string): Redis {
+  const client = new Redis(config.redis.url, {
+    connectionName: name,
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+  });
+  let lastError = '';
+  client.on('error', (err: Error) => {
+    // Redis down produces one error per retry; log each distinct one once.
+    if (err.message !== lastError) log.warn({ err, client: name }, 'redis connection error');
+    lastError = err.message;
+  });
+  client.on('ready', () => {
+    if (lastError) log.info({ client: name }, 'redis connection restored');
+    lastError = '';
+  });
+  return client;
+}

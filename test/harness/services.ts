@@ -1,0 +1,24 @@
+import type { LocalServices, ServiceUrls } from '../../scripts/services/index.js';
+
+let current: LocalServices | undefined;
+let currentRoot: string | undefined;
+
+export function setServices(services: LocalServices, rootDir: string): void {
+  current = services;
+  currentRoot = rootDir;
+}
+
+/** The running services; only valid inside tests (after the global setup). */
+export function services(): LocalServices {
+  if (!current) throw new Error('test services are not started (run through mocha with test/harness/global-fixtures.ts)');
+  return current;
+}
+
+export function serviceUrls(): ServiceUrls {
+  return services().urls;
+}
+
+export function testRootDir(): string {
+  if (!currentRoot) throw new Error('test services are not started');
+  return currentRoot;
+}

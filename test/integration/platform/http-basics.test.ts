@@ -1,0 +1,80 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import request from 'supertest';
+import { freePort } from '../../../scripts/services/index.js';
+import { startRedis, type RestartableService } from '../../../scripts/services/redis.js';
+import { startTestApp, type TestApp } from '../../harness/test-app.js';
+
+describe('HTTP platform: health, readiness, metrics, request ids, errors', () => {
+  let app: TestApp;
+  let redis: RestartableService;
+
+  before(async () => {
+    // A private Redis, so stopping it cannot disturb other tests.
+    const dir = mkdtempSync(path.join(tmpdir(), 'readyz-redis-'));
+    redis = await startRedis(dir, await freePort(), dir);
+    app = await startTestApp('http', { redis: { url: redis.url } });
+  });
+
+  after(async () => {
+    await app.destroy();
+    await redis.stop();
+  });
+
+  it('when /healthz is called, then it answers 200 ok', async () => {
+    const res = await request(app.server).get('/healthz');
+    expect(res.status).to.equal(200);
+    expect(res.body).to.deep.equal({ status: 'ok' });
+  });
+
+  it('when every dependency is up, then /readyz answers 200 with each check', async () => {
+    const res = await request(app.server).get('/readyz');
+    expect(res.status).to.equal(200);
+    expect(Object.keys(res.body.checks).sort()).to.deep.equal(['kafka', 'mariadb', 'mongo', 'redis']);
+  });
+
+  it('when Redis is stopped, then /readyz answers 503 naming redis, and 200 again once it is back', async () => {
+    await redis.stop();
+    const down = await request(app.server).get('/readyz');
+    expect(down.status).to.equal(503);
+    expect(down.body.checks.redis.status).to.equal('fail');
+    expect(down.body.checks.mariadb.status).to.equal('ok');
+
+    await redis.start();
+    const deadline = Date.now() + 15_000;
+    let status = 0;
+    while (Date.now() < deadline) {
+      status = (await request(app.server).get('/readyz')).status;
+      if (status === 200) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).to.equal(200);
+  });
+
+  it('when a request carries X-Request-Id, then it is echoed; otherwise one is made', async () => {
+    const given = await request(app.server).get('/healthz').set('X-Request-Id', 'abc-123');
+    expect(given.headers['x-request-id']).to.equal('abc-123');
+    const made = await request(app.server).get('/healthz').set('X-Request-Id', 'bad id with spaces');
+    expect(made.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('when an unknown route is requested, then the answer is a problem+json 404 with an error id', async () => {
+    const res = await request(app.server).get('/api/v1/nothing-here/42');
+    expect(res.status).to.equal(404);
+    expect(res.headers['content-type']).to.match(/application\/problem\+json/);
+    expect(res.body).to.include({ status: 404, code: 'route_not_found' });
+    expect(res.body.errorId).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('when /metrics is scraped, then HTTP durations are labelled by route template and default metrics are present', async () => {
+    await request(app.server).get('/api/v1/nothing-here/42');
+    const res = await request(app.server).get('/metrics');
+    expect(res.status).to.equal(200);
+    expect(res.text).to.include('process_cpu_seconds_total');
+    expect(res.text).to.match(/http_request_duration_seconds_count\{[^}]*route="\/healthz"/);
+    expect(res.text).to.match(/http_request_duration_seconds_count\{[^}]*route="unmatched"/);
+    expect(res.text).not.to.include('nothing-here');
+  });
+});
