@@ -1,0 +1,65 @@
+/**
+ * The one interface every emotion analyzer implements (offline lexicon/rules, LLM, ...).
+ * Results are plain data; the worker stores them in diary_analyses as they are.
+ */
+
+/** Plutchik's eight basic emotions: a fixed, widely used set that covers both valences. */
+export const EMOTIONS = ['joy', 'sadness', 'anger', 'fear', 'surprise', 'disgust', 'trust', 'anticipation'] as const;
+export type EmotionName = (typeof EMOTIONS)[number];
+
+/** The common cognitive distortions of CBT thought records. */
+export const DISTORTIONS = [
+  'all_or_nothing',
+  'overgeneralization',
+  'catastrophizing',
+  'mind_reading',
+  'fortune_telling',
+  'should_statements',
+  'labeling',
+  'personalization',
+  'emotional_reasoning',
+  'discounting_positive',
+] as const;
+export type DistortionCategory = (typeof DISTORTIONS)[number];
+
+export type EmotionStatus = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
+export type DetectedLanguage = 'en' | 'ko' | 'mixed' | 'unknown';
+
+export interface AnalysisInput {
+  title: string | null;
+  content: string;
+  /** The user's preferred language for generated texts (alternative thoughts, prompt). */
+  language?: 'en' | 'ko';
+}
+
+export interface AutomaticThought {
+  /** The sentence of the entry that carries the thought, as written. */
+  text: string;
+  distortion: DistortionCategory;
+  /** 0..1: how strongly the sentence expresses the distortion. */
+  intensity: number;
+  /** A balanced reframe of this thought. */
+  alternativeThought: string;
+}
+
+export interface AnalysisResult {
+  language: DetectedLanguage;
+  /** Every emotion of EMOTIONS with a score in 0..1, sorted by score, highest first. */
+  emotions: Array<{ name: EmotionName; score: number }>;
+  emotionStatus: EmotionStatus;
+  /** Overall valence in -1..1. */
+  valence: number;
+  automaticThoughts: AutomaticThought[];
+  /** Alternative thoughts for the entry as a whole (at least one when there are automatic thoughts). */
+  alternativeThoughts: string[];
+  /** A short question or suggestion inviting the writer to change perspective. */
+  promptForChange: string;
+}
+
+export interface Analyzer {
+  readonly name: string;
+  readonly version: string;
+  /** The model behind the analyzer, when there is one (LLM). */
+  readonly model?: string;
+  analyze(input: AnalysisInput, signal?: AbortSignal): Promise<AnalysisResult>;
+}
