@@ -10,7 +10,9 @@ import { defineSqlModels, type SqlModels } from '../models/sql/index.js';
 import { createHttpApp } from './http/app.js';
 import type { ResponseAudit } from './http/mount-routes.js';
 import { opsRoutes } from './ops/ops-routes.js';
-import { UnauthorizedError } from './platform/errors.js';
+import { createAccessTokens, type AccessTokens } from './auth/access-tokens.js';
+import { createAuthenticate } from './auth/authenticate.js';
+import { createTokenRevocation, type TokenRevocation } from './auth/token-revocation.js';
 import type { HealthCheck } from './platform/health.js';
 import { createKafka, ensureTopics, topicNames, type TopicNames } from './platform/kafka.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -38,6 +40,8 @@ export interface ApiApp {
   redis: Redis;
   kafka: Kafka;
   topics: TopicNames;
+  accessTokens: AccessTokens;
+  tokenRevocation: TokenRevocation;
   /** Base URL the HTTP server listens on, once started. */
   url(): string;
   start(): Promise<void>;
@@ -81,6 +85,12 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     },
   ];
 
+  const tokenRevocation = createTokenRevocation(redis, {
+    accessTtlSec: config.auth.jwt.accessTtlSec,
+    refreshAbsoluteTtlSec: config.auth.refresh.absoluteTtlSec,
+  });
+  const accessTokens = createAccessTokens(config.auth.jwt, tokenRevocation);
+
   const routes = [
     ...opsRoutes({ checks, readinessTimeoutMs: config.http.readinessTimeoutMs, registry: metrics.registry, isShuttingDown: () => shuttingDown }),
   ];
@@ -90,9 +100,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     log,
     metrics,
     routes,
-    authenticate: async () => {
-      throw new UnauthorizedError();
-    },
+    authenticate: createAuthenticate(accessTokens),
     audit: options.responseAudit,
   });
   const server = createServer(http.callback());
@@ -112,6 +120,8 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     redis,
     kafka,
     topics,
+    accessTokens,
+    tokenRevocation,
     url() {
       const address = server.address() as AddressInfo | null;
       if (!address) throw new Error('server not listening');

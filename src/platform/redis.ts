@@ -4,11 +4,14 @@ import type { Logger } from './logger.js';
 
 /**
  * An ioredis client that retries forever with capped backoff, so a Redis restart is a blip,
- * not a crash. Commands issued while disconnected fail fast instead of queueing without bound.
+ * not a crash. Commands issued while disconnected fail after two retries instead of queueing
+ * without bound. Keys are prefixed with `redis.keyPrefix` unless `prefixed` is false (the
+ * Socket.IO adapter's pub/sub clients carry their own channel prefix).
  */
-export function createRedis(config: Pick<AppConfig, 'redis'>, log: Logger, name: string): Redis {
+export function createRedis(config: Pick<AppConfig, 'redis'>, log: Logger, name: string, options: { prefixed?: boolean } = {}): Redis {
   const client = new Redis(config.redis.url, {
     connectionName: name,
+    ...(options.prefixed === false ? {} : { keyPrefix: config.redis.keyPrefix }),
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { AppConfig } from '../../config/index.js';
+import type { Principal } from '../http/route.js';
+import { UnauthorizedError } from '../platform/errors.js';
+import type { TokenRevocation } from './token-revocation.js';
+
+export interface IssuedAccessToken {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Seconds until the token expires. */
+  expiresIn: number;
+  expiresAt: Date;
+}
+
+export interface VerifiedAccessToken extends Principal {
+  issuedAtMs: number;
+  expiresAtMs: number;
+}
+
+export interface AccessTokens {
+  issue(subject: { userId: string; role: Principal['role']; sessionId: string }): IssuedAccessToken;
+  /** Verifies signature (pinned algorithm), iss, aud, exp and revocation; throws UnauthorizedError. */
+  verify(token: string): Promise<VerifiedAccessToken>;
+}
+
+interface AccessClaims {
+  sub: string;
+  role: Principal['role'];
+  sid: string;
+  jti: string;
+  /** Issue time in milliseconds; `iat` has only second precision, too coarse for revocation. */
+  iat_ms: number;
+  iat: number;
+  exp: number;
+}
+
+/**
+ * Short-lived access JWTs. The algorithm is pinned on both sides, so `alg: none` and HS/RS
+ * confusion are refused by construction; every claim the API relies on is checked for shape.
+ */
+export function createAccessTokens(config: AppConfig['auth']['jwt'], revocation: TokenRevocation): AccessTokens {
+  return {
+    issue({ userId, role, sessionId }) {
+      const nowMs = Date.now();
+      const accessToken = jwt.sign({ role, sid: sessionId, iat_ms: nowMs }, config.secret, {
+        algorithm: config.algorithm,
+        subject: userId,
+        issuer: config.issuer,
+        audience: config.audience,
+        expiresIn: config.accessTtlSec,
+        jwtid: randomUUID(),
+      });
+      return {
+        accessToken,
+        tokenType: 'Bearer',
+        expiresIn: config.accessTtlSec,
+        expiresAt: new Date(Math.floor(nowMs / 1000) * 1000 + config.accessTtlSec * 1000),
+      };
+    },
+
+    async verify(token) {
+      let claims: AccessClaims;
+      try {
+        claims = jwt.verify(token, config.secret, {
+          algorithms: [config.algorithm],
+          issuer: config.issuer,
+          audience: config.audience,
+          clockTolerance: 5,
+        }) as AccessClaims;
+      } catch (err) {
+        const expired = err instanceof jwt.TokenExpiredError;
+        throw new UnauthorizedError(expired ? 'Access token expired' : 'Invalid access token', expired ? 'token_expired' : 'invalid_token');
+      }
+      const valid =
+        typeof claims.sub === 'string' &&
+        /^\d{1,20}$/.test(claims.sub) &&
+        (claims.role === 'USER' || claims.role === 'ADMIN') &&
+        typeof claims.sid === 'string' &&
+        typeof claims.jti === 'string' &&
+        typeof claims.iat_ms === 'number';
+      if (!valid) throw new UnauthorizedError('Invalid access token', 'invalid_token');
+      if (await revocation.isRevoked({ userId: claims.sub, sessionId: claims.sid, issuedAtMs: claims.iat_ms })) {
+        throw new UnauthorizedError('Access token revoked', 'token_revoked');
+      }
+      return {
+        userId: claims.sub,
+        role: claims.role,
+        sessionId: claims.sid,
+        tokenId: claims.jti,
+        issuedAtMs: claims.iat_ms,
+        expiresAtMs: claims.exp * 1000,
+      };
+    },
+  };
+}
+
+/** Reads `Authorization: Bearer <token>`; anything else is a 401 before any crypto runs. */
+export function bearerToken(header: string | undefined): string {
+  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header ?? '');
+  if (!match) throw new UnauthorizedError('Missing or malformed bearer token', 'invalid_token');
+  return match[1]!;
+}

@@ -1,0 +1,42 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Ends access for access tokens already issued, without a per-request database lookup:
+ * - a per-user "not before" time (logout-all, password change, block, refresh-token reuse);
+ * - a per-session mark (logout of one refresh-token family), kept as long as an access token lives.
+ * Both are checked with one MGET per authenticated request.
+ */
+export interface TokenRevocation {
+  /** Every token of the user issued at or before now stops working. */
+  revokeUser(userId: string): Promise<void>;
+  /** Every access token issued for this session (refresh-token family) stops working. */
+  revokeSession(sessionId: string): Promise<void>;
+  isRevoked(claims: { userId: string; sessionId: string; issuedAtMs: number }): Promise<boolean>;
+}
+
+const userKey = (userId: string) => `auth:not-before:${userId}`;
+const sessionKey = (sessionId: string) => `auth:revoked-session:${sessionId}`;
+
+export function createTokenRevocation(redis: Redis, options: { accessTtlSec: number; refreshAbsoluteTtlSec: number }): TokenRevocation {
+  // Marks only need to outlive the tokens they revoke: access tokens for sessions, and for users
+  // also the refresh tokens (which are checked against the same not-before time).
+  const userTtl = Math.max(options.accessTtlSec, options.refreshAbsoluteTtlSec) + 60;
+  const sessionTtl = options.accessTtlSec + 60;
+  return {
+    async revokeUser(userId) {
+      const notBefore = Date.now();
+      await redis.set(userKey(userId), String(notBefore), 'EX', userTtl);
+      // Tokens issued right after this call (a new session after a password change) must carry a
+      // later millisecond than the mark, or they would be born revoked.
+      while (Date.now() <= notBefore) await new Promise((r) => setTimeout(r, 1));
+    },
+    async revokeSession(sessionId) {
+      await redis.set(sessionKey(sessionId), '1', 'EX', sessionTtl);
+    },
+    async isRevoked({ userId, sessionId, issuedAtMs }) {
+      const [notBefore, sessionRevoked] = await redis.mget(userKey(userId), sessionKey(sessionId));
+      if (sessionRevoked) return true;
+      return notBefore !== null && issuedAtMs <= Number(notBefore);
+    },
+  };
+}
