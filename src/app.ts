@@ -9,7 +9,17 @@ import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../models
 import { defineSqlModels, type SqlModels } from '../models/sql/index.js';
 import { createHttpApp } from './http/app.js';
 import type { ResponseAudit } from './http/mount-routes.js';
+import { createAnalysisRepository } from './analysis/analysis-repository.js';
+import { noDiaryEvents } from './diaries/diary-events.js';
+import { createDiaryRepository } from './diaries/diary-repository.js';
+import { diaryRoutes } from './diaries/diary-routes.js';
+import { createDiaryService } from './diaries/diary-service.js';
 import { opsRoutes } from './ops/ops-routes.js';
+import { createOutboxRelay } from './outbox/outbox-relay.js';
+import { createOutboxRepository } from './outbox/outbox-repository.js';
+import { createSettingsRepository } from './settings/settings-repository.js';
+import { settingsRoutes } from './settings/settings-routes.js';
+import { createSettingsService } from './settings/settings-service.js';
 import { createAccessTokens, type AccessTokens } from './auth/access-tokens.js';
 import { createAuthenticate } from './auth/authenticate.js';
 import { createTokenRevocation, type TokenRevocation } from './auth/token-revocation.js';
@@ -91,7 +101,29 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
   });
   const accessTokens = createAccessTokens(config.auth.jwt, tokenRevocation);
 
+  // Pipeline: transactional outbox and its relay to Kafka.
+  const outbox = createOutboxRepository(sequelize, sql);
+  const relay = createOutboxRelay({ sequelize, outbox, kafka: createKafka(config, log, { retries: 2 }), topics, metrics, log, options: { ...config.outbox, partitions: config.kafka.partitions } });
+
+  // Domains.
+  const settings = createSettingsService({ repo: createSettingsRepository(sql), redis });
+  const analyses = createAnalysisRepository(mongoModels);
+  const diaries = createDiaryService({
+    sequelize,
+    diaries: createDiaryRepository(sequelize, sql),
+    analyses,
+    outbox,
+    settings,
+    topics,
+    events: noDiaryEvents,
+    onDeleted: [(userId, diaryId) => analyses.deleteForDiary(userId, diaryId)],
+    onOutboxWritten: () => relay.wake(),
+    log,
+  });
+
   const routes = [
+    ...diaryRoutes(diaries, { contentMaxChars: config.diaries.contentMaxChars }),
+    ...settingsRoutes(settings),
     ...opsRoutes({ checks, readinessTimeoutMs: config.http.readinessTimeoutMs, registry: metrics.registry, isShuttingDown: () => shuttingDown }),
   ];
 
@@ -103,6 +135,19 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     authenticate: createAuthenticate(accessTokens),
     audit: options.responseAudit,
   });
+  /** Kafka being down must not keep the API from serving: the relay creates the topics later. */
+  async function ensureTopicsIfReachable(): Promise<void> {
+    const admin = kafka.admin({ retry: { retries: 1 } });
+    try {
+      await admin.connect();
+      await ensureTopics(admin, topics, config.kafka.partitions);
+    } catch (err) {
+      log.warn({ err }, 'kafka not reachable at start; the outbox keeps analysis requests until it is');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
   const server = createServer(http.callback());
   server.requestTimeout = 30_000;
   server.headersTimeout = 20_000;
@@ -131,13 +176,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
       await redis.connect();
       await sequelize.authenticate();
       await syncMongoIndexes(mongoModels);
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        await ensureTopics(admin, topics, config.kafka.partitions);
-      } finally {
-        await admin.disconnect();
-      }
+      await ensureTopicsIfReachable();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.http.port, config.http.host, () => {
@@ -145,6 +184,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
           resolve();
         });
       });
+      if (config.outbox.enabled) relay.start();
       log.info({ url: app.url(), instance: config.app.instanceId, profile: config.profile }, 'api started');
     },
     async stop() {
@@ -155,6 +195,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
       const grace = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs);
       await closed;
       clearTimeout(grace);
+      await relay.stop();
       await healthAdmin.disconnect().catch(() => undefined);
       redis.disconnect();
       await mongo.close().catch(() => undefined);

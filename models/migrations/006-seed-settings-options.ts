@@ -4,7 +4,6 @@ export const SEEDED_SETTINGS = [
   { key: 'language', defaultValue: 'en', dataType: 'STRING', userEditable: true, description: 'Language of analysis texts and mail: en or ko' },
   { key: 'timezone', defaultValue: 'UTC', dataType: 'STRING', userEditable: true, description: 'IANA time zone used for daily statistics and reports' },
   { key: 'theme', defaultValue: 'system', dataType: 'STRING', userEditable: true, description: 'Client theme: light, dark or system' },
-  { key: 'analysis.auto', defaultValue: 'true', dataType: 'BOOLEAN', userEditable: true, description: 'Analyse entries automatically when they are written' },
   { key: 'notifications.analysis', defaultValue: 'true', dataType: 'BOOLEAN', userEditable: true, description: 'Receive a notification when an analysis finishes' },
   { key: 'notifications.announcements', defaultValue: 'true', dataType: 'BOOLEAN', userEditable: true, description: 'Receive announcements' },
   { key: 'reminder.daily', defaultValue: '{"enabled":false,"time":"21:00"}', dataType: 'JSON', userEditable: true, description: 'Daily writing reminder' },

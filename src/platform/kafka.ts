@@ -23,7 +23,11 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logger): Kafka {
+/**
+ * A kafkajs client. `retries` bounds how long connects and requests retry before failing: callers
+ * with their own backoff (the outbox relay) use few, so a dead broker is noticed quickly.
+ */
+export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logger, options: { retries?: number } = {}): Kafka {
   const kafkaLog = log.child({ component: 'kafkajs' });
   const { sasl } = config.kafka;
   return new Kafka({
@@ -33,7 +37,7 @@ export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logge
     ...(sasl ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as never } : {}),
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
-    retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 8 },
+    retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: options.retries ?? 8 },
     logLevel: logLevel.WARN,
     logCreator:
       () =>

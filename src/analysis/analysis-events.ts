@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The Kafka contract of the analysis pipeline (DESIGN §5), shared by the API (outbox relay,
+ * gateway consumer) and the worker. Every consumer parses with these schemas: a message that
+ * does not match is a poison message, never a crash.
+ *
+ * Topics: `<prefix>diary.analysis.requested` (key diaryId), `<prefix>diary.analysis.status`
+ * (key diaryId), `<prefix>diary.analysis.dlq`. Header `requestId` carries the HTTP request id.
+ */
+
+const id = z.string().regex(/^\d{1,20}$/);
+const envelope = {
+  eventId: z.uuid(),
+  occurredAt: z.iso.datetime(),
+  diaryId: id,
+  userId: id,
+  revision: z.number().int().min(1),
+};
+
+export const analysisRequestedSchema = z.object({
+  ...envelope,
+  type: z.literal('analysis.requested'),
+  title: z.string().max(255).nullable(),
+  content: z.string().min(1),
+  /** The writer's language setting, for generated texts. */
+  language: z.enum(['en', 'ko']).default('en'),
+});
+export type AnalysisRequested = z.infer<typeof analysisRequestedSchema>;
+
+export const analysisSummarySchema = z.object({
+  emotionStatus: z.enum(['POSITIVE', 'NEGATIVE', 'NEUTRAL']),
+  topEmotions: z.array(z.object({ name: z.string(), score: z.number() })).max(3),
+  alternativeThought: z.string().nullable(),
+  distortions: z.array(z.string()).default([]),
+  analyzer: z.string(),
+});
+export type AnalysisSummary = z.infer<typeof analysisSummarySchema>;
+
+export const analysisStatusSchema = z.discriminatedUnion('status', [
+  z.object({ ...envelope, type: z.literal('analysis.status'), status: z.literal('PROCESSING'), requestedAt: z.iso.datetime().nullable() }),
+  z.object({
+    ...envelope,
+    type: z.literal('analysis.status'),
+    status: z.literal('COMPLETED'),
+    requestedAt: z.iso.datetime().nullable(),
+    summary: analysisSummarySchema,
+  }),
+  z.object({
+    ...envelope,
+    type: z.literal('analysis.status'),
+    status: z.literal('FAILED'),
+    requestedAt: z.iso.datetime().nullable(),
+    error: z.string().max(500),
+  }),
+]);
+export type AnalysisStatusEvent = z.infer<typeof analysisStatusSchema>;
+
+/** What the DLQ keeps: the original message as received, why it failed, and where it came from. */
+export const dlqRecordSchema = z.object({
+  eventId: z.uuid(),
+  occurredAt: z.iso.datetime(),
+  reason: z.enum(['invalid_message', 'analysis_failed']),
+  error: z.string().max(2000),
+  attempts: z.number().int().min(0),
+  source: z.object({ topic: z.string(), partition: z.number().int(), offset: z.string() }),
+  /** The original message value (utf-8), so `dlq:replay` can re-queue it unchanged. */
+  originalValue: z.string().nullable(),
+  originalKey: z.string().nullable(),
+});
+export type DlqRecord = z.infer<typeof dlqRecordSchema>;
+
+export function newEventEnvelope(fields: { diaryId: string; userId: string; revision: number }) {
+  return { eventId: randomUUID(), occurredAt: new Date().toISOString(), ...fields };
+}
+
+/** Parses a Kafka message value as JSON against a schema; returns the error instead of throwing. */
+export function parseEvent<T extends z.ZodType>(schema: T, value: Buffer | null): { ok: true; event: z.output<T> } | { ok: false; error: string } {
+  if (!value) return { ok: false, error: 'empty message' };
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch {
+    return { ok: false, error: 'message is not JSON' };
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) return { ok: false, error: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ').slice(0, 1000) };
+  return { ok: true, event: result.data };
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+export const diaryIdParams = z.object({ id: z.string().regex(/^\d{1,20}$/, 'must be a diary id') }).strict();
+
+const title = z.string().trim().max(255).nullable();
+const emotionStatus = z.enum(['POSITIVE', 'NEGATIVE', 'NEUTRAL']);
+const analysisStatus = z.enum(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']);
+
+/** The content limit is configurable, so the body schemas are built from it. */
+export function diaryBodySchemas(contentMaxChars: number) {
+  const content = z
+    .string()
+    .max(contentMaxChars, `must be at most ${contentMaxChars} characters`)
+    .refine((s) => s.trim().length > 0, 'must not be empty');
+  return {
+    create: z.object({ title: title.optional().default(null), content }).strict(),
+    patch: z
+      .object({ title: title.optional(), content: content.optional() })
+      .strict()
+      .refine((b) => b.title !== undefined || b.content !== undefined, 'title or content is required'),
+  };
+}
+
+const isoDateTime = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((s) => new Date(s));
+
+export const listDiariesQuery = z
+  .object({
+    from: isoDateTime.optional(),
+    to: isoDateTime.optional(),
+    emotion: emotionStatus.optional(),
+    analysisStatus: analysisStatus.optional(),
+    q: z.string().trim().min(1).max(100).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict()
+  .refine((q) => !q.from || !q.to || q.from < q.to, { message: 'from must be before to', path: ['from'] });
+
+export const analysisViewSchema = z.object({
+  revision: z.number().int(),
+  analyzer: z.string(),
+  analyzerVersion: z.string(),
+  model: z.string().nullable(),
+  language: z.string(),
+  emotions: z.array(z.object({ name: z.string(), score: z.number() })),
+  emotionStatus,
+  automaticThoughts: z.array(z.object({ text: z.string(), distortion: z.string(), intensity: z.number(), alternativeThought: z.string() })),
+  alternativeThoughts: z.array(z.string()),
+  promptForChange: z.string(),
+  analyzedAt: z.iso.datetime(),
+});
+
+const diaryFields = {
+  id: z.string(),
+  title: z.string().nullable(),
+  revision: z.number().int(),
+  analysisStatus,
+  analyzedRevision: z.number().int().nullable(),
+  emotionStatus: emotionStatus.nullable(),
+  isNegative: z.boolean().nullable(),
+  alternativeThought: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+};
+
+export const diarySchema = z.object({ ...diaryFields, content: z.string(), analysis: analysisViewSchema.nullable() }).meta({ id: 'Diary' });
+export const diarySummarySchema = z.object({ ...diaryFields, excerpt: z.string() });
+export const diaryListSchema = z.object({ items: z.array(diarySummarySchema), nextCursor: z.string().nullable() });

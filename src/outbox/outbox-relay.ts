@@ -1,0 +1,167 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { Transaction, type Sequelize } from 'sequelize';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import { ensureTopics, type TopicNames } from '../platform/kafka.js';
+import type { ClaimedOutboxRow, OutboxRepository } from './outbox-repository.js';
+
+export interface OutboxRelayOptions {
+  batchSize: number;
+  pollIntervalMs: number;
+  maxBackoffMs: number;
+  partitions: number;
+  /** How long published rows are kept before they are purged. */
+  retentionSec?: number;
+}
+
+export interface OutboxRelay {
+  start(): void;
+  /** Asks the relay to look for work now (called after a write commits), instead of at the next poll. */
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined);
+
+/**
+ * Publishes pending outbox rows to Kafka. Rows are claimed with FOR UPDATE SKIP LOCKED inside a
+ * transaction that stays open while the batch is sent, then marked SENT in the same transaction:
+ * a crash before commit leaves them PENDING (published at least once, never lost). When Kafka
+ * is down the relay backs off exponentially with jitter and the backlog gauge grows.
+ */
+export function createOutboxRelay(deps: {
+  sequelize: Sequelize;
+  outbox: OutboxRepository;
+  kafka: Kafka;
+  topics: TopicNames;
+  metrics: Metrics;
+  log: Logger;
+  options: OutboxRelayOptions;
+}): OutboxRelay {
+  const { sequelize, outbox, metrics, options } = deps;
+  const log = deps.log.child({ component: 'outbox-relay' });
+  const producer: Producer = deps.kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+    // The relay has its own backoff; fail a send fast rather than hold row locks for long.
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+  let producerReady = false;
+  let controller = new AbortController();
+  let wakeUp: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+  let housekeepingTimer: NodeJS.Timeout | undefined;
+  let lastPurgeAt = 0;
+
+  async function ensureProducer(): Promise<void> {
+    if (producerReady) return;
+    await producer.connect();
+    const admin = deps.kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, deps.topics, options.partitions);
+    } finally {
+      await admin.disconnect();
+    }
+    producerReady = true;
+  }
+
+  async function publish(rows: ClaimedOutboxRow[]): Promise<void> {
+    const byTopic = new Map<string, ClaimedOutboxRow[]>();
+    for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers, eventId: r.eventId } })),
+      })),
+    });
+  }
+
+  /** One claim-publish-mark round. Returns how many rows were published, or an error. */
+  async function relayBatch(): Promise<{ published: number; error?: Error }> {
+    // READ COMMITTED: the locking read takes row locks only. Under REPEATABLE READ it would also
+    // take gap locks, and every diary write (an outbox insert) would wait for this transaction,
+    // i.e. for Kafka, which is exactly what the outbox exists to avoid.
+    return sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, async (transaction) => {
+      const rows = await outbox.claimDue(options.batchSize, transaction);
+      if (rows.length === 0) return { published: 0 };
+      const ids = rows.map((r) => r.id);
+      try {
+        await ensureProducer();
+        await publish(rows);
+      } catch (err) {
+        producerReady = false;
+        const error = err instanceof Error ? err : new Error(String(err));
+        await outbox.markFailed(ids, error.message, options.pollIntervalMs, options.maxBackoffMs, transaction);
+        metrics.outboxPublishFailuresTotal.inc();
+        return { published: 0, error };
+      }
+      await outbox.markSent(ids, transaction);
+      metrics.outboxPublishedTotal.inc(rows.length);
+      return { published: rows.length };
+    });
+  }
+
+  /** Backlog gauge and purge run on their own timer: they must keep going while a publish hangs. */
+  async function housekeeping(): Promise<void> {
+    const { pending, oldestAgeSec } = await outbox.backlog();
+    metrics.outboxBacklog.set(pending);
+    metrics.outboxOldestPendingAge.set(oldestAgeSec);
+    if (Date.now() - lastPurgeAt >= 60_000) {
+      lastPurgeAt = Date.now();
+      await outbox.purgeSent(options.retentionSec ?? 3_600);
+    }
+  }
+
+  async function run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      let wait = options.pollIntervalMs;
+      try {
+        const { published, error } = await relayBatch();
+        if (error) throw error;
+        if (failures > 0) log.info({ afterFailures: failures }, 'outbox publishing recovered');
+        failures = 0;
+        if (published === options.batchSize) continue;
+        if (published > 0) wait = 0;
+      } catch (err) {
+        failures++;
+        const capped = Math.min(options.maxBackoffMs, options.pollIntervalMs * 2 ** Math.min(failures, 16));
+        wait = Math.round(capped / 2 + Math.random() * (capped / 2));
+        if (failures === 1 || failures % 10 === 0) log.warn({ err, failures, retryInMs: wait }, 'outbox publish failed');
+      }
+      if (wait > 0 && failures > 0) {
+        // While Kafka is failing, a new write must not cut the backoff short.
+        await sleep(wait, signal);
+      } else if (wait > 0) {
+        await Promise.race([sleep(wait, signal), new Promise<void>((resolve) => (wakeUp = resolve))]);
+        wakeUp = undefined;
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (loop) return;
+      controller = new AbortController();
+      loop = run(controller.signal);
+      housekeepingTimer = setInterval(() => {
+        housekeeping().catch((err: unknown) => log.warn({ err }, 'outbox housekeeping failed'));
+      }, 1_000);
+      housekeepingTimer.unref();
+    },
+    wake() {
+      wakeUp?.();
+    },
+    async stop() {
+      clearInterval(housekeepingTimer);
+      controller.abort();
+      wakeUp?.();
+      await loop;
+      loop = undefined;
+      await producer.disconnect().catch(() => undefined);
+    },
+  };
+}

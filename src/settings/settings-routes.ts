@@ -1,0 +1,102 @@
+import { defineRoute, type RouteSpec } from '../http/route.js';
+import {
+  createOptionBody,
+  effectiveSettingSchema,
+  optionListSchema,
+  optionSchema,
+  setSettingBody,
+  settingKeyParams,
+  settingsListSchema,
+  updateOptionBody,
+} from './settings-schemas.js';
+import type { SettingsService } from './settings-service.js';
+
+export function settingsRoutes(settings: SettingsService): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/settings',
+      operationId: 'listSettings',
+      summary: 'Effective settings of the caller: option defaults merged with their overrides',
+      tags: ['settings'],
+      access: 'user',
+      responses: { 200: settingsListSchema },
+      handler: async ({ principal }) => ({ status: 200, body: { items: await settings.effective(principal!.userId) } }),
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/settings/:key',
+      operationId: 'setSetting',
+      summary: 'Set one setting (value checked against its data type; non-editable options refused)',
+      tags: ['settings'],
+      access: 'user',
+      params: settingKeyParams,
+      body: setSettingBody,
+      responses: { 200: effectiveSettingSchema },
+      errors: [404],
+      handler: async ({ principal, params, body }) => ({ status: 200, body: await settings.set(principal!.userId, params.key, body.value) }),
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/settings/:key',
+      operationId: 'resetSetting',
+      summary: 'Reset one setting to its default',
+      tags: ['settings'],
+      access: 'user',
+      params: settingKeyParams,
+      responses: { 200: effectiveSettingSchema },
+      errors: [404],
+      handler: async ({ principal, params }) => ({ status: 200, body: await settings.reset(principal!.userId, params.key) }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/admin/settings-options',
+      operationId: 'adminListSettingOptions',
+      summary: 'List setting options',
+      tags: ['admin', 'settings'],
+      access: 'admin',
+      responses: { 200: optionListSchema },
+      handler: async () => ({ status: 200, body: { items: await settings.listOptions() } }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/admin/settings-options',
+      operationId: 'adminCreateSettingOption',
+      summary: 'Create a setting option',
+      tags: ['admin', 'settings'],
+      access: 'admin',
+      body: createOptionBody,
+      responses: { 201: optionSchema },
+      errors: [409],
+      handler: async ({ body }) => ({ status: 201, body: await settings.createOption(body) }),
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/admin/settings-options/:key',
+      operationId: 'adminUpdateSettingOption',
+      summary: 'Change a setting option (default, description, editability)',
+      tags: ['admin', 'settings'],
+      access: 'admin',
+      params: settingKeyParams,
+      body: updateOptionBody,
+      responses: { 200: optionSchema },
+      errors: [404],
+      handler: async ({ params, body }) => ({ status: 200, body: await settings.updateOption(params.key, body) }),
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/admin/settings-options/:key',
+      operationId: 'adminDeleteSettingOption',
+      summary: "Delete a setting option (and every user's value for it)",
+      tags: ['admin', 'settings'],
+      access: 'admin',
+      params: settingKeyParams,
+      responses: { 204: null },
+      errors: [404],
+      handler: async ({ params }) => {
+        await settings.deleteOption(params.key);
+        return { status: 204 };
+      },
+    }),
+  ];
+}

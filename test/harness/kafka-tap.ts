@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+
+export interface TappedMessage {
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+  partition: number;
+  offset: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface KafkaTap {
+  messages: TappedMessage[];
+  /** Resolves once `count` messages (matching `filter`) arrived; rejects after `timeoutMs`. */
+  waitFor(count: number, timeoutMs?: number, filter?: (m: TappedMessage) => boolean): Promise<TappedMessage[]>;
+  stop(): Promise<void>;
+}
+
+/** A real consumer (own group, from the beginning) that records every message of a topic. */
+export async function tapTopic(brokers: string[], topic: string): Promise<KafkaTap> {
+  const kafka = new Kafka({ clientId: 'test-tap', brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, maxRetryTime: 1_000 } });
+  const consumer: Consumer = kafka.consumer({ groupId: `tap-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  const messages: TappedMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message, partition }) => {
+      const value = message.value?.toString('utf8') ?? '';
+      messages.push({
+        key: message.key?.toString('utf8') ?? null,
+        value,
+        headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+        partition,
+        offset: message.offset,
+        json: <T>() => JSON.parse(value) as T,
+      });
+    },
+  });
+  return {
+    messages,
+    async waitFor(count, timeoutMs = 20_000, filter = () => true) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const matching = messages.filter(filter);
+        if (matching.length >= count) return matching;
+        if (Date.now() > deadline) throw new Error(`expected ${count} messages on ${topic}, got ${matching.length}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    stop: () => consumer.disconnect(),
+  };
+}
+
+/** Polls `check` until it returns a truthy value; fails with `what` after the timeout. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
