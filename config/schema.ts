@@ -124,20 +124,45 @@ export const configSchema = z
             resetTtlSec: int(60).default(900),
             maxAttempts: int(1, 20).default(5),
             resendCooldownSec: int(0).default(60),
+            /** Cooldown between two password-reset mails to the same address. */
+            resetCooldownSec: int(0).default(60),
           })
           .strict(),
         rateLimits: z
           .object({
+            /** Failures per (account, client IP) before that IP is locked out of that account for the window. */
             loginFailuresPerAccount: int(1).default(5),
+            /** Failures per client IP, whatever the account, before the IP is locked out of login for the window. */
             loginFailuresPerIp: int(1).default(30),
+            /**
+             * Failures per account from IPs that never logged in to it successfully (distributed guessing).
+             * IPs with a recent successful login to the account are exempt, so this cannot lock its owner out.
+             */
+            loginFailuresPerAccountUnknownIps: int(1).default(50),
             loginWindowSec: int(1).default(900),
+            /** How long an IP stays "known" for an account after a successful login from it. */
+            knownIpTtlSec: int(60).default(30 * 86_400),
             registerPerIp: int(1).default(20),
             resetPerIp: int(1).default(10),
+            /** Verification and reset code submissions per client IP (across accounts). */
+            codeAttemptsPerIp: int(1).default(30),
             ipWindowSec: int(1).default(3600),
           })
           .strict(),
-        /** Where the browser lands after an OAuth login; tokens travel in the URL fragment. */
+        /**
+         * Where the browser lands after an OAuth flow. Tokens never travel in URLs: the fragment carries
+         * `#code=<one-time exchange code>` (then `POST /auth/oauth/exchange`), `#linked=<provider>` or
+         * `#error=<code>`.
+         */
         oauthSuccessRedirect: z.string().default('/'),
+        /** Lifetime of an OAuth `state` (authorization request) record. */
+        oauthStateTtlSec: int(30, 3600).default(600),
+        /** Lifetime of the one-time code the OAuth callback hands to the client. */
+        oauthExchangeTtlSec: int(5, 600).default(60),
+        /** Accounts without a password may delete themselves only from a session this recent. */
+        reauthWindowSec: int(1).default(600),
+        /** Time-to-live of the cached profile of a user (invalidated on every write anyway). */
+        profileCacheTtlSec: int(1).default(300),
         google: oauthProvider,
         kakao: oauthProvider,
         naver: oauthProvider,
@@ -208,7 +233,13 @@ export const configSchema = z
       })
       .strict(),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // The log transport writes one-time codes to the log; only acceptable where nobody real gets mail.
+    if (config.mail.transport === 'log' && (config.profile === 'staging' || config.profile === 'production')) {
+      ctx.addIssue({ code: 'custom', path: ['mail', 'transport'], message: `'log' is allowed only in the development and test profiles` });
+    }
+  });
 
 export type AppConfig = z.infer<typeof configSchema>;
 export type OAuthProviderConfig = z.infer<typeof oauthProvider>;

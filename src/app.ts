@@ -23,6 +23,9 @@ import { createSettingsService } from './settings/settings-service.js';
 import { createAccessTokens, type AccessTokens } from './auth/access-tokens.js';
 import { createAuthenticate } from './auth/authenticate.js';
 import { createTokenRevocation, type TokenRevocation } from './auth/token-revocation.js';
+import { noopAuthEvents } from './auth/auth-events.js';
+import { createIdentityModule } from './auth/identity-module.js';
+import type { AccountDeletionHook } from './users/user-service.js';
 import type { HealthCheck } from './platform/health.js';
 import { createKafka, ensureTopics, topicNames, type TopicNames } from './platform/kafka.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -121,7 +124,22 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     log,
   });
 
+  // Accounts and authentication. Deletion hooks remove what a user owns outside MariaDB.
+  const accountDeletionHooks: AccountDeletionHook[] = [];
+  const identity = createIdentityModule({
+    config,
+    sequelize,
+    sql,
+    redis,
+    log,
+    accessTokens,
+    tokenRevocation,
+    events: noopAuthEvents,
+    deletionHooks: accountDeletionHooks,
+  });
+
   const routes = [
+    ...identity.routes,
     ...diaryRoutes(diaries, { contentMaxChars: config.diaries.contentMaxChars }),
     ...settingsRoutes(settings),
     ...opsRoutes({ checks, readinessTimeoutMs: config.http.readinessTimeoutMs, registry: metrics.registry, isShuttingDown: () => shuttingDown }),
@@ -196,6 +214,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
       await closed;
       clearTimeout(grace);
       await relay.stop();
+      identity.close();
       await healthAdmin.disconnect().catch(() => undefined);
       redis.disconnect();
       await mongo.close().catch(() => undefined);

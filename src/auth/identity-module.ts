@@ -1,0 +1,110 @@
+import type { Redis } from 'ioredis';
+import type { Sequelize } from 'sequelize';
+import type { AppConfig } from '../../config/index.js';
+import type { SqlModels } from '../../models/sql/index.js';
+import { adminUsersRoutes } from '../admin/admin-users-routes.js';
+import { createAdminUsersService } from '../admin/admin-users-service.js';
+import type { RouteSpec } from '../http/route.js';
+import type { Logger } from '../platform/logger.js';
+import { createMailer, type Mailer } from '../platform/mailer.js';
+import { createRateLimiter } from '../platform/rate-limiter.js';
+import { createProfileCache } from '../users/profile-cache.js';
+import { createUserRepository } from '../users/user-repository.js';
+import { userRoutes } from '../users/user-routes.js';
+import type { UserProfile } from '../users/user-schemas.js';
+import { createUserService, type AccountDeletionHook } from '../users/user-service.js';
+import type { AccessTokens } from './access-tokens.js';
+import type { AuthEvents } from './auth-events.js';
+import { authRoutes } from './auth-routes.js';
+import { createAuthService } from './auth-service.js';
+import { createLoginThrottle } from './login-throttle.js';
+import { createOAuthPassport } from './oauth-passport.js';
+import { oauthRoutes } from './oauth-routes.js';
+import { createOAuthService } from './oauth-service.js';
+import { createOneTimeCodes } from './one-time-codes.js';
+import { createPasswordHasher } from './password-hasher.js';
+import { commonPasswords } from './password-policy.js';
+import { createRefreshTokenStore } from './refresh-token-store.js';
+import { createSessionService, type SessionService } from './session-service.js';
+import type { TokenRevocation } from './token-revocation.js';
+
+export interface IdentityModuleDeps {
+  config: AppConfig;
+  sequelize: Sequelize;
+  sql: SqlModels;
+  redis: Redis;
+  log: Logger;
+  accessTokens: AccessTokens;
+  tokenRevocation: TokenRevocation;
+  events: AuthEvents;
+  /** Cleaners of the data a user owns outside MariaDB, run after an account is deleted. */
+  deletionHooks: AccountDeletionHook[];
+  /** Replaces the mailer built from `config.mail` (tests). */
+  mailer?: Mailer;
+}
+
+export interface IdentityModule {
+  routes: RouteSpec[];
+  sessions: SessionService;
+  close(): void;
+}
+
+/**
+ * Accounts and authentication (issue 3): wires the auth, users and admin-users pieces with plain
+ * factories. The composition root adds `routes` and calls `close` on stop.
+ */
+export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
+  const { config, redis, log, accessTokens, tokenRevocation, events } = deps;
+  const { auth: authConfig } = config;
+  commonPasswords(); // read the list at start-up: a missing file fails fast, not on the first sign-up
+
+  const users = createUserRepository(deps.sequelize, deps.sql);
+  const cache = createProfileCache<UserProfile>(redis, authConfig.profileCacheTtlSec);
+  const onUserChanged = (userId: string) => cache.invalidate(userId);
+  const hasher = createPasswordHasher(authConfig.argon2);
+  const limiter = createRateLimiter(redis);
+  const throttle = createLoginThrottle(limiter, redis, authConfig.rateLimits);
+  const mailer = deps.mailer ?? createMailer(config, log);
+  const codeSecret = `one-time-codes:${authConfig.jwt.secret}`;
+
+  const sessions = createSessionService({
+    accessTokens,
+    refreshTokens: createRefreshTokenStore(redis, authConfig.refresh),
+    revocation: tokenRevocation,
+    users,
+    events,
+    onUserChanged,
+  });
+  const auth = createAuthService({
+    config: authConfig,
+    users,
+    hasher,
+    sessions,
+    verifyCodes: createOneTimeCodes(redis, { purpose: 'verify', ttlSec: authConfig.codes.verificationTtlSec, maxAttempts: authConfig.codes.maxAttempts, secret: codeSecret }),
+    resetCodes: createOneTimeCodes(redis, { purpose: 'reset', ttlSec: authConfig.codes.resetTtlSec, maxAttempts: authConfig.codes.maxAttempts, secret: codeSecret }),
+    limiter,
+    throttle,
+    mailer,
+    log,
+    onUserChanged,
+  });
+  const oauth = createOAuthService({ users, sessions, redis, exchangeTtlSec: authConfig.oauthExchangeTtlSec, onUserChanged });
+  const passport = createOAuthPassport(config, redis);
+  const userService = createUserService({
+    users,
+    cache,
+    hasher,
+    throttle,
+    sessions,
+    deletionHooks: deps.deletionHooks,
+    reauthWindowSec: authConfig.reauthWindowSec,
+    log,
+  });
+  const admin = createAdminUsersService({ users, sessions, revocation: tokenRevocation, events, cache, log });
+
+  return {
+    routes: [...authRoutes(auth, sessions), ...oauthRoutes({ config, passport, oauth, log }), ...userRoutes(userService), ...adminUsersRoutes(admin)],
+    sessions,
+    close: () => mailer.close(),
+  };
+}

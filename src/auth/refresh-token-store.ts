@@ -1,0 +1,151 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { LoginMethod } from './auth-events.js';
+
+/**
+ * Opaque refresh tokens in Redis, grouped in families (one per login = the `sid` of access tokens).
+ * Only SHA-256 hashes are stored. A family has an absolute expiry fixed at login and a sliding
+ * idle expiry renewed by every rotation. Every token that was ever current keeps pointing at its
+ * family until the absolute expiry, so presenting one that was already rotated away is detected
+ * as reuse (the caller then revokes the family).
+ *
+ * Keys: `rt:fam:<sid>` hash {userId, current, method, createdAt, absExp};
+ *       `rt:tok:<sha256>` → sid; `rt:user:<userId>` set of sids.
+ */
+export interface RefreshFamily {
+  sessionId: string;
+  userId: string;
+  method: LoginMethod;
+  createdAtMs: number;
+  absoluteExpiresAtMs: number;
+}
+
+export type RotateResult =
+  | { kind: 'ok'; family: RefreshFamily; refreshToken: string }
+  | { kind: 'reused'; family: RefreshFamily }
+  | { kind: 'invalid' };
+
+export interface RefreshTokenStore {
+  create(userId: string, method: LoginMethod): Promise<{ family: RefreshFamily; refreshToken: string }>;
+  /** Exchanges the current token of a family for a new one, atomically. */
+  rotate(refreshToken: string): Promise<RotateResult>;
+  /** A new current token for a live family without presenting the old one (after a password change). */
+  reissue(sessionId: string): Promise<string | null>;
+  /** The live family a token (current or already rotated) belongs to. */
+  familyOf(refreshToken: string): Promise<RefreshFamily | null>;
+  get(sessionId: string): Promise<RefreshFamily | null>;
+  revoke(sessionId: string): Promise<RefreshFamily | null>;
+  /** Revokes every live family of the user except `keep`; returns the revoked session ids. */
+  revokeAll(userId: string, keep?: string): Promise<string[]>;
+}
+
+export const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+const famKey = (sid: string) => `rt:fam:${sid}`;
+const tokKey = (hash: string) => `rt:tok:${hash}`;
+const userKey = (userId: string) => `rt:user:${userId}`;
+const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
+const newToken = () => randomBytes(32).toString('base64url');
+
+// KEYS: family, new token key. ARGV: expected current hash (or '' to skip the check), new hash, now ms, sliding ms, sid.
+const ROTATE = `
+local cur = redis.call('HGET', KEYS[1], 'current')
+if not cur then return 'missing' end
+if ARGV[1] ~= '' and cur ~= ARGV[1] then return 'reused' end
+local left = tonumber(redis.call('HGET', KEYS[1], 'absExp')) - tonumber(ARGV[3])
+if left <= 0 then
+  redis.call('DEL', KEYS[1])
+  return 'missing'
+end
+redis.call('HSET', KEYS[1], 'current', ARGV[2], 'rotatedAt', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[4]), left))
+redis.call('SET', KEYS[2], ARGV[5], 'PX', left)
+return 'ok'`;
+
+export function createRefreshTokenStore(redis: Redis, options: { ttlSec: number; absoluteTtlSec: number }): RefreshTokenStore {
+  const slidingMs = options.ttlSec * 1000;
+  const absoluteMs = options.absoluteTtlSec * 1000;
+
+  async function get(sessionId: string): Promise<RefreshFamily | null> {
+    const h = await redis.hgetall(famKey(sessionId));
+    if (!h.userId || !h.absExp) return null;
+    return {
+      sessionId,
+      userId: h.userId,
+      method: (h.method ?? 'password') as LoginMethod,
+      createdAtMs: Number(h.createdAt),
+      absoluteExpiresAtMs: Number(h.absExp),
+    };
+  }
+
+  async function sessionOf(refreshToken: string): Promise<string | null> {
+    if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) return null;
+    return redis.get(tokKey(sha256(refreshToken)));
+  }
+
+  async function rotateFamily(sessionId: string, expectedHash: string): Promise<{ status: string; token: string }> {
+    const token = newToken();
+    const status = (await redis.eval(ROTATE, 2, famKey(sessionId), tokKey(sha256(token)), expectedHash, sha256(token), String(Date.now()), String(slidingMs), sessionId)) as string;
+    return { status, token };
+  }
+
+  const store: RefreshTokenStore = {
+    async create(userId, method) {
+      const sessionId = randomUUID();
+      const now = Date.now();
+      const refreshToken = newToken();
+      const family: RefreshFamily = { sessionId, userId, method, createdAtMs: now, absoluteExpiresAtMs: now + absoluteMs };
+      await redis
+        .multi()
+        .hset(famKey(sessionId), { userId, current: sha256(refreshToken), method, createdAt: String(now), absExp: String(family.absoluteExpiresAtMs) })
+        .pexpire(famKey(sessionId), Math.min(slidingMs, absoluteMs))
+        .set(tokKey(sha256(refreshToken)), sessionId, 'PX', absoluteMs)
+        .sadd(userKey(userId), sessionId)
+        .pexpire(userKey(userId), absoluteMs)
+        .exec();
+      return { family, refreshToken };
+    },
+
+    async rotate(refreshToken) {
+      const sessionId = await sessionOf(refreshToken);
+      if (!sessionId) return { kind: 'invalid' };
+      const family = await get(sessionId);
+      if (!family) return { kind: 'invalid' };
+      const { status, token } = await rotateFamily(sessionId, sha256(refreshToken));
+      if (status === 'ok') return { kind: 'ok', family, refreshToken: token };
+      if (status === 'reused') return { kind: 'reused', family };
+      return { kind: 'invalid' };
+    },
+
+    async reissue(sessionId) {
+      const { status, token } = await rotateFamily(sessionId, '');
+      return status === 'ok' ? token : null;
+    },
+
+    async familyOf(refreshToken) {
+      const sessionId = await sessionOf(refreshToken);
+      return sessionId ? get(sessionId) : null;
+    },
+
+    get,
+
+    async revoke(sessionId) {
+      const family = await get(sessionId);
+      await redis.del(famKey(sessionId));
+      if (family) await redis.srem(userKey(family.userId), sessionId);
+      return family;
+    },
+
+    async revokeAll(userId, keep) {
+      const sessionIds = (await redis.smembers(userKey(userId))).filter((sid) => sid !== keep);
+      if (sessionIds.length === 0) return [];
+      await redis
+        .multi()
+        .del(...sessionIds.map(famKey))
+        .srem(userKey(userId), ...sessionIds)
+        .exec();
+      return sessionIds;
+    },
+  };
+  return store;
+}

@@ -1,0 +1,83 @@
+import type { Redis } from 'ioredis';
+import { RateLimitedError } from './errors.js';
+
+/**
+ * Fixed-window counters in Redis. A window starts at the first hit on a key and ends `windowSec`
+ * later whatever happens in between, so a lockout always expires: hitting a locked key keeps
+ * counting but never extends it. Every operation is one atomic script, so concurrent requests
+ * cannot slip past the limit between a read and a write.
+ */
+export interface RateLimitRule {
+  limit: number;
+  windowSec: number;
+}
+
+export interface RateLimitState {
+  /** Whether this hit (or, for `peek`, the next one) stays within the limit. */
+  allowed: boolean;
+  count: number;
+  /** Seconds until the window ends (0 when no window is open). */
+  retryAfterSec: number;
+}
+
+export interface RateLimiter {
+  /** Counts one event against `key`. */
+  hit(key: string, rule: RateLimitRule): Promise<RateLimitState>;
+  /** Reads a counter without counting. */
+  peek(key: string, rule: RateLimitRule): Promise<RateLimitState>;
+  /** Takes one event back (an attempt that turned out fine), never below zero. */
+  undo(key: string): Promise<void>;
+  reset(...keys: string[]): Promise<void>;
+  /** `hit`, throwing RateLimitedError (429 + Retry-After) once the limit is passed. */
+  consume(key: string, rule: RateLimitRule, message?: string): Promise<void>;
+}
+
+const HIT = `
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}`;
+
+const PEEK = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+return {n, ttl}`;
+
+const UNDO = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return n`;
+
+export function createRateLimiter(redis: Redis, namespace = 'rl'): RateLimiter {
+  const fullKey = (key: string) => `${namespace}:${key}`;
+  const state = (count: number, ttlMs: number, limit: number, allowedWhen: (n: number) => boolean): RateLimitState => ({
+    allowed: allowedWhen(count),
+    count,
+    retryAfterSec: ttlMs > 0 ? Math.ceil(ttlMs / 1000) : 0,
+  });
+
+  const limiter: RateLimiter = {
+    async hit(key, rule) {
+      const [count, ttl] = (await redis.eval(HIT, 1, fullKey(key), String(rule.windowSec * 1000))) as [number, number];
+      return state(count, ttl, rule.limit, (n) => n <= rule.limit);
+    },
+    async peek(key, rule) {
+      const [count, ttl] = (await redis.eval(PEEK, 1, fullKey(key))) as [number, number];
+      return state(count, ttl, rule.limit, (n) => n < rule.limit);
+    },
+    async undo(key) {
+      await redis.eval(UNDO, 1, fullKey(key));
+    },
+    async reset(...keys) {
+      if (keys.length > 0) await redis.del(...keys.map(fullKey));
+    },
+    async consume(key, rule, message) {
+      const result = await limiter.hit(key, rule);
+      if (!result.allowed) throw new RateLimitedError(result.retryAfterSec || rule.windowSec, message);
+    },
+  };
+  return limiter;
+}
