@@ -9,7 +9,10 @@ import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../models
 import { defineSqlModels, type SqlModels } from '../models/sql/index.js';
 import { createHttpApp } from './http/app.js';
 import type { ResponseAudit } from './http/mount-routes.js';
+import { openApiRoutes } from './http/openapi-routes.js';
 import { createAnalysisRepository } from './analysis/analysis-repository.js';
+import { createEmotionStats } from './analysis/emotion-stats.js';
+import { statsRoutes } from './analysis/stats-routes.js';
 import { noDiaryEvents } from './diaries/diary-events.js';
 import { createDiaryRepository } from './diaries/diary-repository.js';
 import { diaryRoutes } from './diaries/diary-routes.js';
@@ -17,6 +20,9 @@ import { createDiaryService } from './diaries/diary-service.js';
 import { opsRoutes } from './ops/ops-routes.js';
 import { createOutboxRelay } from './outbox/outbox-relay.js';
 import { createOutboxRepository } from './outbox/outbox-repository.js';
+import { createReportRepository } from './reports/report-repository.js';
+import { reportRoutes } from './reports/report-routes.js';
+import { createReportService } from './reports/report-service.js';
 import { createSettingsRepository } from './settings/settings-repository.js';
 import { settingsRoutes } from './settings/settings-routes.js';
 import { createSettingsService } from './settings/settings-service.js';
@@ -26,6 +32,7 @@ import { createTokenRevocation, type TokenRevocation } from './auth/token-revoca
 import { noopAuthEvents } from './auth/auth-events.js';
 import { createIdentityModule } from './auth/identity-module.js';
 import type { AccountDeletionHook } from './users/user-service.js';
+import type { RouteSpec } from './http/route.js';
 import type { HealthCheck } from './platform/health.js';
 import { createKafka, ensureTopics, topicNames, type TopicNames } from './platform/kafka.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -55,6 +62,8 @@ export interface ApiApp {
   topics: TopicNames;
   accessTokens: AccessTokens;
   tokenRevocation: TokenRevocation;
+  /** Method + path of every route the HTTP server answers. */
+  mountedRoutes(): Array<{ method: string; path: string }>;
   /** Base URL the HTTP server listens on, once started. */
   url(): string;
   start(): Promise<void>;
@@ -138,12 +147,15 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     deletionHooks: accountDeletionHooks,
   });
 
-  const routes = [
+  const routes: RouteSpec[] = [
     ...identity.routes,
     ...diaryRoutes(diaries, { contentMaxChars: config.diaries.contentMaxChars }),
     ...settingsRoutes(settings),
+    ...reportRoutes(createReportService({ reports: createReportRepository(sequelize, sql), analyses, settings })),
+    ...statsRoutes(createEmotionStats({ sequelize, settings })),
     ...opsRoutes({ checks, readinessTimeoutMs: config.http.readinessTimeoutMs, registry: metrics.registry, isShuttingDown: () => shuttingDown }),
   ];
+  routes.push(...openApiRoutes(() => routes, { title: 'Emotion Diary API', version: '1.0.0', serverUrl: config.app.publicUrl }));
 
   const http = createHttpApp({
     config,
@@ -166,7 +178,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     }
   }
 
-  const server = createServer(http.callback());
+  const server = createServer(http.koa.callback());
   server.requestTimeout = 30_000;
   server.headersTimeout = 20_000;
   server.keepAliveTimeout = 65_000;
@@ -185,6 +197,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     topics,
     accessTokens,
     tokenRevocation,
+    mountedRoutes: http.mountedRoutes,
     url() {
       const address = server.address() as AddressInfo | null;
       if (!address) throw new Error('server not listening');

@@ -39,14 +39,21 @@ export function createAnalysisRepository(models: MongoModels) {
       return (doc as AnalysisView | null) ?? null;
     },
 
-    /** Analyses of several diaries at their given revisions (for reports). */
-    async forDiaries(userId: string, revisions: Array<{ diaryId: string; revision: number }>): Promise<Array<AnalysisView & { diaryId: string }>> {
-      if (revisions.length === 0) return [];
-      const docs = await DiaryAnalysis.find(
-        { userId, $or: revisions.map((r) => ({ diaryId: r.diaryId, revision: r.revision })) },
-        { ...PROJECTION, diaryId: 1 },
-      ).lean();
-      return docs as unknown as Array<AnalysisView & { diaryId: string }>;
+    /** Analyses of several diaries at their given revisions (for reports), fetched in chunks. */
+    async forDiaries(userId: string, revisions: Array<{ diaryId: string; revision: number }>): Promise<Map<string, AnalysisView>> {
+      const wanted = new Map(revisions.map((r) => [r.diaryId, r.revision]));
+      const found = new Map<string, AnalysisView>();
+      const ids = [...wanted.keys()];
+      for (let i = 0; i < ids.length; i += 500) {
+        const docs = await DiaryAnalysis.find({ userId, diaryId: { $in: ids.slice(i, i + 500) } }, { ...PROJECTION, diaryId: 1 }).lean();
+        for (const doc of docs as unknown as Array<AnalysisView & { diaryId: string }>) {
+          if (wanted.get(doc.diaryId) === doc.revision) {
+            const { diaryId, ...view } = doc;
+            found.set(diaryId, view);
+          }
+        }
+      }
+      return found;
     },
 
     async deleteForDiary(userId: string, diaryId: string): Promise<void> {

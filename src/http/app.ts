@@ -23,8 +23,14 @@ export interface HttpAppOptions {
   audit?: ResponseAudit;
 }
 
+export interface HttpApp {
+  koa: Koa;
+  /** Every method + path the routers actually answer (to check the OpenAPI document is complete). */
+  mountedRoutes(): Array<{ method: string; path: string }>;
+}
+
 /** The Koa application: request context, errors, security headers, CORS, JSON bodies, routes. */
-export function createHttpApp(options: HttpAppOptions): Koa {
+export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { config, log, metrics } = options;
   const app = new Koa({ proxy: config.http.trustProxy });
   // Errors are logged by errorHandler with their error id; Koa's default printer would duplicate them.
@@ -63,7 +69,11 @@ export function createHttpApp(options: HttpAppOptions): Koa {
   mountRoutes(rootRouter, options.routes.filter((r) => r.root), { authenticate: options.authenticate, audit: options.audit });
   app.use(rootRouter.routes()).use(rootRouter.allowedMethods());
   app.use(apiRouter.routes()).use(apiRouter.allowedMethods());
-  return app;
+  const mountedRoutes = () =>
+    [rootRouter, apiRouter].flatMap((router) =>
+      router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method: method.toLowerCase(), path: String(layer.path) }))),
+    );
+  return { koa: app, mountedRoutes };
 }
 
 /** A body the API cannot read must be refused, not silently treated as empty. */

@@ -8,8 +8,11 @@ const AUTH_ERRORS = [401, 403];
 
 export const API_PREFIX = '/api/v1';
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+/** Named schemas (zod `.meta({ id })`) collected while converting, published under components.schemas. */
+type Components = Record<string, unknown>;
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Components): Record<string, unknown> {
+  const converted = z.toJSONSchema(schema, {
     io,
     unrepresentable: 'any',
     target: 'draft-2020-12',
@@ -20,12 +23,23 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
       if (ctx.jsonSchema.type === 'integer' && ctx.jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete ctx.jsonSchema.minimum;
     },
   });
+  // Single-schema conversion refers to named schemas as #/$defs/<id>; in the document they live
+  // under components.schemas.
+  const relinked = JSON.parse(JSON.stringify(converted).replaceAll('"#/$defs/', '"#/components/schemas/')) as Record<string, unknown> & {
+    $defs?: Record<string, unknown>;
+  };
+  const { $schema: _ignored, $defs, ...rest } = relinked;
+  // A named schema converted for input and for output can differ (defaults, transforms); the
+  // output form is the one documented under its name, inputs are inlined.
+  for (const [id, def] of Object.entries($defs ?? {})) {
+    if (io === 'output' || !(id in components)) components[id] = def;
+  }
   return rest;
 }
 
-function parameters(schema: z.ZodType | undefined, location: 'path' | 'query'): Array<Record<string, unknown>> {
+function parameters(schema: z.ZodType | undefined, location: 'path' | 'query', components: Components): Array<Record<string, unknown>> {
   if (!schema) return [];
-  const js = jsonSchema(schema, 'input') as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  const js = jsonSchema(schema, 'input', components) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
   return Object.entries(js.properties ?? {}).map(([name, s]) => {
     const { description, ...rest } = s;
     return {
@@ -49,6 +63,7 @@ export function openApiPath(koaPath: string): string {
  */
 export function buildOpenApiDocument(routes: RouteSpec[], info: { title: string; version: string; serverUrl: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  const components: Components = { Problem: jsonSchema(problemSchema, 'output', {}) };
   for (const route of routes) {
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(route.responses)) {
@@ -57,7 +72,7 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { title: string;
           ? { description: `${status}` }
           : {
               description: `${status}`,
-              content: { [route.produces ?? 'application/json']: { schema: jsonSchema(schema, 'output') } },
+              content: { [route.produces ?? 'application/json']: { schema: jsonSchema(schema, 'output', components) } },
             };
     }
     const errorStatuses = new Set([...COMMON_ERRORS, ...(route.access === 'public' ? [] : AUTH_ERRORS), ...(route.errors ?? [])]);
@@ -68,13 +83,13 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { title: string;
       operationId: route.operationId,
       summary: route.summary,
       tags: route.tags,
-      parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
+      parameters: [...parameters(route.params, 'path', components), ...parameters(route.query, 'query', components)],
       responses,
       ...(route.access === 'public' ? { security: [] } : {}),
       ...(route.access === 'admin' ? { 'x-required-role': 'ADMIN' } : {}),
     };
     if (route.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } };
+      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input', components) } } };
     }
     const path = openApiPath(route.root ? route.path : `${API_PREFIX}${route.path}`);
     paths[path] = { ...paths[path], [route.method]: operation };
@@ -87,7 +102,7 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { title: string;
     paths,
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { Problem: jsonSchema(problemSchema, 'output') },
+      schemas: components,
       responses: {
         Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       },
