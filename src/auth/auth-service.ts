@@ -114,13 +114,13 @@ export function createAuthService(deps: AuthServiceDeps) {
     async login(input: { identifier: string; password: string }, ip: string): Promise<TokenPair> {
       const user = await users.findByLogin(input.identifier);
       const key = accountKey(user, input.identifier);
-      await throttle.attempt({ accountKey: key, userId: user?.id, ip });
+      const attempt = await throttle.attempt({ accountKey: key, userId: user?.id, ip });
       if (!user?.passwordHash) {
         await hasher.verifyNothing(input.password);
         throw invalidCredentials();
       }
       if (!(await hasher.verify(user.passwordHash, input.password))) throw invalidCredentials();
-      await throttle.succeeded({ accountKey: key, userId: user.id, ip });
+      await attempt.succeeded(user.id);
       if (user.status === 'WAITING') throw new ForbiddenError('Verify your email address before logging in', 'email_not_verified');
       if (user.status === 'BLOCKED') throw new ForbiddenError('This account is blocked', 'account_blocked');
       return sessions.start(user, 'password');

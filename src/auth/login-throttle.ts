@@ -15,16 +15,20 @@ import type { RateLimiter } from '../platform/rate-limiter.js';
  *  3. per account, from IPs that never logged in to it successfully: `loginFailuresPerAccountUnknownIps`
  *     — stops guessing one account from many IPs. IPs with a successful login in the last
  *     `knownIpTtlSec` are exempt, so this lock, too, cannot shut out an owner on a known network.
- * A success takes its own attempt back from (2) and clears (1). Windows never extend, so every
+ * A success takes its own attempt back from (2) and (3) and clears (1). Windows never extend, so every
  * lock expires by itself, and a password reset clears the account's counters for the resetting IP.
  * Accounts that do not exist are keyed by their identifier and behave exactly like real ones.
  */
 export interface LoginThrottle {
   /** Counts one attempt; throws RateLimitedError (429, Retry-After) when a limit is passed. */
-  attempt(input: { accountKey: string; userId?: string; ip: string }): Promise<void>;
-  succeeded(input: { accountKey: string; userId: string; ip: string }): Promise<void>;
+  attempt(input: { accountKey: string; userId?: string; ip: string }): Promise<LoginAttempt>;
   /** After a password reset: clears the account's distributed counter and its lock for the resetting IP. */
   clearAccount(accountKey: string, ip: string): Promise<void>;
+}
+
+/** One counted attempt; `succeeded` takes it back once the password proved right. */
+export interface LoginAttempt {
+  succeeded(userId: string): Promise<void>;
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 22);
@@ -49,28 +53,31 @@ export function createLoginThrottle(limiter: RateLimiter, redis: Redis, rules: A
 
   return {
     async attempt({ accountKey: account, userId, ip }) {
+      const known = await isKnown(userId, ip);
       const checks = [
         limiter.hit(accountIpKey(account, ip), { limit: rules.loginFailuresPerAccount, windowSec }),
         limiter.hit(ipKey(ip), { limit: rules.loginFailuresPerIp, windowSec }),
       ];
-      if (!(await isKnown(userId, ip))) checks.push(limiter.hit(unknownKey(account), { limit: rules.loginFailuresPerAccountUnknownIps, windowSec }));
+      if (!known) checks.push(limiter.hit(unknownKey(account), { limit: rules.loginFailuresPerAccountUnknownIps, windowSec }));
       const blocked = (await Promise.all(checks)).filter((r) => !r.allowed);
       if (blocked.length > 0) {
         throw new RateLimitedError(Math.max(...blocked.map((r) => r.retryAfterSec || windowSec)), 'Too many failed attempts; try again later');
       }
-    },
-
-    async succeeded({ accountKey: account, userId, ip }) {
-      await Promise.all([
-        limiter.undo(ipKey(ip)),
-        limiter.reset(accountIpKey(account, ip)),
-        redis
-          .multi()
-          .zadd(knownIpsKey(userId), Date.now(), digest(ip))
-          .zremrangebyscore(knownIpsKey(userId), 0, Date.now() - rules.knownIpTtlSec * 1000)
-          .expire(knownIpsKey(userId), rules.knownIpTtlSec)
-          .exec(),
-      ]);
+      return {
+        async succeeded(provenUserId) {
+          await Promise.all([
+            limiter.undo(ipKey(ip)),
+            known ? Promise.resolve() : limiter.undo(unknownKey(account)),
+            limiter.reset(accountIpKey(account, ip)),
+            redis
+              .multi()
+              .zadd(knownIpsKey(provenUserId), Date.now(), digest(ip))
+              .zremrangebyscore(knownIpsKey(provenUserId), 0, Date.now() - rules.knownIpTtlSec * 1000)
+              .expire(knownIpsKey(provenUserId), rules.knownIpTtlSec)
+              .exec(),
+          ]);
+        },
+      };
     },
 
     async clearAccount(account, ip) {

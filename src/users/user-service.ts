@@ -38,9 +38,9 @@ export function createUserService(deps: UserServiceDeps) {
   /** A password check on behalf of an authenticated caller counts against the same brute-force limits as login. */
   async function checkCurrentPassword(userId: string, passwordHash: string, password: string, ip: string): Promise<void> {
     const key = accountKey({ id: userId }, '');
-    await throttle.attempt({ accountKey: key, userId, ip });
+    const attempt = await throttle.attempt({ accountKey: key, userId, ip });
     if (!(await hasher.verify(passwordHash, password))) throw wrongPassword();
-    await throttle.succeeded({ accountKey: key, userId, ip });
+    await attempt.succeeded(userId);
   }
 
   const service = {
