@@ -2,12 +2,15 @@
 # Installs what the local services need, idempotently, caching downloads:
 #   MariaDB, Redis, nginx and promtool from Debian packages;
 #   Apache Kafka (KRaft) jars from Maven Central, run on the JDK;
-#   FerretDB v1 (SQLite backend) built from the Go module proxy, unless a real mongod exists.
+#   FerretDB v1 (SQLite backend) built from the Go module proxy, unless a real mongod exists;
+#   actionlint (GitHub workflow linter) built from the Go module proxy; shellcheck from Debian.
 # Prints the versions it provides. Safe to run any number of times.
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
+# Keep in step with test/integration/ops/workflows.test.ts, which reads this line.
+ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 CACHE_DIR="${EMOTION_DIARY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emotion-diary}"
 mkdir -p "$CACHE_DIR"
 
@@ -21,6 +24,7 @@ command -v mariadb-dump >/dev/null 2>&1 || apt_packages+=(mariadb-client)
 command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
 command -v nginx >/dev/null 2>&1 || apt_packages+=(nginx)
 command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
+command -v shellcheck >/dev/null 2>&1 || apt_packages+=(shellcheck)
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   log "installing Debian packages: ${apt_packages[*]}"
   # Packages must not start system-wide daemons: the project runs its own instances.
@@ -76,6 +80,15 @@ if ! command -v mongod >/dev/null 2>&1 && [ ! -x "$ferret_bin" ]; then
   rm -rf "$work"
 fi
 
+# --- actionlint (lints .github/workflows in the tests) -----------------------------------------
+actionlint_bin="$CACHE_DIR/actionlint-$ACTIONLINT_VERSION/actionlint"
+if [ ! -x "$actionlint_bin" ]; then
+  command -v go >/dev/null || { log "Go is required to build actionlint"; exit 1; }
+  log "building actionlint $ACTIONLINT_VERSION from the Go module proxy"
+  mkdir -p "$(dirname "$actionlint_bin")"
+  GOBIN="$(cd "$(dirname "$actionlint_bin")" && pwd)" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+fi
+
 # --- Report ---------------------------------------------------------------------------------------
 {
   echo "cache: $CACHE_DIR"
@@ -85,4 +98,6 @@ fi
   if command -v mongod >/dev/null 2>&1; then echo "mongo: $(mongod --version | head -1)"; else echo "mongo-wire: FerretDB $("$ferret_bin" --version | head -1)"; fi
   echo "nginx: $(nginx -v 2>&1)"
   echo "promtool: $(promtool --version 2>&1 | head -1)"
+  echo "actionlint: $("$actionlint_bin" -version | head -1)"
+  echo "shellcheck: $(shellcheck --version | sed -n 's/^version: //p')"
 } >&2
