@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import {
   acceptedSchema,
@@ -100,6 +101,7 @@ export function authRoutes(auth: AuthService, sessions: SessionService): RouteSp
       summary: 'End every session of the account on every device',
       tags,
       access: 'user',
+      body: z.object({}).strict(),
       responses: { 204: null },
       handler: async ({ principal }) => {
         await sessions.endAll(principal!.userId, 'logout_all');

@@ -79,7 +79,7 @@ export function oauthRoutes(deps: OAuthRouteDeps): RouteSpec[] {
       params: providerParams,
       query: noQuery,
       responses: { 302: null },
-      errors: [404, 503],
+      errors: [404],
       handler: async ({ params, ctx }) => {
         const provider = requireEnabled(params.provider);
         const outcome = await passport.run(ctx, provider, { intent: 'login', binding: bindBrowser(ctx) });

@@ -55,6 +55,13 @@ describe('auth and users: malformed input is refused with problem+json, never a 
     expect(patch.status).to.equal(400);
   });
 
+  it('when logout gets no body, then it works; when logout-all gets fields, then 400', async () => {
+    const extra = await request(app.server).post('/api/v1/auth/logout-all').set('Authorization', bearer(user.accessToken)).send({ everywhere: true });
+    expect(extra.status).to.equal(400);
+    const other = await request(app.server).post('/api/v1/auth/login').send({ identifier: user.email, password: user.password });
+    expect((await request(app.server).post('/api/v1/auth/logout').set('Authorization', bearer(other.body.accessToken))).status).to.equal(204);
+  });
+
   it('when the body is a JSON array, string or null, then 400', async () => {
     for (const body of ['[]', '"text"', 'null', '12']) {
       const res = await request(app.server).post('/api/v1/auth/login').set('Content-Type', 'application/json').send(body);
