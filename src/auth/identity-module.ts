@@ -56,7 +56,7 @@ export interface IdentityModule {
 export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
   const { config, redis, log, accessTokens, tokenRevocation, events } = deps;
   const { auth: authConfig } = config;
-  commonPasswords(); // read the list at start-up: a missing file fails fast, not on the first sign-up
+  commonPasswords(); // build the set at start-up rather than during the first sign-up
 
   const users = createUserRepository(deps.sequelize, deps.sql);
   const cache = createProfileCache<UserProfile>(redis, authConfig.profileCacheTtlSec);

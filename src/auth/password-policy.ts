@@ -1,26 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// A JSON module (not a .txt read from disk) so the compiled build carries it into dist/ too.
+import list from './data/common-passwords.json' with { type: 'json' };
 import type { FieldProblem } from '../platform/errors.js';
 
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 128;
 
-// The list ships beside this file in src/; a compiled build (dist/src/auth) reads it from the sources.
-const CANDIDATES = ['./data/common-passwords.txt', '../../../src/auth/data/common-passwords.txt'];
-
 let common: Set<string> | undefined;
 
-/** The shipped list of common passwords, read once. Lines starting with `#` are comments. */
+/** The shipped list of common passwords (see `about` in the data file), lower-cased, built once. */
 export function commonPasswords(): Set<string> {
-  if (common) return common;
-  const file = CANDIDATES.map((c) => fileURLToPath(new URL(c, import.meta.url))).find((f) => existsSync(f));
-  if (!file) throw new Error('common-passwords.txt not found beside src/auth/password-policy');
-  common = new Set(
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .map((line) => line.trim().toLowerCase())
-      .filter((line) => line && !line.startsWith('#')),
-  );
+  common ??= new Set(list.passwords.map((p) => p.toLowerCase()));
   return common;
 }
 
