@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -73,6 +73,16 @@ export type DlqRecord = z.infer<typeof dlqRecordSchema>;
 
 export function newEventEnvelope(fields: { diaryId: string; userId: string; revision: number }) {
   return { eventId: randomUUID(), occurredAt: new Date().toISOString(), ...fields };
+}
+
+/**
+ * A stable event id derived from the event that caused it: reprocessing the same request yields
+ * the same status event ids, so consumers deduplicate redeliveries by id.
+ */
+export function derivedEventId(sourceEventId: string, purpose: string): string {
+  const h = createHash('sha256').update(`${sourceEventId}:${purpose}`).digest('hex');
+  // Shaped as an RFC 9562 UUID version 8 (custom), variant 10.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 /** Parses a Kafka message value as JSON against a schema; returns the error instead of throwing. */

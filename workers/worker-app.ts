@@ -1,0 +1,122 @@
+import type { Consumer } from 'kafkajs';
+import type { Connection } from 'mongoose';
+import type { AppConfig } from '../config/index.js';
+import { defineMongoModels, syncMongoIndexes } from '../models/mongo/index.js';
+import { startConsumerLagReporter } from '../src/platform/consumer-lag.js';
+import { createKafka, ensureTopics, topicNames, type TopicNames } from '../src/platform/kafka.js';
+import { createLogger, type Logger } from '../src/platform/logger.js';
+import { createMetrics, type Metrics } from '../src/platform/metrics.js';
+import { createMetricsServer } from '../src/platform/metrics-server.js';
+import { connectMongo, pingMongo } from '../src/platform/mongo.js';
+import type { Analyzer } from './analyzers/analyzer.js';
+import { createAnalysisRequestHandler } from './analysis-request-handler.js';
+import { createAnalysisStore } from './analysis-store.js';
+import { createPipelinePublisher } from './pipeline-publisher.js';
+
+export interface WorkerApp {
+  config: AppConfig;
+  log: Logger;
+  metrics: Metrics;
+  mongo: Connection;
+  topics: TopicNames;
+  groupId: string;
+  /** Base URL of the metrics/health server, once started. */
+  metricsUrl(): string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const WORKER_GROUP = 'emotion-worker';
+
+/**
+ * The worker process's composition root: consumer group `emotion-worker` on the request topic,
+ * several partitions in flight at once (order kept within each), results in MongoDB, status and
+ * DLQ records back to Kafka, and a small HTTP server for /metrics and health.
+ */
+export async function createWorkerApp(config: AppConfig, deps: { analyzer: Analyzer; log?: Logger }): Promise<WorkerApp> {
+  const log = deps.log ?? createLogger(config, 'worker');
+  const metrics = createMetrics(undefined, { instance: config.app.instanceId, process: 'worker' });
+  const topics = topicNames(config.kafka.topicPrefix);
+  const groupId = `${config.kafka.topicPrefix}${WORKER_GROUP}`;
+
+  const mongo = await connectMongo(config);
+  const models = defineMongoModels(mongo);
+  const kafka = createKafka(config, log);
+  const admin = kafka.admin();
+  const publisher = createPipelinePublisher(kafka, topics);
+  const handle = createAnalysisRequestHandler({
+    analyzer: deps.analyzer,
+    store: createAnalysisStore(models),
+    publisher,
+    metrics,
+    log,
+    retry: { maxAttempts: config.worker.maxAttempts, baseMs: config.worker.backoffBaseMs, maxMs: config.worker.backoffMaxMs },
+  });
+
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    // Offsets are committed only for messages whose handler returned: at-least-once.
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
+  });
+  let inFlight = new AbortController();
+  let lag: { stop(): Promise<void> } | undefined;
+
+  const metricsServer = createMetricsServer({
+    registry: metrics.registry,
+    readinessTimeoutMs: config.http.readinessTimeoutMs,
+    checks: [
+      { name: 'mongo', check: () => pingMongo(mongo) },
+      { name: 'kafka', check: async () => void (await admin.describeCluster()) },
+    ],
+  });
+
+  return {
+    config,
+    log,
+    metrics,
+    mongo,
+    topics,
+    groupId,
+    metricsUrl: () => metricsServer.url(),
+    async start() {
+      await syncMongoIndexes(models);
+      await admin.connect();
+      await ensureTopics(admin, topics, config.kafka.partitions);
+      await publisher.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topic: topics.analysisRequested, fromBeginning: true });
+      inFlight = new AbortController();
+      await consumer.run({
+        partitionsConsumedConcurrently: config.worker.partitionsConcurrently,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          try {
+            await handle({ topic, partition, message, heartbeat, signal: inFlight.signal });
+            metrics.kafkaMessagesConsumedTotal.inc({ group: WORKER_GROUP, outcome: 'ok' });
+          } catch (err) {
+            metrics.kafkaMessagesConsumedTotal.inc({ group: WORKER_GROUP, outcome: 'error' });
+            if (!inFlight.signal.aborted) log.error({ err, partition, offset: message.offset }, 'analysis request not handled; it will be redelivered');
+            throw err;
+          }
+        },
+      });
+      lag = startConsumerLagReporter({ admin, groupId, topic: topics.analysisRequested, metrics, log });
+      await metricsServer.listen(config.metrics.port, config.http.host);
+      log.info({ groupId, metrics: metricsServer.url(), analyzer: deps.analyzer.name }, 'worker started');
+    },
+    async stop() {
+      // Let in-flight analyses finish within the grace period; then abandon them uncommitted so
+      // another worker takes them over after the rebalance.
+      const abandon = setTimeout(() => inFlight.abort(), config.http.shutdownGraceMs);
+      await consumer.disconnect().catch((err: unknown) => log.warn({ err }, 'consumer disconnect failed'));
+      clearTimeout(abandon);
+      await lag?.stop();
+      await publisher.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      await metricsServer.close();
+      await mongo.close().catch(() => undefined);
+      log.info('worker stopped');
+    },
+  };
+}
