@@ -54,7 +54,24 @@ export interface AnalysisResult {
   alternativeThoughts: string[];
   /** A short question or suggestion inviting the writer to change perspective. */
   promptForChange: string;
+  /** Which analyzer actually produced this result; differs from the one called when it fell back. */
+  producedBy?: AnalysisProvenance;
+  /** Set when the called analyzer could not answer and its fallback produced the result. */
+  fallbackReason?: FallbackReason;
 }
+
+export interface AnalysisProvenance {
+  analyzer: string;
+  version: string;
+  model?: string;
+}
+
+/**
+ * Why an analyzer fell back: the endpoint was too slow, answered with something that is not a valid
+ * result, refused the request (a non-retryable status such as 400/401/404), or kept failing
+ * (429/5xx/network) until the retries ran out.
+ */
+export type FallbackReason = 'timeout' | 'invalid_output' | 'rejected' | 'retries_exhausted';
 
 export interface Analyzer {
   readonly name: string;
