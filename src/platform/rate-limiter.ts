@@ -13,7 +13,7 @@ export interface RateLimitRule {
 }
 
 export interface RateLimitState {
-  /** Whether this hit (or, for `peek`, the next one) stays within the limit. */
+  /** Whether this hit stays within the limit. */
   allowed: boolean;
   count: number;
   /** Seconds until the window ends (0 when no window is open). */
@@ -23,8 +23,6 @@ export interface RateLimitState {
 export interface RateLimiter {
   /** Counts one event against `key`. */
   hit(key: string, rule: RateLimitRule): Promise<RateLimitState>;
-  /** Reads a counter without counting. */
-  peek(key: string, rule: RateLimitRule): Promise<RateLimitState>;
   /** Takes one event back (an attempt that turned out fine), never below zero. */
   undo(key: string): Promise<void>;
   reset(...keys: string[]): Promise<void>;
@@ -41,11 +39,6 @@ if ttl < 0 then
 end
 return {n, ttl}`;
 
-const PEEK = `
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-local ttl = redis.call('PTTL', KEYS[1])
-return {n, ttl}`;
-
 const UNDO = `
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n > 0 then redis.call('DECR', KEYS[1]) end
@@ -53,8 +46,8 @@ return n`;
 
 export function createRateLimiter(redis: Redis, namespace = 'rl'): RateLimiter {
   const fullKey = (key: string) => `${namespace}:${key}`;
-  const state = (count: number, ttlMs: number, limit: number, allowedWhen: (n: number) => boolean): RateLimitState => ({
-    allowed: allowedWhen(count),
+  const state = (count: number, ttlMs: number, limit: number): RateLimitState => ({
+    allowed: count <= limit,
     count,
     retryAfterSec: ttlMs > 0 ? Math.ceil(ttlMs / 1000) : 0,
   });
@@ -62,11 +55,7 @@ export function createRateLimiter(redis: Redis, namespace = 'rl'): RateLimiter {
   const limiter: RateLimiter = {
     async hit(key, rule) {
       const [count, ttl] = (await redis.eval(HIT, 1, fullKey(key), String(rule.windowSec * 1000))) as [number, number];
-      return state(count, ttl, rule.limit, (n) => n <= rule.limit);
-    },
-    async peek(key, rule) {
-      const [count, ttl] = (await redis.eval(PEEK, 1, fullKey(key))) as [number, number];
-      return state(count, ttl, rule.limit, (n) => n < rule.limit);
+      return state(count, ttl, rule.limit);
     },
     async undo(key) {
       await redis.eval(UNDO, 1, fullKey(key));
