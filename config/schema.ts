@@ -195,6 +195,8 @@ export const configSchema = z
     worker: z
       .object({
         partitionsConcurrently: int(1, 256).default(3),
+        /** How long a dead worker keeps its partitions before the group reassigns them. */
+        sessionTimeoutMs: int(6_000, 300_000).default(30_000),
         maxAttempts: int(1, 20).default(4),
         backoffBaseMs: int(1).default(200),
         backoffMaxMs: int(1).default(10_000),

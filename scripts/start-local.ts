@@ -12,7 +12,7 @@ import { startLocalServices } from './services/index.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = path.join(root, '.data');
 const DEV_PORTS = { mariadb: 3307, redis: 6380, mongo: 27018, kafka: 9093 };
-const PROCESSES = (process.env.START_PROCESSES ?? 'api').split(',').filter(Boolean);
+const PROCESSES = (process.env.START_PROCESSES ?? 'api,worker').split(',').filter(Boolean);
 
 function run(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), ...args], { cwd: root, env, stdio: 'inherit' });

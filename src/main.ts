@@ -2,8 +2,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, runEncryptCommand } from '../config/index.js';
 import { createApiApp } from './app.js';
+import { runBackupCommand } from './cli/backup-command.js';
 import { runMigrate, type MigrateAction } from './cli/migrate-command.js';
+import { runRestoreCommand } from './cli/restore-command.js';
+import { createKafka, topicNames } from './platform/kafka.js';
 import { createLogger } from './platform/logger.js';
+import { replayDeadLetters } from '../workers/dlq-replay.js';
+import { createWorkerApp } from '../workers/worker-app.js';
 
 const USAGE = `usage: emotion-diary <command>
   api                      run the REST + Socket.IO server
@@ -62,11 +67,35 @@ async function main(argv: string[]): Promise<void> {
       await runUntilSignalled(app, log);
       return;
     }
+    case 'worker': {
+      const worker = await createWorkerApp(config, { log });
+      await runUntilSignalled(worker, log);
+      return;
+    }
+    case 'dlq:replay': {
+      const { values } = parseArgs({ args: rest, options: { limit: { type: 'string', default: '1000' }, 'include-invalid': { type: 'boolean', default: false } } });
+      const limit = Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new ConfigError('dlq:replay: --limit must be a positive integer');
+      const result = await replayDeadLetters(
+        { kafka: createKafka(config, log), topics: topicNames(config.kafka.topicPrefix), log, groupPrefix: config.kafka.topicPrefix },
+        { limit, includeInvalid: values['include-invalid'] },
+      );
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      return;
+    }
     case 'migrate': {
       const action = (rest[0] ?? 'up') as MigrateAction;
       if (!['up', 'down', 'status'].includes(action)) throw new ConfigError(`migrate: unknown action ${action}`);
       const result = await runMigrate(config, log, action);
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    case 'backup': {
+      await runBackupCommand(config, log, rest);
+      return;
+    }
+    case 'restore': {
+      await runRestoreCommand(config, log, rest);
       return;
     }
     default: {

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../src/platform/logger.js';
 import { createMetrics, type Metrics } from '../src/platform/metrics.js';
 import { createMetricsServer } from '../src/platform/metrics-server.js';
 import { connectMongo, pingMongo } from '../src/platform/mongo.js';
-import type { Analyzer } from './analyzers/analyzer.js';
+import { createAnalyzer, type Analyzer } from './analyzers/index.js';
 import { createAnalysisRequestHandler } from './analysis-request-handler.js';
 import { createAnalysisStore } from './analysis-store.js';
 import { createPipelinePublisher } from './pipeline-publisher.js';
@@ -33,11 +33,13 @@ export const WORKER_GROUP = 'emotion-worker';
  * several partitions in flight at once (order kept within each), results in MongoDB, status and
  * DLQ records back to Kafka, and a small HTTP server for /metrics and health.
  */
-export async function createWorkerApp(config: AppConfig, deps: { analyzer: Analyzer; log?: Logger }): Promise<WorkerApp> {
+export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Analyzer; log?: Logger } = {}): Promise<WorkerApp> {
   const log = deps.log ?? createLogger(config, 'worker');
   const metrics = createMetrics(undefined, { instance: config.app.instanceId, process: 'worker' });
   const topics = topicNames(config.kafka.topicPrefix);
   const groupId = `${config.kafka.topicPrefix}${WORKER_GROUP}`;
+  const analyzer =
+    deps.analyzer ?? createAnalyzer(config.worker, { log, onLlmOutcome: (outcome) => metrics.llmRequestsTotal.inc({ outcome }) });
 
   const mongo = await connectMongo(config);
   const models = defineMongoModels(mongo);
@@ -45,7 +47,7 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer: Analy
   const admin = kafka.admin();
   const publisher = createPipelinePublisher(kafka, topics);
   const handle = createAnalysisRequestHandler({
-    analyzer: deps.analyzer,
+    analyzer,
     store: createAnalysisStore(models),
     publisher,
     metrics,
@@ -55,8 +57,8 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer: Analy
 
   const consumer: Consumer = kafka.consumer({
     groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: config.worker.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(config.worker.sessionTimeoutMs / 3)),
     // Offsets are committed only for messages whose handler returned: at-least-once.
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
   });
@@ -103,7 +105,7 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer: Analy
       });
       lag = startConsumerLagReporter({ admin, groupId, topic: topics.analysisRequested, metrics, log });
       await metricsServer.listen(config.metrics.port, config.http.host);
-      log.info({ groupId, metrics: metricsServer.url(), analyzer: deps.analyzer.name }, 'worker started');
+      log.info({ groupId, metrics: metricsServer.url(), analyzer: analyzer.name }, 'worker started');
     },
     async stop() {
       // Let in-flight analyses finish within the grace period; then abandon them uncommitted so
