@@ -1,0 +1,95 @@
+import { expect } from 'chai';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { AppConfig } from '../../../config/index.js';
+import { createLogger, type Logger } from '../../../src/platform/logger.js';
+
+type LogConfig = Pick<AppConfig, 'app' | 'log'>;
+
+function logConfig(log: Partial<AppConfig['log']>): LogConfig {
+  return { app: { name: 'emotion-diary', instanceId: 'test-1', publicUrl: 'http://127.0.0.1:3000' }, log: { level: 'info', rotatePeriod: '1d', rotateCount: 14, ...log } };
+}
+
+/** The writable behind the logger's redacting raw stream (read only to check how it was built). */
+function destination(log: Logger): unknown {
+  const streams = (log as unknown as { streams: Array<{ stream: { out: unknown } }> }).streams;
+  return streams[0]?.stream.out;
+}
+
+async function eventually<T>(read: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = (() => {
+      try {
+        return read();
+      } catch {
+        return undefined;
+      }
+    })();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('logger output (stdout by default, rotating file as an option)', function () {
+  this.timeout(10_000);
+  let dir: string;
+  let opened: Logger[] = [];
+
+  /** A file logger that is closed after the test, so no rotation timer outlives it. */
+  function fileLogger(log: Partial<AppConfig['log']>, component?: string): Logger {
+    const logger = createLogger(logConfig(log), component);
+    opened.push(logger);
+    return logger;
+  }
+
+  beforeEach(function () {
+    dir = mkdtempSync(path.join(tmpdir(), 'emotion-diary-logs-'));
+  });
+
+  afterEach(async function () {
+    await Promise.all(
+      opened.map((log) => new Promise<void>((resolve) => (destination(log) as NodeJS.WritableStream).end(() => resolve()))),
+    );
+    opened = [];
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when no log file is configured, then records go to stdout', function () {
+    expect(destination(createLogger(logConfig({})))).to.equal(process.stdout);
+  });
+
+  it('when log.file is set, then JSON records land in that file, redacted', async function () {
+    const file = path.join(dir, 'api.log');
+    const log = fileLogger({ file }, 'file-test');
+    log.info({ userId: '42', password: 'hunter2' }, 'hello file');
+    const line = await eventually(() => readFileSync(file, 'utf8').split('\n').find((l) => l.includes('hello file')));
+    const record = JSON.parse(line) as Record<string, unknown>;
+    expect(record).to.include({ msg: 'hello file', component: 'file-test', instance: 'test-1', userId: '42' });
+    expect(line).to.not.include('hunter2');
+  });
+
+  it('when log.file is set, then the rotation period, the number of kept files and gzip are passed to the rotating stream', function () {
+    const log = fileLogger({ file: path.join(dir, 'api.log'), rotatePeriod: '12h', rotateCount: 7 });
+    const options = (destination(log) as { options: { interval: { num: number; unit: string }; maxFiles: number; compress: string; path: string } }).options;
+    expect(options.interval).to.deep.equal({ num: 12, unit: 'h' });
+    expect(options.maxFiles).to.equal(7);
+    expect(options.compress).to.equal('gzip');
+    expect(path.resolve(options.path)).to.equal(dir);
+  });
+
+  it('when the rotation period passes, then the old file is rotated and gzipped and logging goes on in a fresh file', async function () {
+    const file = path.join(dir, 'worker.log');
+    const log = fileLogger({ file, rotatePeriod: '1s', rotateCount: 3 });
+    log.info('before rotation');
+    await eventually(() => (readFileSync(file, 'utf8').includes('before rotation') ? true : undefined));
+    const rotated = await eventually(() => readdirSync(dir).find((f) => f.endsWith('worker.log.gz')));
+    expect(gunzipSync(readFileSync(path.join(dir, rotated))).toString()).to.include('before rotation');
+    log.info('after rotation');
+    await eventually(() => (readFileSync(file, 'utf8').includes('after rotation') ? true : undefined));
+    expect(readFileSync(file, 'utf8')).to.not.include('before rotation');
+  });
+});
