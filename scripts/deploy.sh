@@ -9,11 +9,11 @@
 #    serving while the new one rolls out, and a rollback does not revert them);
 # 3. restarts the API instances one at a time, each waiting until Docker reports it healthy and its
 #    /readyz answers 200, reloading nginx so it resolves the new container;
-# 4. restarts the worker(s) the same way;
+# 4. restarts the worker(s) the same way (their /readyz is on the metrics port);
 # 5. on any failure in 3-4, puts every restarted service back on the previous image and exits 1.
 #
-# Environment: API_SERVICES (default "api1 api2"), WORKER_SERVICES ("worker"), READY_TIMEOUT_SEC (180),
-# READY_POLL_SEC (3).
+# Environment: API_SERVICES (default "api1 api2"), WORKER_SERVICES ("worker"), API_PORT (3000),
+# WORKER_METRICS_PORT (9464), READY_TIMEOUT_SEC (180), READY_POLL_SEC (3).
 # -E: the ERR trap (rollback) also fires for failures inside functions.
 set -Eeuo pipefail
 
@@ -22,6 +22,8 @@ read -r -a API_SERVICES <<<"${API_SERVICES:-api1 api2}"
 read -r -a WORKER_SERVICES <<<"${WORKER_SERVICES:-worker}"
 READY_TIMEOUT_SEC="${READY_TIMEOUT_SEC:-180}"
 READY_POLL_SEC="${READY_POLL_SEC:-3}"
+API_PORT="${API_PORT:-3000}"
+WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-9464}"
 STATE_DIR=".deploy"
 COMPOSE=(docker compose --file docker-compose.yml --env-file .env)
 
@@ -44,16 +46,16 @@ current_image() {
   fi
 }
 
-# Healthy in Docker's eyes (image HEALTHCHECK on /healthz) and ready in the app's (/readyz: every
-# dependency answers). Port 3000 is the API port inside the container.
+# Healthy in Docker's eyes (healthcheck on /healthz) and ready in the app's (/readyz on the given
+# port inside the container: every dependency answers).
 wait_ready() {
-  local service="$1" check_readyz="$2" deadline=$((SECONDS + READY_TIMEOUT_SEC)) id status
+  local service="$1" port="$2" deadline=$((SECONDS + READY_TIMEOUT_SEC)) id status
   while [ "$SECONDS" -lt "$deadline" ]; do
     id="$("${COMPOSE[@]}" ps --quiet "$service" || true)"
     status="$( [ -n "$id" ] && docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id" || echo missing)"
     if [ "$status" = "healthy" ]; then
-      if [ "$check_readyz" != "readyz" ] || "${COMPOSE[@]}" exec -T "$service" node -e \
-        "fetch('http://127.0.0.1:3000/readyz').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"; then
+      if "${COMPOSE[@]}" exec -T "$service" node -e \
+        "fetch('http://127.0.0.1:$port/readyz').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"; then
         return 0
       fi
     fi
@@ -63,15 +65,25 @@ wait_ready() {
   return 1
 }
 
-# Recreates one service on the given image and waits for it.
+# Recreates one service on the given image and waits until it is ready on its port.
 roll() {
-  local service="$1" image="$2" check="$3"
+  local service="$1" image="$2" port="$3"
   log "restarting $service on $image"
   # Explicit returns: inside `roll ... || …` (the rollback) errexit does not apply.
   APP_IMAGE="$image" "${COMPOSE[@]}" up --detach --no-deps --no-build --force-recreate "$service" || return 1
-  wait_ready "$service" "$check" || return 1
+  wait_ready "$service" "$port" || return 1
   # nginx resolved the old container's address at start; a graceful reload re-resolves it.
-  if [ "$check" = "readyz" ]; then "${COMPOSE[@]}" exec -T nginx nginx -s reload >/dev/null 2>&1 || true; fi
+  if is_api "$service"; then "${COMPOSE[@]}" exec -T nginx nginx -s reload >/dev/null 2>&1 || true; fi
+}
+
+is_api() {
+  local api
+  for api in "${API_SERVICES[@]}"; do [ "$api" = "$1" ] && return 0; done
+  return 1
+}
+
+port_of() {
+  if is_api "$1"; then echo "$API_PORT"; else echo "$WORKER_METRICS_PORT"; fi
 }
 
 PREVIOUS_IMAGE="$(current_image)"
@@ -86,9 +98,7 @@ rollback() {
   log "deploy failed: rolling ${restarted[*]:-nothing} back to $PREVIOUS_IMAGE"
   local service
   for service in "${restarted[@]}"; do
-    local check="none"
-    for api in "${API_SERVICES[@]}"; do [ "$api" = "$service" ] && check="readyz"; done
-    roll "$service" "$PREVIOUS_IMAGE" "$check" || log "rollback of $service failed: needs a human"
+    roll "$service" "$PREVIOUS_IMAGE" "$(port_of "$service")" || log "rollback of $service failed: needs a human"
   done
   exit 1
 }
@@ -100,13 +110,9 @@ log "running migrations"
 APP_IMAGE="$NEW_IMAGE" "${COMPOSE[@]}" run --rm --no-deps migrate
 
 trap rollback ERR
-for service in "${API_SERVICES[@]}"; do
+for service in "${API_SERVICES[@]}" "${WORKER_SERVICES[@]}"; do
   restarted+=("$service")
-  roll "$service" "$NEW_IMAGE" readyz
-done
-for service in "${WORKER_SERVICES[@]}"; do
-  restarted+=("$service")
-  roll "$service" "$NEW_IMAGE" none
+  roll "$service" "$NEW_IMAGE" "$(port_of "$service")"
 done
 trap - ERR
 

@@ -92,6 +92,10 @@ describe('scripts/deploy.sh (rolling deploy with a fake docker)', function () {
     expect(order).to.deep.equal(['pull', 'run', 'up api1', 'up api2', 'up worker']);
     expect(['api1', 'api2', 'worker'].map(host.image)).to.deep.equal(['registry/app:new', 'registry/app:new', 'registry/app:new']);
     expect(readFileSync(path.join(host.state, 'migrations.log'), 'utf8').trim()).to.equal('registry/app:new');
+    const readiness = host.calls().filter((c) => c.includes('/readyz'));
+    expect(readiness.some((c) => / exec -T api2 node -e .*127\.0\.0\.1:3000\/readyz/.test(c))).to.equal(true);
+    expect(readiness.some((c) => / exec -T worker node -e .*127\.0\.0\.1:9464\/readyz/.test(c))).to.equal(true);
+    expect(host.calls().filter((c) => c.endsWith('nginx -s reload'))).to.have.length(2);
     const stack = path.join(host.dir, 'stack');
     expect(readFileSync(path.join(stack, '.deploy/current-image'), 'utf8').trim()).to.equal('registry/app:new');
     expect(readFileSync(path.join(stack, '.deploy/previous-image'), 'utf8').trim()).to.equal('registry/app:old');
