@@ -13,7 +13,6 @@ import { openApiRoutes } from './http/openapi-routes.js';
 import { createAnalysisRepository } from './analysis/analysis-repository.js';
 import { createEmotionStats } from './analysis/emotion-stats.js';
 import { statsRoutes } from './analysis/stats-routes.js';
-import { noDiaryEvents } from './diaries/diary-events.js';
 import { createDiaryRepository } from './diaries/diary-repository.js';
 import { diaryRoutes } from './diaries/diary-routes.js';
 import { createDiaryService } from './diaries/diary-service.js';
@@ -29,7 +28,16 @@ import { createSettingsService } from './settings/settings-service.js';
 import { createAccessTokens, type AccessTokens } from './auth/access-tokens.js';
 import { createAuthenticate } from './auth/authenticate.js';
 import { createTokenRevocation, type TokenRevocation } from './auth/token-revocation.js';
-import { noopAuthEvents } from './auth/auth-events.js';
+import type { AuthEvents } from './auth/auth-events.js';
+import { createAnnouncementRepository } from './admin/announcement-repository.js';
+import { announcementRoutes } from './admin/announcement-routes.js';
+import { createAnnouncementService } from './admin/announcement-service.js';
+import type { DiaryEvents } from './diaries/diary-events.js';
+import { createAnalysisStatusConsumer } from './notifications/analysis-status-consumer.js';
+import { createNotificationRepository } from './notifications/notification-repository.js';
+import { notificationRoutes } from './notifications/notification-routes.js';
+import { createNotificationService } from './notifications/notification-service.js';
+import { createRealtime, type Realtime } from '../realtime/index.js';
 import { createIdentityModule } from './auth/identity-module.js';
 import type { AccountDeletionHook } from './users/user-service.js';
 import type { RouteSpec } from './http/route.js';
@@ -62,6 +70,7 @@ export interface ApiApp {
   topics: TopicNames;
   accessTokens: AccessTokens;
   tokenRevocation: TokenRevocation;
+  realtime: Realtime;
   /** Method + path of every route the HTTP server answers. */
   mountedRoutes(): Array<{ method: string; path: string }>;
   /** Base URL the HTTP server listens on, once started. */
@@ -117,24 +126,55 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
   const outbox = createOutboxRepository(sequelize, sql);
   const relay = createOutboxRelay({ sequelize, outbox, kafka: createKafka(config, log, { retries: 2 }), topics, metrics, log, options: { ...config.outbox, partitions: config.kafka.partitions } });
 
+  // The realtime layer needs the HTTP server, which needs the routes, which need the services:
+  // services reach it through these forwarding ports, bound once it exists (below).
+  const late: { realtime?: Realtime } = {};
+  const live = () => {
+    if (!late.realtime) throw new Error('realtime layer not built yet');
+    return late.realtime;
+  };
+  const authEvents: AuthEvents = { sessionsRevoked: (e) => live().authEvents.sessionsRevoked(e), userLoggedIn: (e) => live().authEvents.userLoggedIn(e) };
+  const diaryEvents: DiaryEvents = { diaryWritten: (e) => live().diaryEvents.diaryWritten(e), diaryDeleted: (e) => live().diaryEvents.diaryDeleted(e) };
+
   // Domains.
   const settings = createSettingsService({ repo: createSettingsRepository(sql), redis });
   const analyses = createAnalysisRepository(mongoModels);
+  const notificationRepo = createNotificationRepository(mongoModels);
+  const notifications = createNotificationService({ repo: notificationRepo, metrics, delivery: () => live().delivery });
+  const announcementRepo = createAnnouncementRepository(mongoModels);
+  const announcements = createAnnouncementService({ repo: announcementRepo, channel: () => live().announcementChannel });
+  const diaryRepo = createDiaryRepository(sequelize, sql);
   const diaries = createDiaryService({
     sequelize,
-    diaries: createDiaryRepository(sequelize, sql),
+    diaries: diaryRepo,
     analyses,
     outbox,
     settings,
     topics,
-    events: noDiaryEvents,
-    onDeleted: [(userId, diaryId) => analyses.deleteForDiary(userId, diaryId)],
+    events: diaryEvents,
+    onDeleted: [(userId, diaryId) => analyses.deleteForDiary(userId, diaryId), (userId, diaryId) => notificationRepo.deleteForDiary(userId, diaryId)],
     onOutboxWritten: () => relay.wake(),
     log,
   });
+  const statusConsumer = createAnalysisStatusConsumer({
+    kafka,
+    topics,
+    groupPrefix: config.kafka.topicPrefix,
+    diaries: diaryRepo,
+    analyses,
+    notifications,
+    events: () => live().outcomeEvents,
+    metrics,
+    log,
+    partitionsConcurrently: config.worker.partitionsConcurrently,
+  });
 
   // Accounts and authentication. Deletion hooks remove what a user owns outside MariaDB.
-  const accountDeletionHooks: AccountDeletionHook[] = [];
+  const accountDeletionHooks: AccountDeletionHook[] = [
+    (userId) => analyses.deleteForUser(userId),
+    (userId) => notificationRepo.deleteForUser(userId),
+    (userId) => announcementRepo.deleteAcksOfUser(userId),
+  ];
   const identity = createIdentityModule({
     config,
     sequelize,
@@ -143,7 +183,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     log,
     accessTokens,
     tokenRevocation,
-    events: noopAuthEvents,
+    events: authEvents,
     deletionHooks: accountDeletionHooks,
   });
 
@@ -153,6 +193,8 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     ...settingsRoutes(settings),
     ...reportRoutes(createReportService({ reports: createReportRepository(sequelize, sql), analyses, settings })),
     ...statsRoutes(createEmotionStats({ sequelize, settings })),
+    ...notificationRoutes(notifications),
+    ...announcementRoutes(announcements),
     ...opsRoutes({ checks, readinessTimeoutMs: config.http.readinessTimeoutMs, registry: metrics.registry, isShuttingDown: () => shuttingDown }),
   ];
   routes.push(...openApiRoutes(() => routes, { title: 'Emotion Diary API', version: '1.0.0', serverUrl: config.app.publicUrl }));
@@ -182,6 +224,33 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
   server.requestTimeout = 30_000;
   server.headersTimeout = 20_000;
   server.keepAliveTimeout = 65_000;
+  const realtimeLayer = createRealtime({
+    httpServer: server,
+    config,
+    log,
+    metrics,
+    accessTokens,
+    userStatus: async (userId) => (await sql.User.findByPk(userId, { attributes: ['status'], raw: true }))?.status ?? null,
+    notificationRepo,
+    notifications,
+    announcements,
+  });
+  late.realtime = realtimeLayer;
+
+  /** The gateway consumer keeps trying in the background while Kafka is unreachable. */
+  let consumerStarting: Promise<void> | undefined;
+  const startStatusConsumer = async (signal: AbortSignal) => {
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      try {
+        await statusConsumer.start();
+        return;
+      } catch (err) {
+        log.warn({ err, attempt }, 'status consumer could not start; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
+      }
+    }
+  };
+  const consumerAbort = new AbortController();
 
   const app: ApiApp = {
     config,
@@ -197,6 +266,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     topics,
     accessTokens,
     tokenRevocation,
+    realtime: realtimeLayer,
     mountedRoutes: http.mountedRoutes,
     url() {
       const address = server.address() as AddressInfo | null;
@@ -216,6 +286,8 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
         });
       });
       if (config.outbox.enabled) relay.start();
+      await realtimeLayer.start();
+      consumerStarting = startStatusConsumer(consumerAbort.signal);
       log.info({ url: app.url(), instance: config.app.instanceId, profile: config.profile }, 'api started');
     },
     async stop() {
@@ -224,8 +296,12 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs);
+      await realtimeLayer.stop();
       await closed;
       clearTimeout(grace);
+      consumerAbort.abort();
+      await consumerStarting;
+      await statusConsumer.stop();
       await relay.stop();
       identity.close();
       await healthAdmin.disconnect().catch(() => undefined);

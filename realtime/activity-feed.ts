@@ -1,0 +1,77 @@
+import type { Namespace, Server } from 'socket.io';
+import type { AuthEvents } from '../src/auth/auth-events.js';
+import type { DiaryEvents } from '../src/diaries/diary-events.js';
+import type { AnalysisOutcomeEvents } from '../src/notifications/analysis-status-consumer.js';
+import type { Logger } from '../src/platform/logger.js';
+import type { ActivityEvent, ActivitySnapshot, InstanceStats } from './contract.js';
+
+export const ACTIVITY_ROOM = 'activity';
+
+/**
+ * The admin live activity room: logins, diary writes, analysis outcomes (from whichever instance
+ * saw them, broadcast through the adapter), each instance's socket counts every few seconds, and
+ * a cluster-wide snapshot on request that tolerates an instance that does not answer.
+ */
+export function createActivityFeed(deps: { io: Server; admin: Namespace; instanceId: string; intervalMs: number; log: Logger }) {
+  const { io, admin, instanceId } = deps;
+  let timer: NodeJS.Timeout | undefined;
+
+  const publish = (event: Omit<ActivityEvent, 'at' | 'instanceId'>) => {
+    try {
+      admin.to(ACTIVITY_ROOM).emit('activity', { ...event, at: new Date().toISOString(), instanceId });
+    } catch (err) {
+      deps.log.warn({ err }, 'activity event not published');
+    }
+  };
+
+  function localStats(): InstanceStats {
+    const users = new Set<string>();
+    for (const socket of io.of('/').sockets.values()) if (socket.data.userId) users.add(socket.data.userId as string);
+    return { instanceId, sockets: io.of('/').sockets.size, adminSockets: admin.sockets.size, users: users.size, at: new Date().toISOString() };
+  }
+
+  // Other instances ask for this instance's counts through the adapter.
+  admin.on('instance:stats', (ack: (stats: InstanceStats) => void) => ack(localStats()));
+
+  const events: Pick<AuthEvents, 'userLoggedIn'> & DiaryEvents & AnalysisOutcomeEvents = {
+    userLoggedIn: (e) => publish({ type: 'user.login', userId: e.userId, detail: { method: e.method } }),
+    diaryWritten: (e) => publish({ type: `diary.${e.kind}` as ActivityEvent['type'], userId: e.userId, diaryId: e.diaryId, detail: { revision: e.revision } }),
+    diaryDeleted: (e) => publish({ type: 'diary.deleted', userId: e.userId, diaryId: e.diaryId }),
+    analysisFinished: (e) =>
+      publish({
+        type: e.status === 'COMPLETED' ? 'analysis.completed' : 'analysis.failed',
+        userId: e.userId,
+        diaryId: e.diaryId,
+        detail: { revision: e.revision, emotionStatus: e.emotionStatus },
+      }),
+  };
+
+  return {
+    events,
+    localStats,
+
+    /**
+     * Counts from every instance that answers within the adapter's request timeout; `partial`
+     * when one did not (an instance that died is no longer subscribed and is not waited for).
+     */
+    snapshot(): Promise<ActivitySnapshot> {
+      return new Promise((resolve) => {
+        admin.serverSideEmit('instance:stats', (err: Error | null, responses: InstanceStats[] = []) => {
+          const instances = [localStats(), ...responses].sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+          resolve({ instances, totalSockets: instances.reduce((n, s) => n + s.sockets, 0), partial: Boolean(err) });
+        });
+      });
+    },
+
+    start() {
+      timer = setInterval(() => publish({ type: 'instance.sockets', detail: { ...localStats() } }), deps.intervalMs);
+      timer.unref();
+    },
+
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+export type ActivityFeed = ReturnType<typeof createActivityFeed>;

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import type { Namespace } from 'socket.io';
+import type { AnnouncementService } from '../src/admin/announcement-service.js';
+import type { Logger } from '../src/platform/logger.js';
+import type { Metrics } from '../src/platform/metrics.js';
+import { ACTIVITY_ROOM, type ActivityFeed } from './activity-feed.js';
+import { createAnnouncementSchema } from './contract.js';
+import { sessionRoom, userRoom } from './notification-delivery.js';
+import { guardSocket, type GuardOptions } from './socket-guard.js';
+import { watchTokenExpiry } from './token-expiry.js';
+
+/** Namespace `/admin` (role ADMIN, checked at the handshake): the live activity room and admin actions. */
+export function attachAdminChannel(deps: { nsp: Namespace; feed: ActivityFeed; announcements: AnnouncementService; guard: GuardOptions; metrics: Metrics; log: Logger }): void {
+  const { nsp, metrics } = deps;
+  const log = deps.log.child({ component: 'admin-channel' });
+
+  nsp.on('connection', (socket) => {
+    void socket.join([ACTIVITY_ROOM, userRoom(socket.data.userId as string), sessionRoom(socket.data.sessionId as string)]);
+    metrics.socketsConnected.inc({ namespace: '/admin' });
+    metrics.socketConnectionsTotal.inc({ namespace: '/admin' });
+    socket.once('disconnect', (reason) => {
+      metrics.socketsConnected.dec({ namespace: '/admin' });
+      metrics.socketDisconnectsTotal.inc({ namespace: '/admin', reason });
+    });
+    watchTokenExpiry(socket);
+    const guard = guardSocket(socket, { options: deps.guard, metrics, log });
+
+    guard.on('activity:snapshot', z.union([z.undefined(), z.object({}).strict()]), () => deps.feed.snapshot());
+    guard.on('announcements:create', createAnnouncementSchema, async (body) => {
+      const a = await deps.announcements.create(socket.data.userId as string, body);
+      return { id: a.id, title: a.title, body: a.body, createdAt: a.createdAt.toISOString() };
+    });
+  });
+}

@@ -1,0 +1,47 @@
+import type { Socket } from 'socket.io';
+import type { AccessTokens } from '../src/auth/access-tokens.js';
+import { isAppError } from '../src/platform/errors.js';
+import type { Metrics } from '../src/platform/metrics.js';
+import { handshakeAuthSchema } from './contract.js';
+
+export type UserStatusLookup = (userId: string) => Promise<'WAITING' | 'ACTIVE' | 'BLOCKED' | null>;
+
+/** A connect_error the client can act on: `err.message` is the code, `err.data` the detail. */
+function refuse(code: string, message: string): Error & { data: { code: string; message: string } } {
+  return Object.assign(new Error(code), { data: { code, message } });
+}
+
+/**
+ * Socket.IO handshake middleware: the access token from `auth.token` gets the same checks as REST
+ * (pinned algorithm, iss, aud, exp, revocation), the user must be ACTIVE, and `/admin` also needs
+ * role ADMIN. Accepted sockets carry the principal in `socket.data`.
+ */
+export function handshakeAuth(deps: { accessTokens: AccessTokens; userStatus: UserStatusLookup; metrics: Metrics; requireAdmin?: boolean }) {
+  return (socket: Socket, next: (err?: Error) => void): void => {
+    const auth = handshakeAuthSchema.safeParse(socket.handshake.auth);
+    if (!auth.success) {
+      deps.metrics.socketConnectErrorsTotal.inc({ reason: 'missing_token' });
+      return next(refuse('unauthorized', 'auth.token is required'));
+    }
+    deps.accessTokens
+      .verify(auth.data.token)
+      .then(async (principal) => {
+        const status = await deps.userStatus(principal.userId);
+        if (status !== 'ACTIVE') throw refuse('forbidden', 'account is not active');
+        if (deps.requireAdmin && principal.role !== 'ADMIN') throw refuse('forbidden', 'administrator role required');
+        socket.data.userId = principal.userId;
+        socket.data.role = principal.role;
+        socket.data.sessionId = principal.sessionId;
+        socket.data.tokenExpiresAtMs = principal.expiresAtMs;
+        next();
+      })
+      .catch((err: unknown) => {
+        const known = (err as { data?: { code: string } }).data?.code;
+        const code = known ?? (isAppError(err) ? err.code : 'unavailable');
+        deps.metrics.socketConnectErrorsTotal.inc({ reason: code });
+        if (known) return next(err as Error);
+        if (isAppError(err)) return next(refuse(err.status === 401 ? 'unauthorized' : code, err.message));
+        next(refuse('unavailable', 'authentication is temporarily unavailable'));
+      });
+  };
+}

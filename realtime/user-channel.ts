@@ -1,0 +1,71 @@
+import type { Namespace, Socket } from 'socket.io';
+import type { AnnouncementService } from '../src/admin/announcement-service.js';
+import type { AccessTokens } from '../src/auth/access-tokens.js';
+import { ForbiddenError } from '../src/platform/errors.js';
+import type { Logger } from '../src/platform/logger.js';
+import type { Metrics } from '../src/platform/metrics.js';
+import type { NotificationService } from '../src/notifications/notification-service.js';
+import type { AnnouncementChannel } from './announcement-channel.js';
+import { ackAnnouncementSchema, ackNotificationsSchema, handshakeAuthSchema, refreshTokenSchema } from './contract.js';
+import type { createNotificationDelivery } from './notification-delivery.js';
+import { sessionRoom, userRoom } from './notification-delivery.js';
+import { guardSocket, type GuardOptions } from './socket-guard.js';
+import { watchTokenExpiry } from './token-expiry.js';
+
+/**
+ * Every user's sockets (namespace `/`): rooms for the person and the session, replay of the
+ * inbox and pending announcements on connect, acks, and token refresh.
+ */
+export function attachUserChannel(deps: {
+  nsp: Namespace;
+  accessTokens: AccessTokens;
+  notifications: NotificationService;
+  delivery: ReturnType<typeof createNotificationDelivery>;
+  announcements: AnnouncementService;
+  announcementChannel: AnnouncementChannel & { sendPending(socket: Socket): Promise<void> };
+  guard: GuardOptions;
+  metrics: Metrics;
+  log: Logger;
+}): void {
+  const { nsp, metrics } = deps;
+  const log = deps.log.child({ component: 'user-channel' });
+
+  nsp.on('connection', (socket) => {
+    const userId = socket.data.userId as string;
+    void socket.join([userRoom(userId), sessionRoom(socket.data.sessionId as string)]);
+    metrics.socketsConnected.inc({ namespace: '/' });
+    metrics.socketConnectionsTotal.inc({ namespace: '/' });
+    socket.once('disconnect', (reason) => {
+      metrics.socketsConnected.dec({ namespace: '/' });
+      metrics.socketDisconnectsTotal.inc({ namespace: '/', reason });
+    });
+
+    const expiry = watchTokenExpiry(socket);
+    const guard = guardSocket(socket, { options: deps.guard, metrics, log });
+
+    guard.on('notifications:ack', ackNotificationsSchema, async (body) => ({ acked: await deps.notifications.ack(userId, body) }));
+
+    guard.on('announcements:ack', ackAnnouncementSchema, async (body) => {
+      await deps.announcements.ack(userId, body.id);
+      return { ok: true as const };
+    });
+
+    guard.on('auth:refresh', refreshTokenSchema, async (body) => {
+      const principal = await deps.accessTokens.verify(body.token);
+      if (principal.userId !== userId) throw new ForbiddenError('token belongs to another user', 'token_mismatch');
+      if (principal.sessionId !== socket.data.sessionId) {
+        await socket.leave(sessionRoom(socket.data.sessionId as string));
+        await socket.join(sessionRoom(principal.sessionId));
+        socket.data.sessionId = principal.sessionId;
+      }
+      socket.data.tokenExpiresAtMs = principal.expiresAtMs;
+      expiry.reschedule(principal.expiresAtMs);
+      return { ok: true as const, expiresAt: new Date(principal.expiresAtMs).toISOString() };
+    });
+
+    const lastSeq = handshakeAuthSchema.safeParse(socket.handshake.auth).data?.lastSeq ?? 0;
+    Promise.all([deps.delivery.replay(socket, lastSeq), deps.announcementChannel.sendPending(socket)]).catch((err: unknown) =>
+      log.warn({ err, userId }, 'replay on connect failed; redelivery will retry'),
+    );
+  });
+}

@@ -1,0 +1,114 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import { analysisStatusSchema, parseEvent, type AnalysisStatusEvent } from '../analysis/analysis-events.js';
+import type { AnalysisRepository } from '../analysis/analysis-repository.js';
+import type { DiaryRepository } from '../diaries/diary-repository.js';
+import { startConsumerLagReporter } from '../platform/consumer-lag.js';
+import type { TopicNames } from '../platform/kafka.js';
+import type { Logger } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { NotificationService } from './notification-service.js';
+
+export const GATEWAY_GROUP = 'realtime-gateway';
+
+/** Told about final analysis outcomes (the admin activity feed). */
+export interface AnalysisOutcomeEvents {
+  analysisFinished(e: { userId: string; diaryId: string; revision: number; status: 'COMPLETED' | 'FAILED'; emotionStatus?: string }): void;
+}
+
+function notificationPayload(event: AnalysisStatusEvent): Record<string, unknown> {
+  const base = { diaryId: event.diaryId, revision: event.revision, status: event.status };
+  if (event.status === 'COMPLETED') {
+    const { analyzer: _analyzer, ...summary } = event.summary;
+    return { ...base, summary };
+  }
+  if (event.status === 'FAILED') return { ...base, error: event.error };
+  return base;
+}
+
+/**
+ * The API side of the pipeline (consumer group `realtime-gateway` on the status topic): applies
+ * each status event to its diary row unless it is stale, stores an inbox notification
+ * (deduplicated by eventId) and hands it to delivery. Order is kept per diary (the partition key).
+ * Database errors are thrown, so the offset is not committed and the event is retried.
+ */
+export function createAnalysisStatusConsumer(deps: {
+  kafka: Kafka;
+  topics: TopicNames;
+  groupPrefix: string;
+  diaries: DiaryRepository;
+  analyses: AnalysisRepository;
+  notifications: NotificationService;
+  events: () => AnalysisOutcomeEvents;
+  metrics: Metrics;
+  log: Logger;
+  partitionsConcurrently: number;
+}) {
+  const { diaries, metrics } = deps;
+  const log = deps.log.child({ component: 'status-consumer' });
+  const groupId = `${deps.groupPrefix}${GATEWAY_GROUP}`;
+  const consumer: Consumer = deps.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+  const admin = deps.kafka.admin();
+  let lag: { stop(): Promise<void> } | undefined;
+
+  async function handle(event: AnalysisStatusEvent): Promise<'applied' | 'duplicate' | 'stale' | 'orphan'> {
+    const summary = event.status === 'COMPLETED' ? event.summary : undefined;
+    const applied = await diaries.applyAnalysisStatus(event.userId, event.diaryId, {
+      revision: event.revision,
+      status: event.status,
+      emotionStatus: summary?.emotionStatus,
+      alternativeThought: summary?.alternativeThought ?? null,
+    });
+    if (!applied) {
+      const diary = await diaries.findOwned(event.userId, event.diaryId);
+      if (!diary) {
+        // The entry was deleted while it was being analysed: remove what the worker wrote.
+        await deps.analyses.deleteForDiary(event.userId, event.diaryId);
+        return 'orphan';
+      }
+      if (diary.statusRevision !== event.revision) return 'stale';
+    }
+    // Idempotent: a redelivered event finds its notification already stored and does nothing.
+    await deps.notifications.publish(event.userId, { eventId: event.eventId, type: 'analysis.status', payload: notificationPayload(event) });
+    if (applied && event.status !== 'PROCESSING') {
+      if (event.requestedAt) {
+        metrics.analysisEndToEndLatency.observe({ status: event.status }, Math.max(0, Date.now() - Date.parse(event.requestedAt)) / 1000);
+      }
+      deps.events().analysisFinished({ userId: event.userId, diaryId: event.diaryId, revision: event.revision, status: event.status, emotionStatus: summary?.emotionStatus });
+    }
+    return applied ? 'applied' : 'duplicate';
+  }
+
+  return {
+    groupId,
+    async start(): Promise<void> {
+      await admin.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topic: deps.topics.analysisStatus, fromBeginning: true });
+      await consumer.run({
+        partitionsConsumedConcurrently: deps.partitionsConcurrently,
+        eachMessage: async ({ message, partition }) => {
+          const parsed = parseEvent(analysisStatusSchema, message.value);
+          if (!parsed.ok) {
+            metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome: 'invalid' });
+            log.warn({ partition, offset: message.offset, error: parsed.error }, 'invalid status event skipped');
+            return;
+          }
+          try {
+            const outcome = await handle(parsed.event);
+            metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome });
+          } catch (err) {
+            metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome: 'error' });
+            log.error({ err, partition, offset: message.offset }, 'status event not applied; it will be retried');
+            throw err;
+          }
+        },
+      });
+      lag = startConsumerLagReporter({ admin, groupId, topic: deps.topics.analysisStatus, metrics, log });
+    },
+    async stop(): Promise<void> {
+      await consumer.disconnect().catch(() => undefined);
+      await lag?.stop();
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
+}

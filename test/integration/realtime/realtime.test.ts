@@ -1,0 +1,332 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import jwt from 'jsonwebtoken';
+import { io } from 'socket.io-client';
+import request from 'supertest';
+import { createLogger } from '../../../src/platform/logger.js';
+import { createWorkerApp, type WorkerApp } from '../../../workers/worker-app.js';
+import { registerVerifyLogin } from '../../harness/auth-flows.js';
+import { startSmtpCapture, type SmtpCapture } from '../../harness/smtp-capture.js';
+import { connectAdmin, connectDevice, connectError } from '../../harness/socket-client.js';
+import { startTestApp, type TestApp } from '../../harness/test-app.js';
+import { createTestUser, type TestUser } from '../../harness/users.js';
+
+describe('realtime over Socket.IO (one instance, worker in-process)', () => {
+  let app: TestApp;
+  let worker: WorkerApp;
+  let smtp: SmtpCapture;
+
+  before(async function () {
+    this.timeout(60_000);
+    smtp = await startSmtpCapture();
+    app = await startTestApp('realtime', {
+      ...smtp.configOverrides(),
+      realtime: { ackTimeoutMs: 400, redeliverIntervalMs: 200, eventsPerWindow: 20, eventWindowMs: 1_000, maxPayloadBytes: 4_096, corsOrigins: ['https://app.example'] },
+    });
+    worker = await createWorkerApp(app.config, { log: createLogger(app.config, 'worker') });
+    await worker.start();
+  });
+
+  after(async () => {
+    await worker.stop();
+    await app.destroy();
+    await smtp.stop();
+  });
+
+  const write = (user: TestUser, content: string) => request(app.server).post('/api/v1/diaries').set(user.auth).send({ content }).expect(201);
+
+  describe('handshake', () => {
+    let user: TestUser;
+    before(async () => {
+      user = await createTestUser(app);
+    });
+
+    it('when the token is missing, garbage, forged, expired or for another audience, then connect_error says unauthorized', async () => {
+      const { secret, issuer, audience } = app.config.auth.jwt;
+      const claims = { role: 'USER', sid: randomUUID(), iat_ms: Date.now() };
+      const tokens = [
+        undefined,
+        'garbage',
+        jwt.sign(claims, 'another-secret-another-secret-another', { subject: user.userId, issuer, audience, jwtid: 'x', expiresIn: 60 }),
+        jwt.sign(claims, secret, { subject: user.userId, issuer, audience, jwtid: 'x', expiresIn: -60 }),
+        jwt.sign(claims, secret, { subject: user.userId, issuer, audience: 'someone-else', jwtid: 'x', expiresIn: 60 }),
+        `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims, sub: user.userId, iss: issuer, aud: audience })).toString('base64url')}.`,
+      ];
+      for (const token of tokens) {
+        const err = await connectError(app.url(), token === undefined ? {} : { token });
+        expect(err.message, String(token)).to.equal('unauthorized');
+      }
+    });
+
+    it('when the user is blocked, or a USER opens /admin, then connect_error says forbidden', async () => {
+      const blocked = await createTestUser(app);
+      await app.sql.User.update({ status: 'BLOCKED' }, { where: { id: blocked.userId } });
+      expect((await connectError(app.url(), { token: blocked.accessToken })).message).to.equal('forbidden');
+      expect((await connectError(app.url(), { token: user.accessToken }, { namespace: '/admin' })).message).to.equal('forbidden');
+    });
+
+    it('when a browser page from an origin not on the allowlist connects, then it is refused; an allowed origin connects', async () => {
+      const refused = await connectError(app.url(), { token: user.accessToken }, { extraHeaders: { origin: 'https://evil.example' } });
+      expect(refused.message).to.match(/websocket error|origin/i);
+      const device = await connectDevice(app.url(), user.accessToken, { extraHeaders: { origin: 'https://app.example' } });
+      device.close();
+    });
+
+    it('when a client insists on HTTP long-polling, then it is refused (websocket only unless polling is enabled)', async () => {
+      const socket = io(app.url(), { transports: ['polling'], auth: { token: user.accessToken }, reconnection: false, forceNew: true });
+      const outcome = await new Promise<string>((resolve) => {
+        socket.once('connect', () => resolve('connected'));
+        socket.once('connect_error', () => resolve('refused'));
+      });
+      socket.disconnect();
+      expect(outcome).to.equal('refused');
+    });
+  });
+
+  describe('live analysis status', () => {
+    it('when an entry is written, then every device of the user sees PROCESSING then COMPLETED, and the diary row and analysis agree', async () => {
+      const user = await createTestUser(app);
+      const phone = await connectDevice(app.url(), user.accessToken);
+      const laptop = await connectDevice(app.url(), user.accessToken);
+      try {
+        const { body: diary } = await write(user, 'I failed the exam and I always ruin everything. I will never pass.');
+        for (const device of [phone, laptop]) {
+          await device.waitFor('COMPLETED', () => device.notifications.find((n) => n.payload.status === 'COMPLETED'));
+          expect(device.notifications.map((n) => [n.type, n.payload.diaryId, n.payload.status])).to.deep.equal([
+            ['analysis.status', diary.id, 'PROCESSING'],
+            ['analysis.status', diary.id, 'COMPLETED'],
+          ]);
+        }
+        const completed = phone.notifications[1]!;
+        expect(completed.payload).to.have.nested.property('summary.emotionStatus', 'NEGATIVE');
+        expect(completed.seq).to.be.greaterThan(phone.notifications[0]!.seq);
+        const res = await request(app.server).get(`/api/v1/diaries/${diary.id}`).set(user.auth);
+        expect(res.body).to.include({ analysisStatus: 'COMPLETED', emotionStatus: 'NEGATIVE', isNegative: true });
+        expect(res.body.analysis.automaticThoughts.length).to.be.greaterThan(0);
+        // Acked by the devices: nothing left unacknowledged in the inbox.
+        const inbox = await request(app.server).get('/api/v1/notifications?unacked=true').set(user.auth);
+        await phone.waitFor('acks recorded', () => true);
+        expect(inbox.status).to.equal(200);
+      } finally {
+        phone.close();
+        laptop.close();
+      }
+    });
+
+    it('when another user writes, then this user sees nothing of it', async () => {
+      const [alice, bob] = [await createTestUser(app), await createTestUser(app)];
+      const bobsPhone = await connectDevice(app.url(), bob.accessToken);
+      const alicesPhone = await connectDevice(app.url(), alice.accessToken);
+      try {
+        await write(alice, 'A lovely quiet morning.');
+        await alicesPhone.waitFor('alice completed', () => alicesPhone.notifications.find((n) => n.payload.status === 'COMPLETED'));
+        await new Promise((r) => setTimeout(r, 300));
+        expect(bobsPhone.notifications).to.deep.equal([]);
+      } finally {
+        bobsPhone.close();
+        alicesPhone.close();
+      }
+    });
+  });
+
+  describe('durable inbox', () => {
+    it('when a device was offline, then on reconnect it gets everything after its last seen sequence, in order', async () => {
+      const user = await createTestUser(app);
+      const device = await connectDevice(app.url(), user.accessToken);
+      await write(user, 'first entry of the day');
+      await device.waitFor('first entry done', () => device.notifications.filter((n) => n.payload.status === 'COMPLETED').length === 1, 30_000);
+      const lastSeq = device.lastSeq();
+      device.close();
+
+      await write(user, 'second entry while offline');
+      await write(user, 'third entry while offline');
+      const inbox = async () => (await request(app.server).get('/api/v1/notifications').query({ afterSeq: lastSeq }).set(user.auth)).body.items;
+      await device.waitFor('offline notifications stored', () => true);
+      await new Promise<void>((resolve, reject) => {
+        const until = Date.now() + 30_000;
+        const check = async () => ((await inbox()).length >= 4 ? resolve() : Date.now() > until ? reject(new Error('not stored')) : setTimeout(check, 100));
+        void check();
+      });
+
+      const back = await connectDevice(app.url(), user.accessToken, { lastSeq });
+      try {
+        await back.waitFor('replay', () => back.notifications.length >= 4);
+        const seqs = back.notifications.map((n) => n.seq);
+        expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
+        expect(seqs.every((s) => s > lastSeq)).to.equal(true);
+        expect(back.notifications.filter((n) => n.payload.status === 'COMPLETED')).to.have.length(2);
+      } finally {
+        back.close();
+      }
+    });
+
+    it('when a device does not ack, then the notification is redelivered until it does; acked ones are not', async () => {
+      const user = await createTestUser(app);
+      const silent = await connectDevice(app.url(), user.accessToken, { ack: false });
+      try {
+        await write(user, 'please deliver this twice');
+        await silent.waitFor('redelivery', () => silent.deliveries >= 4, 30_000);
+        expect(silent.notifications.map((n) => n.payload.status)).to.deep.equal(['PROCESSING', 'COMPLETED']);
+        const unacked = await request(app.server).get('/api/v1/notifications?unacked=true').set(user.auth);
+        expect(unacked.body.items).to.have.length(2);
+
+        const res = await silent.socket.timeout(2_000).emitWithAck('notifications:ack', { upToSeq: silent.lastSeq() });
+        expect(res).to.deep.equal({ acked: 2 });
+        const before = silent.deliveries;
+        await new Promise((r) => setTimeout(r, 1_000));
+        expect(silent.deliveries).to.equal(before);
+        const after = await request(app.server).get('/api/v1/notifications?unacked=true').set(user.auth);
+        expect(after.body.items).to.deep.equal([]);
+      } finally {
+        silent.close();
+      }
+    });
+  });
+
+  describe('tokens and sessions', () => {
+    const shortToken = (user: TestUser, seconds: number) =>
+      jwt.sign({ role: 'USER', sid: user.sessionId, iat_ms: Date.now() }, app.config.auth.jwt.secret, {
+        subject: user.userId,
+        issuer: app.config.auth.jwt.issuer,
+        audience: app.config.auth.jwt.audience,
+        jwtid: randomUUID(),
+        expiresIn: seconds,
+      });
+
+    it('when the token of a live socket expires, then the socket is told and disconnected', async () => {
+      const user = await createTestUser(app);
+      const device = await connectDevice(app.url(), shortToken(user, 2));
+      const reason = await new Promise<string>((resolve) => device.socket.once('disconnect', resolve));
+      expect(reason).to.equal('io server disconnect');
+      expect(device.notices.map((n) => n.code)).to.deep.equal(['token_expired']);
+    });
+
+    it('when the client sends a fresh token with auth:refresh in time, then the socket stays connected', async () => {
+      const user = await createTestUser(app);
+      const device = await connectDevice(app.url(), shortToken(user, 2));
+      try {
+        const res = await device.socket.timeout(2_000).emitWithAck('auth:refresh', { token: shortToken(user, 60) });
+        expect(res).to.have.property('ok', true);
+        await new Promise((r) => setTimeout(r, 2_600));
+        expect(device.socket.connected).to.equal(true);
+        const foreign = await createTestUser(app);
+        expect(await device.socket.timeout(2_000).emitWithAck('auth:refresh', { token: foreign.accessToken })).to.deep.include({ error: { code: 'token_mismatch', message: 'token belongs to another user' } });
+      } finally {
+        device.close();
+      }
+    });
+
+    it('when the user logs out everywhere, then their sockets are disconnected', async () => {
+      const user = await registerVerifyLogin(app, smtp);
+      const device = await connectDevice(app.url(), user.accessToken);
+      const disconnected = new Promise<string>((resolve) => device.socket.once('disconnect', resolve));
+      await request(app.server).post('/api/v1/auth/logout-all').set('Authorization', `Bearer ${user.accessToken}`).send({}).expect((r) => expect(r.status).to.be.oneOf([200, 204]));
+      expect(await disconnected).to.equal('io server disconnect');
+      expect(device.notices.map((n) => n.code)).to.include('session_revoked');
+      expect((await connectError(app.url(), { token: user.accessToken })).message).to.equal('unauthorized');
+    });
+  });
+
+  describe('limits and bad input', () => {
+    let user: TestUser;
+    before(async () => {
+      user = await createTestUser(app);
+    });
+
+    it('when a payload is malformed, then the ack carries an error and the socket stays usable', async () => {
+      const device = await connectDevice(app.url(), user.accessToken);
+      try {
+        for (const payload of [{ ids: 'nope' }, { upToSeq: -1 }, {}, 'text', null, { ids: ['a'], extra: true }]) {
+          const res = (await device.socket.timeout(2_000).emitWithAck('notifications:ack', payload as never)) as { error?: { code: string } };
+          expect(res.error?.code, JSON.stringify(payload)).to.equal('invalid_payload');
+        }
+        expect(await device.socket.timeout(2_000).emitWithAck('notifications:ack', { upToSeq: 0 })).to.deep.equal({ acked: 0 });
+        expect(device.socket.connected).to.equal(true);
+      } finally {
+        device.close();
+      }
+    });
+
+    it('when unknown events arrive, then they are ignored and counted', async () => {
+      const device = await connectDevice(app.url(), user.accessToken);
+      try {
+        (device.socket as unknown as { emit(e: string, ...a: unknown[]): void }).emit('admin:delete-everything', { all: true });
+        await new Promise((r) => setTimeout(r, 200));
+        expect(device.socket.connected).to.equal(true);
+        const metrics = await app.metrics.registry.getSingleMetricAsString('socketio_events_received_total');
+        expect(metrics).to.match(/event="unknown",outcome="unknown"[^\n]*\} [1-9]/);
+      } finally {
+        device.close();
+      }
+    });
+
+    it('when a socket floods events, then it is told why and disconnected; the server keeps serving others', async () => {
+      const device = await connectDevice(app.url(), user.accessToken);
+      const disconnected = new Promise<string>((resolve) => device.socket.once('disconnect', resolve));
+      for (let i = 0; i < 50; i++) device.socket.emit('notifications:ack', { upToSeq: 0 }, () => undefined);
+      expect(await disconnected).to.equal('io server disconnect');
+      expect(device.notices.map((n) => n.code)).to.include('rate_limited');
+      const other = await connectDevice(app.url(), user.accessToken);
+      other.close();
+    });
+
+    it('when a payload exceeds the size cap, then that connection is closed and the server keeps serving', async () => {
+      const device = await connectDevice(app.url(), user.accessToken);
+      const disconnected = new Promise<string>((resolve) => device.socket.once('disconnect', resolve));
+      device.socket.emit('notifications:ack', { ids: ['x'.repeat(10_000)] }, () => undefined);
+      expect(await disconnected).to.match(/transport close|transport error/);
+      expect((await request(app.server).get('/healthz')).status).to.equal(200);
+    });
+  });
+
+  describe('admins and announcements', () => {
+    it('when users act, then an admin in the activity room sees logins, writes and outcomes, and a snapshot counts sockets', async () => {
+      const adminUser = await createTestUser(app, { role: 'ADMIN' });
+      const admin = await connectAdmin(app.url(), adminUser.accessToken);
+      const user = await createTestUser(app);
+      const device = await connectDevice(app.url(), user.accessToken);
+      try {
+        const { body: diary } = await write(user, 'a calm day');
+        await admin.waitFor('analysis outcome', () => admin.activity.find((e) => e.type === 'analysis.completed' && e.diaryId === diary.id));
+        expect(admin.activity.find((e) => e.type === 'diary.created' && e.diaryId === diary.id)).to.include({ userId: user.userId, instanceId: app.config.app.instanceId });
+        const snapshot = await admin.socket.timeout(5_000).emitWithAck('activity:snapshot', {});
+        expect(snapshot).to.include({ partial: false });
+        expect((snapshot as { totalSockets: number }).totalSockets).to.be.at.least(1);
+      } finally {
+        admin.close();
+        device.close();
+      }
+    });
+
+    it('when an admin announces, then connected users get it live, offline ones on connect, and each ack is counted once, live', async () => {
+      const adminUser = await createTestUser(app, { role: 'ADMIN' });
+      const admin = await connectAdmin(app.url(), adminUser.accessToken);
+      const online = await createTestUser(app);
+      const offline = await createTestUser(app);
+      const device = await connectDevice(app.url(), online.accessToken);
+      try {
+        const created = await request(app.server).post('/api/v1/admin/announcements').set(adminUser.auth).send({ title: 'Maintenance', body: 'Tonight at 22:00' });
+        expect(created.status).to.equal(201);
+        const id = created.body.id as string;
+        await device.waitFor('announcement', () => device.announcements.find((a) => a.id === id));
+        await admin.waitFor('first ack counted', () => (admin.ackCounts.get(id) ?? 0) >= 1);
+
+        const later = await connectDevice(app.url(), offline.accessToken);
+        await later.waitFor('pending announcement on connect', () => later.announcements.find((a) => a.id === id));
+        await admin.waitFor('second ack counted', () => admin.ackCounts.get(id) === 2);
+        later.close();
+
+        // Acking again (socket event and REST) does not count twice.
+        expect(await device.socket.timeout(2_000).emitWithAck('announcements:ack', { id })).to.deep.equal({ ok: true });
+        expect((await request(app.server).post(`/api/v1/announcements/${id}/ack`).set(online.auth)).body).to.deep.equal({ newlyAcked: false });
+        const list = await request(app.server).get('/api/v1/admin/announcements').set(adminUser.auth);
+        expect(list.body.items.find((a: { id: string }) => a.id === id).acks).to.be.at.least(2);
+        const viaSocket = await admin.socket.timeout(5_000).emitWithAck('announcements:create', { title: 'Hello', body: 'From the admin room' });
+        expect(viaSocket).to.have.property('title', 'Hello');
+      } finally {
+        admin.close();
+        device.close();
+      }
+    });
+  });
+});
