@@ -6,6 +6,7 @@ import request from 'supertest';
 import { createLogger } from '../../../src/platform/logger.js';
 import { createWorkerApp, type WorkerApp } from '../../../workers/worker-app.js';
 import { registerVerifyLogin } from '../../harness/auth-flows.js';
+import { eventually } from '../../harness/kafka-tap.js';
 import { startSmtpCapture, type SmtpCapture } from '../../harness/smtp-capture.js';
 import { connectAdmin, connectDevice, connectError } from '../../harness/socket-client.js';
 import { startTestApp, type TestApp } from '../../harness/test-app.js';
@@ -103,10 +104,8 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
         const res = await request(app.server).get(`/api/v1/diaries/${diary.id}`).set(user.auth);
         expect(res.body).to.include({ analysisStatus: 'COMPLETED', emotionStatus: 'NEGATIVE', isNegative: true });
         expect(res.body.analysis.automaticThoughts.length).to.be.greaterThan(0);
-        // Acked by the devices: nothing left unacknowledged in the inbox.
-        const inbox = await request(app.server).get('/api/v1/notifications?unacked=true').set(user.auth);
-        await phone.waitFor('acks recorded', () => true);
-        expect(inbox.status).to.equal(200);
+        // Acked by the devices: nothing is left unacknowledged in the inbox.
+        await eventually('acks recorded', async () => (await request(app.server).get('/api/v1/notifications?unacked=true').set(user.auth)).body.items.length === 0);
       } finally {
         phone.close();
         laptop.close();
@@ -141,12 +140,7 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
       await write(user, 'second entry while offline');
       await write(user, 'third entry while offline');
       const inbox = async () => (await request(app.server).get('/api/v1/notifications').query({ afterSeq: lastSeq }).set(user.auth)).body.items;
-      await device.waitFor('offline notifications stored', () => true);
-      await new Promise<void>((resolve, reject) => {
-        const until = Date.now() + 30_000;
-        const check = async () => ((await inbox()).length >= 4 ? resolve() : Date.now() > until ? reject(new Error('not stored')) : setTimeout(check, 100));
-        void check();
-      });
+      await eventually('offline notifications stored', async () => (await inbox()).length >= 4, 30_000);
 
       const back = await connectDevice(app.url(), user.accessToken, { lastSeq });
       try {
