@@ -83,6 +83,8 @@ export const configSchema = z
         clientId: z.string().default('emotion-diary'),
         topicPrefix: z.string().default(''),
         partitions: int(1, 1024).default(6),
+        /** How long a dead consumer (worker or gateway) keeps its partitions before the group reassigns them. */
+        sessionTimeoutMs: int(6_000, 300_000).default(30_000),
         ssl: bool.default(false),
         sasl: z
           .object({
@@ -195,8 +197,6 @@ export const configSchema = z
     worker: z
       .object({
         partitionsConcurrently: int(1, 256).default(3),
-        /** How long a dead worker keeps its partitions before the group reassigns them. */
-        sessionTimeoutMs: int(6_000, 300_000).default(30_000),
         maxAttempts: int(1, 20).default(4),
         backoffBaseMs: int(1).default(200),
         backoffMaxMs: int(1).default(10_000),

@@ -12,13 +12,16 @@ export const ACTIVITY_ROOM = 'activity';
  * saw them, broadcast through the adapter), each instance's socket counts every few seconds, and
  * a cluster-wide snapshot on request that tolerates an instance that does not answer.
  */
-export function createActivityFeed(deps: { io: Server; admin: Namespace; instanceId: string; intervalMs: number; log: Logger }) {
+export function createActivityFeed(deps: { io: Server; admin: Namespace; instanceId: string; intervalMs: number; clusterReachable: () => boolean; log: Logger }) {
   const { io, admin, instanceId } = deps;
   let timer: NodeJS.Timeout | undefined;
 
   const publish = (event: Omit<ActivityEvent, 'at' | 'instanceId'>) => {
+    const message = { ...event, at: new Date().toISOString(), instanceId };
     try {
-      admin.to(ACTIVITY_ROOM).emit('activity', { ...event, at: new Date().toISOString(), instanceId });
+      // Without Redis only this instance's admins can be told; activity is live-only, not durable.
+      if (deps.clusterReachable()) admin.to(ACTIVITY_ROOM).emit('activity', message);
+      else admin.local.to(ACTIVITY_ROOM).emit('activity', message);
     } catch (err) {
       deps.log.warn({ err }, 'activity event not published');
     }
@@ -55,6 +58,7 @@ export function createActivityFeed(deps: { io: Server; admin: Namespace; instanc
      * when one did not (an instance that died is no longer subscribed and is not waited for).
      */
     snapshot(): Promise<ActivitySnapshot> {
+      if (!deps.clusterReachable()) return Promise.resolve({ instances: [localStats()], totalSockets: localStats().sockets, partial: true });
       return new Promise((resolve) => {
         admin.serverSideEmit('instance:stats', (err: Error | null, responses: InstanceStats[] = []) => {
           const instances = [localStats(), ...responses].sort((a, b) => a.instanceId.localeCompare(b.instanceId));

@@ -20,6 +20,7 @@ export function createAnnouncementChannel(deps: {
   users: Namespace;
   admin: Namespace;
   announcements: () => AnnouncementService;
+  clusterReachable: () => boolean;
   ackTimeoutMs: number;
   metrics: Metrics;
   log: Logger;
@@ -47,6 +48,7 @@ export function createAnnouncementChannel(deps: {
     broadcast(announcement: Announcement) {
       const message = toMessage(announcement);
       fanOutLocally(message);
+      if (!deps.clusterReachable()) return;
       try {
         admin.serverSideEmit('announcement:fan-out', message);
       } catch (err) {
@@ -54,7 +56,7 @@ export function createAnnouncementChannel(deps: {
       }
     },
     ackCountChanged(announcementId: string, acks: number) {
-      admin.to(ACTIVITY_ROOM).emit('announcement:acks', { announcementId, acks });
+      (deps.clusterReachable() ? admin : admin.local).to(ACTIVITY_ROOM).emit('announcement:acks', { announcementId, acks });
     },
     async sendPending(socket: Socket): Promise<void> {
       for (const a of await deps.announcements().pendingFor(socket.data.userId as string)) sendTo(socket, toMessage(a));

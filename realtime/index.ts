@@ -54,15 +54,19 @@ export function createRealtime(deps: {
   users.use(handshakeAuth({ accessTokens: deps.accessTokens, userStatus: deps.userStatus, metrics }));
   admin.use(handshakeAuth({ accessTokens: deps.accessTokens, userStatus: deps.userStatus, metrics, requireAdmin: true }));
 
+  // Cross-instance emits publish through Redis; while it is away they are skipped (catch-up and
+  // reconnect replay cover them) instead of piling up rejected publishes.
+  const clusterReachable = () => pub.status === 'ready';
   const delivery = createNotificationDelivery({
     nsp: users,
     repo: deps.notificationRepo,
     metrics,
     log,
+    clusterReachable,
     options: { ackTimeoutMs: config.realtime.ackTimeoutMs, redeliverIntervalMs: config.realtime.redeliverIntervalMs, replayLimit: config.realtime.replayLimit },
   });
-  const feed = createActivityFeed({ io, admin, instanceId: config.app.instanceId, intervalMs: config.realtime.activityIntervalMs, log });
-  const announcementChannel = createAnnouncementChannel({ users, admin, announcements: () => deps.announcements, ackTimeoutMs: config.realtime.ackTimeoutMs, metrics, log });
+  const feed = createActivityFeed({ io, admin, instanceId: config.app.instanceId, intervalMs: config.realtime.activityIntervalMs, clusterReachable, log });
+  const announcementChannel = createAnnouncementChannel({ users, admin, clusterReachable, announcements: () => deps.announcements, ackTimeoutMs: config.realtime.ackTimeoutMs, metrics, log });
   const sessionControl = createSessionControl({ io, log });
 
   attachUserChannel({ nsp: users, accessTokens: deps.accessTokens, notifications: deps.notifications, delivery, announcements: deps.announcements, announcementChannel, guard, metrics, log });

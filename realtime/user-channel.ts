@@ -43,7 +43,11 @@ export function attachUserChannel(deps: {
     const expiry = watchTokenExpiry(socket);
     const guard = guardSocket(socket, { options: deps.guard, metrics, log });
 
-    guard.on('notifications:ack', ackNotificationsSchema, async (body) => ({ acked: await deps.notifications.ack(userId, body) }));
+    guard.on('notifications:ack', ackNotificationsSchema, async (body) => {
+      const acked = await deps.notifications.ack(userId, body);
+      await deps.delivery.deviceAcked(socket, body);
+      return { acked };
+    });
 
     guard.on('announcements:ack', ackAnnouncementSchema, async (body) => {
       await deps.announcements.ack(userId, body.id);
@@ -63,7 +67,7 @@ export function attachUserChannel(deps: {
       return { ok: true as const, expiresAt: new Date(principal.expiresAtMs).toISOString() };
     });
 
-    const lastSeq = handshakeAuthSchema.safeParse(socket.handshake.auth).data?.lastSeq ?? 0;
+    const lastSeq = handshakeAuthSchema.safeParse(socket.handshake.auth).data?.lastSeq;
     Promise.all([deps.delivery.replay(socket, lastSeq), deps.announcementChannel.sendPending(socket)]).catch((err: unknown) =>
       log.warn({ err, userId }, 'replay on connect failed; redelivery will retry'),
     );

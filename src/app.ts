@@ -167,6 +167,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     metrics,
     log,
     partitionsConcurrently: config.worker.partitionsConcurrently,
+    sessionTimeoutMs: config.kafka.sessionTimeoutMs,
   });
 
   // Accounts and authentication. Deletion hooks remove what a user owns outside MariaDB.

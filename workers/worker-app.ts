@@ -57,8 +57,8 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
 
   const consumer: Consumer = kafka.consumer({
     groupId,
-    sessionTimeout: config.worker.sessionTimeoutMs,
-    heartbeatInterval: Math.min(3_000, Math.floor(config.worker.sessionTimeoutMs / 3)),
+    sessionTimeout: config.kafka.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 3)),
     // Offsets are committed only for messages whose handler returned: at-least-once.
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
   });

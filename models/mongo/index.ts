@@ -52,16 +52,12 @@ const notificationSchema = new Schema(
     payload: { type: Schema.Types.Mixed, required: true },
     createdAt: { type: Date, required: true },
     ackedAt: { type: Date, default: null },
-    deliveries: { type: Number, default: 0 },
-    lastDeliveredAt: { type: Date, default: null },
   },
   { collection: 'notifications', versionKey: false, minimize: false },
 );
 notificationSchema.index({ userId: 1, seq: 1 }, { unique: true, name: 'user_seq_unique' });
 notificationSchema.index({ userId: 1, eventId: 1 }, { unique: true, name: 'user_event_unique' });
 notificationSchema.index({ userId: 1, ackedAt: 1, seq: 1 }, { name: 'user_unacked' });
-
-const counterSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, required: true } }, { collection: 'counters', versionKey: false });
 
 const announcementSchema = new Schema(
   {
@@ -88,7 +84,6 @@ announcementAckSchema.index({ userId: 1, announcementId: 1 }, { name: 'user_anno
 
 export type DiaryAnalysisDoc = InferSchemaType<typeof diaryAnalysisSchema>;
 export type NotificationDoc = InferSchemaType<typeof notificationSchema>;
-export type CounterDoc = InferSchemaType<typeof counterSchema>;
 export type AnnouncementDoc = InferSchemaType<typeof announcementSchema>;
 export type AnnouncementAckDoc = InferSchemaType<typeof announcementAckSchema>;
 
@@ -96,7 +91,6 @@ export function defineMongoModels(conn: Connection) {
   return {
     DiaryAnalysis: conn.model('DiaryAnalysis', diaryAnalysisSchema),
     Notification: conn.model('Notification', notificationSchema),
-    Counter: conn.model('Counter', counterSchema),
     Announcement: conn.model('Announcement', announcementSchema),
     AnnouncementAck: conn.model('AnnouncementAck', announcementAckSchema),
   };

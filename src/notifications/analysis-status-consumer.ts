@@ -42,11 +42,16 @@ export function createAnalysisStatusConsumer(deps: {
   metrics: Metrics;
   log: Logger;
   partitionsConcurrently: number;
+  sessionTimeoutMs: number;
 }) {
   const { diaries, metrics } = deps;
   const log = deps.log.child({ component: 'status-consumer' });
   const groupId = `${deps.groupPrefix}${GATEWAY_GROUP}`;
-  const consumer: Consumer = deps.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId,
+    sessionTimeout: deps.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(deps.sessionTimeoutMs / 3)),
+  });
   const admin = deps.kafka.admin();
   let lag: { stop(): Promise<void> } | undefined;
 

@@ -41,31 +41,42 @@ const objectIds = (ids: string[]) => ids.filter((id) => OBJECT_ID.test(id)).map(
 
 /**
  * The per-user notification inbox in MongoDB. A notification is stored before anyone is told
- * about it; the unique (userId, eventId) index makes storing idempotent, and a per-user counter
- * gives every notification an increasing sequence for replay. No transactions needed.
+ * about it. Idempotency and ordering come from unique indexes only (no transactions, no atomic
+ * counters, which FerretDB does not guarantee): (userId, eventId) makes storing an event twice a
+ * no-op, and (userId, seq) makes "last sequence + 1" safe: of two concurrent writers taking the
+ * same number, one fails and retries with the next. A later insert therefore always gets a higher
+ * sequence, so "everything after the last sequence I saw" never skips a notification.
  */
 export function createNotificationRepository(models: MongoModels) {
-  const { Notification, Counter } = models;
+  const { Notification } = models;
+  const MAX_SEQ_ATTEMPTS = 20;
 
-  async function nextSeq(userId: string): Promise<number> {
-    const counter = await Counter.findOneAndUpdate({ _id: `notifications:${userId}` }, { $inc: { seq: 1 } }, { upsert: true, new: true }).lean();
-    return counter!.seq;
+  async function lastSeq(userId: string): Promise<number> {
+    const last = await Notification.findOne({ userId }, { seq: 1, _id: 0 }).sort({ seq: -1 }).lean<{ seq: number }>();
+    return last?.seq ?? 0;
   }
 
   return {
     /** Stores a notification once per (user, event). Returns it and whether it is new. */
     async add(userId: string, input: { eventId: string; type: string; payload: Record<string, unknown> }): Promise<{ notification: StoredNotification; created: boolean }> {
-      const existing = await Notification.findOne({ userId, eventId: input.eventId }).lean<NotificationDocument>();
-      if (existing) return { notification: toNotification(existing), created: false };
-      const seq = await nextSeq(userId);
-      try {
-        const doc = await Notification.create({ userId, seq, eventId: input.eventId, type: input.type, payload: input.payload, createdAt: new Date() });
-        return { notification: toNotification(doc.toObject() as NotificationDocument), created: true };
-      } catch (err) {
-        // A concurrent delivery of the same event won the race: the sequence number is skipped.
-        if (!isDuplicateKeyError(err)) throw err;
-        const winner = await Notification.findOne({ userId, eventId: input.eventId }).lean<NotificationDocument>();
-        return { notification: toNotification(winner!), created: false };
+      for (let attempt = 1; ; attempt++) {
+        const existing = await Notification.findOne({ userId, eventId: input.eventId }).lean<NotificationDocument>();
+        if (existing) return { notification: toNotification(existing), created: false };
+        try {
+          const doc = await Notification.create({
+            userId,
+            seq: (await lastSeq(userId)) + 1,
+            eventId: input.eventId,
+            type: input.type,
+            payload: input.payload,
+            createdAt: new Date(),
+          });
+          return { notification: toNotification(doc.toObject() as NotificationDocument), created: true };
+        } catch (err) {
+          // Another writer took this sequence (or stored this very event): look again.
+          if (!isDuplicateKeyError(err) || attempt >= MAX_SEQ_ATTEMPTS) throw err;
+          await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+        }
       }
     },
 
@@ -78,23 +89,26 @@ export function createNotificationRepository(models: MongoModels) {
       return docs.map(toNotification);
     },
 
-    /** Unacknowledged notifications of these users not delivered since `before`. */
-    async dueForRedelivery(userIds: string[], before: Date, limit: number): Promise<StoredNotification[]> {
-      if (userIds.length === 0) return [];
-      const docs = await Notification.find({
-        userId: { $in: userIds },
-        ackedAt: null,
-        $or: [{ lastDeliveredAt: null }, { lastDeliveredAt: { $lt: before } }],
-      })
-        .sort({ seq: 1 })
-        .limit(limit)
-        .lean<NotificationDocument[]>();
-      return docs.map(toNotification);
+    /** Every notification above each user's cursor (what connected devices may still miss), in sequence order. */
+    async afterCursors(cursors: Array<{ userId: string; afterSeq: number }>, limitPerChunk: number): Promise<StoredNotification[]> {
+      const out: StoredNotification[] = [];
+      for (let i = 0; i < cursors.length; i += 200) {
+        const chunk = cursors.slice(i, i + 200);
+        const docs = await Notification.find({ $or: chunk.map((c) => ({ userId: c.userId, seq: { $gt: c.afterSeq } })) })
+          .sort({ seq: 1 })
+          .limit(limitPerChunk)
+          .lean<NotificationDocument[]>();
+        out.push(...docs.map(toNotification));
+      }
+      return out;
     },
 
-    async markDelivered(ids: string[]): Promise<void> {
-      if (ids.length === 0) return;
-      await Notification.updateMany({ _id: { $in: objectIds(ids) } }, { $set: { lastDeliveredAt: new Date() }, $inc: { deliveries: 1 } });
+    /** The highest sequence the user has (0 when none). */
+    lastSeq,
+
+    async seqsOf(userId: string, ids: string[]): Promise<number[]> {
+      const docs = await Notification.find({ userId, _id: { $in: objectIds(ids) } }, { seq: 1, _id: 0 }).lean<Array<{ seq: number }>>();
+      return docs.map((d) => d.seq);
     },
 
     /** Acknowledges by ids and/or up to a sequence; returns how many were newly acknowledged. */
@@ -125,7 +139,6 @@ export function createNotificationRepository(models: MongoModels) {
 
     async deleteForUser(userId: string): Promise<void> {
       await Notification.deleteMany({ userId });
-      await Counter.deleteOne({ _id: `notifications:${userId}` });
     },
   };
 }

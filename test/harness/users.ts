@@ -14,7 +14,7 @@ export interface TestUser {
  * An ACTIVE user written straight to the database with an access token from the app's own token
  * service: for tests of other domains that need a caller, not the sign-up flow itself.
  */
-export async function createTestUser(app: ApiApp, options: { role?: 'USER' | 'ADMIN'; nickname?: string } = {}): Promise<TestUser> {
+export async function createTestUser(app: Pick<ApiApp, 'sql' | 'accessTokens'>, options: { role?: 'USER' | 'ADMIN'; nickname?: string } = {}): Promise<TestUser> {
   const suffix = randomBytes(5).toString('hex');
   const username = `u_${suffix}`;
   const row = await app.sql.User.create({

@@ -173,7 +173,7 @@ describe('LLM analyzer against an OpenAI-compatible HTTP server', () => {
     const metrics = createMetrics(new Registry());
     const analyzer = createAnalyzer(
       {
-        partitionsConcurrently: 1, sessionTimeoutMs: 30_000,
+        partitionsConcurrently: 1,
         maxAttempts: 1,
         backoffBaseMs: 1,
         backoffMaxMs: 1,
@@ -226,7 +226,7 @@ describe('LLM analyzer against an OpenAI-compatible HTTP server', () => {
 
   it('when the worker config selects the offline analyzer, then createAnalyzer returns it', () => {
     const analyzer = createAnalyzer({
-      partitionsConcurrently: 1, sessionTimeoutMs: 30_000,
+      partitionsConcurrently: 1,
       maxAttempts: 1,
       backoffBaseMs: 1,
       backoffMaxMs: 1,

@@ -62,7 +62,6 @@ export async function seedDrillData(config: AppConfig, users = 5, diariesPerUser
           payload: { diaryId, revision: 1, status: 'COMPLETED', nested: { scores: [1, 2.5, -3], ok: true, at: new Date(Date.UTC(2025, 0, 2)) } },
           createdAt: new Date(Date.UTC(2025, 0, 1, 13, d)),
           ackedAt: d === 0 ? new Date(Date.UTC(2025, 0, 1, 14)) : null,
-          deliveries: d,
         });
       }
     }

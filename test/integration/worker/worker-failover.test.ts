@@ -18,7 +18,7 @@ describe('emotion worker processes: partition split and failover', () => {
     this.timeout(90_000);
     config = testConfig(uniqueNamespace('failover'));
     kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
-    const env = (name: string) => envFor(config, { INSTANCE_ID: name, METRICS_PORT: '0', APP__WORKER__SESSION_TIMEOUT_MS: '6000', APP__KAFKA__PARTITIONS: '6' });
+    const env = (name: string) => envFor(config, { INSTANCE_ID: name, METRICS_PORT: '0', APP__KAFKA__SESSION_TIMEOUT_MS: '6000', APP__KAFKA__PARTITIONS: '6' });
     workers = [spawnApp('worker-a', 'worker', env('worker-a')), spawnApp('worker-b', 'worker', env('worker-b'))];
     const admin = kafka.admin();
     await admin.connect();
