@@ -58,6 +58,8 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
   const consumer: Consumer = kafka.consumer({
     groupId,
     sessionTimeout: config.kafka.sessionTimeoutMs,
+    // Bounds how long a stop waits for an idle long-poll fetch; data still arrives immediately.
+    maxWaitTimeInMs: 1_000,
     heartbeatInterval: Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 3)),
     // Offsets are committed only for messages whose handler returned: at-least-once.
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },

@@ -3,7 +3,7 @@ import { problemSchema } from './problem.js';
 import type { RouteSpec } from './route.js';
 
 /** Statuses any route can answer (validation, auth, size, rate limit, crash). */
-const COMMON_ERRORS = [400, 413, 429, 500];
+const COMMON_ERRORS = [400, 413, 429, 500, 503];
 const AUTH_ERRORS = [401, 403];
 
 export const API_PREFIX = '/api/v1';

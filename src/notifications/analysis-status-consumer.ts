@@ -50,6 +50,8 @@ export function createAnalysisStatusConsumer(deps: {
   const consumer: Consumer = deps.kafka.consumer({
     groupId,
     sessionTimeout: deps.sessionTimeoutMs,
+    // Bounds how long a stop waits for an idle long-poll fetch; data still arrives immediately.
+    maxWaitTimeInMs: 1_000,
     heartbeatInterval: Math.min(3_000, Math.floor(deps.sessionTimeoutMs / 3)),
   });
   const admin = deps.kafka.admin();

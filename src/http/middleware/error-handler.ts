@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { AppError, RateLimitedError, ValidationError } from '../../platform/errors.js';
+import { isDependencyUnavailable } from '../../platform/dependency-errors.js';
 import type { Logger } from '../../platform/logger.js';
 import { PROBLEM_CONTENT_TYPE, statusTitle, type Problem } from '../problem.js';
 
@@ -51,6 +52,12 @@ export function errorHandler(log: Logger) {
       if (typeof status === 'number' && status >= 400 && status < 500) {
         reqLog.info({ errorId, status, errorType: httpErr.type }, 'request refused');
         writeProblem(ctx, { status, code: clientErrorCode(status, httpErr.type), detail: clientErrorDetail(status, httpErr) }, errorId);
+        return;
+      }
+      if (isDependencyUnavailable(err)) {
+        reqLog.warn({ err, errorId }, 'dependency unavailable');
+        ctx.set('Retry-After', '5');
+        writeProblem(ctx, { status: 503, code: 'dependency_unavailable', detail: 'A backing service is temporarily unavailable; retry shortly', retryAfter: 5 }, errorId);
         return;
       }
       reqLog.error({ err, errorId }, 'unhandled error');

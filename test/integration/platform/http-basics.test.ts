@@ -6,6 +6,7 @@ import request from 'supertest';
 import { freePort } from '../../../scripts/services/index.js';
 import { startRedis, type RestartableService } from '../../../scripts/services/redis.js';
 import { startTestApp, type TestApp } from '../../harness/test-app.js';
+import { createTestUser } from '../../harness/users.js';
 
 describe('HTTP platform: health, readiness, metrics, request ids, errors', () => {
   let app: TestApp;
@@ -35,12 +36,17 @@ describe('HTTP platform: health, readiness, metrics, request ids, errors', () =>
     expect(Object.keys(res.body.checks).sort()).to.deep.equal(['kafka', 'mariadb', 'mongo', 'redis']);
   });
 
-  it('when Redis is stopped, then /readyz answers 503 naming redis, and 200 again once it is back', async () => {
+  it('when Redis is stopped, then /readyz answers 503 naming redis, API calls answer 503 with Retry-After, and all is 200 again once it is back', async () => {
+    const user = await createTestUser(app);
     await redis.stop();
     const down = await request(app.server).get('/readyz');
     expect(down.status).to.equal(503);
     expect(down.body.checks.redis.status).to.equal('fail');
     expect(down.body.checks.mariadb.status).to.equal('ok');
+    const call = await request(app.server).get('/api/v1/diaries').set(user.auth);
+    expect(call.status).to.equal(503);
+    expect(call.body.code).to.equal('dependency_unavailable');
+    expect(call.headers['retry-after']).to.equal('5');
 
     await redis.start();
     const deadline = Date.now() + 15_000;
@@ -51,6 +57,7 @@ describe('HTTP platform: health, readiness, metrics, request ids, errors', () =>
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(status).to.equal(200);
+    expect((await request(app.server).get('/api/v1/diaries').set(user.auth)).status).to.equal(200);
   });
 
   it('when a request carries X-Request-Id, then it is echoed; otherwise one is made', async () => {
