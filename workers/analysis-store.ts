@@ -1,4 +1,4 @@
-import type { MongoModels } from '../models/mongo/index.js';
+import { analysisId, isDuplicateKeyError, type MongoModels } from '../models/mongo/index.js';
 import type { Analyzer, AnalysisResult } from './analyzers/analyzer.js';
 
 export interface StoredAnalysisRef {
@@ -8,31 +8,41 @@ export interface StoredAnalysisRef {
 }
 
 /**
- * The worker's view of diary_analyses. Writes are upserts keyed by diaryId+revision (unique
- * index), so a redelivered request rewrites the same document instead of adding one.
+ * The worker's view of diary_analyses. Every call is an `_id` lookup or write (the fastest path on
+ * MongoDB and the only indexed one on FerretDB/SQLite): results are upserted at
+ * `<diaryId>:<revision>`, so a redelivered request rewrites the same document, and the newest
+ * revision per diary lives in `analysis_heads`, raised with `$max` (never lowered).
  */
 export function createAnalysisStore(models: MongoModels) {
-  const { DiaryAnalysis } = models;
+  const { DiaryAnalysis, AnalysisHead } = models;
+
+  async function raiseHead(ref: StoredAnalysisRef): Promise<void> {
+    try {
+      await AnalysisHead.updateOne({ _id: ref.diaryId }, { $max: { revision: ref.revision }, $setOnInsert: { userId: ref.userId } }, { upsert: true });
+    } catch (err) {
+      // Two first writers raced on the insert; the loser's $max now applies to the existing head.
+      if (!isDuplicateKeyError(err)) throw err;
+      await AnalysisHead.updateOne({ _id: ref.diaryId }, { $max: { revision: ref.revision } });
+    }
+  }
+
   return {
     /** The highest revision already analysed for a diary, or 0. */
     async newestRevision(diaryId: string): Promise<number> {
-      const doc = await DiaryAnalysis.findOne({ diaryId }, { revision: 1, _id: 0 }).sort({ revision: -1 }).lean();
-      return doc?.revision ?? 0;
-    },
-
-    async exists(diaryId: string, revision: number): Promise<boolean> {
-      return (await DiaryAnalysis.countDocuments({ diaryId, revision })) > 0;
+      return (await AnalysisHead.findById(diaryId, { revision: 1 }).lean())?.revision ?? 0;
     },
 
     async find(diaryId: string, revision: number) {
-      return DiaryAnalysis.findOne({ diaryId, revision }).lean();
+      return DiaryAnalysis.findById(analysisId(diaryId, revision)).lean();
     },
 
     async save(ref: StoredAnalysisRef, analyzer: Pick<Analyzer, 'name' | 'version' | 'model'>, result: AnalysisResult, requestedAt: Date | null): Promise<void> {
       await DiaryAnalysis.updateOne(
-        { diaryId: ref.diaryId, revision: ref.revision },
+        { _id: analysisId(ref.diaryId, ref.revision) },
         {
           $set: {
+            diaryId: ref.diaryId,
+            revision: ref.revision,
             userId: ref.userId,
             analyzer: analyzer.name,
             analyzerVersion: analyzer.version,
@@ -49,6 +59,7 @@ export function createAnalysisStore(models: MongoModels) {
         },
         { upsert: true },
       );
+      await raiseHead(ref);
     },
   };
 }

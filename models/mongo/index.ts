@@ -19,8 +19,17 @@ const automaticThoughtSchema = new Schema(
   { _id: false },
 );
 
+/** `<diaryId>:<revision>`: every hot read and write of an analysis is a lookup by `_id`. */
+export const analysisId = (diaryId: string, revision: number) => `${diaryId}:${revision}`;
+
 const diaryAnalysisSchema = new Schema(
   {
+    _id: {
+      type: String,
+      default(this: { diaryId: string; revision: number }) {
+        return analysisId(this.diaryId, this.revision);
+      },
+    },
     diaryId: { type: String, required: true },
     userId: { type: String, required: true },
     revision: { type: Number, required: true, min: 1 },
@@ -40,6 +49,15 @@ const diaryAnalysisSchema = new Schema(
 );
 diaryAnalysisSchema.index({ diaryId: 1, revision: 1 }, { unique: true, name: 'diary_revision_unique' });
 diaryAnalysisSchema.index({ userId: 1, analyzedAt: -1 }, { name: 'user_analyzed' });
+
+/**
+ * The newest analysed revision per diary (`_id` = diaryId), so the worker's stale check is one
+ * `_id` lookup instead of a query over all analyses (which FerretDB's SQLite backend would scan).
+ */
+const analysisHeadSchema = new Schema(
+  { _id: { type: String, required: true }, userId: { type: String, required: true }, revision: { type: Number, required: true } },
+  { collection: 'analysis_heads', versionKey: false },
+);
 
 const notificationSchema = new Schema(
   {
@@ -83,6 +101,7 @@ announcementAckSchema.index({ announcementId: 1, userId: 1 }, { unique: true, na
 announcementAckSchema.index({ userId: 1, announcementId: 1 }, { name: 'user_announcement' });
 
 export type DiaryAnalysisDoc = InferSchemaType<typeof diaryAnalysisSchema>;
+export type AnalysisHeadDoc = InferSchemaType<typeof analysisHeadSchema>;
 export type NotificationDoc = InferSchemaType<typeof notificationSchema>;
 export type AnnouncementDoc = InferSchemaType<typeof announcementSchema>;
 export type AnnouncementAckDoc = InferSchemaType<typeof announcementAckSchema>;
@@ -90,6 +109,7 @@ export type AnnouncementAckDoc = InferSchemaType<typeof announcementAckSchema>;
 export function defineMongoModels(conn: Connection) {
   return {
     DiaryAnalysis: conn.model('DiaryAnalysis', diaryAnalysisSchema),
+    AnalysisHead: conn.model('AnalysisHead', analysisHeadSchema),
     Notification: conn.model('Notification', notificationSchema),
     Announcement: conn.model('Announcement', announcementSchema),
     AnnouncementAck: conn.model('AnnouncementAck', announcementAckSchema),

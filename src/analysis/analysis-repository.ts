@@ -1,4 +1,4 @@
-import type { MongoModels } from '../../models/mongo/index.js';
+import { analysisId, type MongoModels } from '../../models/mongo/index.js';
 
 export interface AnalysisView {
   revision: number;
@@ -31,26 +31,23 @@ const PROJECTION = {
 
 /** Reads and removes analysis documents. Every query is scoped by the owner's id. */
 export function createAnalysisRepository(models: MongoModels) {
-  const { DiaryAnalysis } = models;
+  const { DiaryAnalysis, AnalysisHead } = models;
   return {
-    /** The newest analysis of a diary at or below `maxRevision`. */
-    async latestFor(userId: string, diaryId: string, maxRevision: number): Promise<AnalysisView | null> {
-      const doc = await DiaryAnalysis.findOne({ userId, diaryId, revision: { $lte: maxRevision } }, PROJECTION).sort({ revision: -1 }).lean();
+    /** The analysis of a diary at a revision (the diary row says which revision was analysed). */
+    async forRevision(userId: string, diaryId: string, revision: number): Promise<AnalysisView | null> {
+      const doc = await DiaryAnalysis.findOne({ _id: analysisId(diaryId, revision), userId }, PROJECTION).lean();
       return (doc as AnalysisView | null) ?? null;
     },
 
-    /** Analyses of several diaries at their given revisions (for reports), fetched in chunks. */
+    /** Analyses of several diaries at their given revisions (for reports), fetched by id in chunks. */
     async forDiaries(userId: string, revisions: Array<{ diaryId: string; revision: number }>): Promise<Map<string, AnalysisView>> {
-      const wanted = new Map(revisions.map((r) => [r.diaryId, r.revision]));
       const found = new Map<string, AnalysisView>();
-      const ids = [...wanted.keys()];
-      for (let i = 0; i < ids.length; i += 500) {
-        const docs = await DiaryAnalysis.find({ userId, diaryId: { $in: ids.slice(i, i + 500) } }, { ...PROJECTION, diaryId: 1 }).lean();
+      for (let i = 0; i < revisions.length; i += 500) {
+        const ids = revisions.slice(i, i + 500).map((r) => analysisId(r.diaryId, r.revision));
+        const docs = await DiaryAnalysis.find({ _id: { $in: ids }, userId }, { ...PROJECTION, diaryId: 1 }).lean();
         for (const doc of docs as unknown as Array<AnalysisView & { diaryId: string }>) {
-          if (wanted.get(doc.diaryId) === doc.revision) {
-            const { diaryId, ...view } = doc;
-            found.set(diaryId, view);
-          }
+          const { diaryId, ...view } = doc;
+          found.set(diaryId, view);
         }
       }
       return found;
@@ -58,10 +55,12 @@ export function createAnalysisRepository(models: MongoModels) {
 
     async deleteForDiary(userId: string, diaryId: string): Promise<void> {
       await DiaryAnalysis.deleteMany({ userId, diaryId });
+      await AnalysisHead.deleteOne({ _id: diaryId, userId });
     },
 
     async deleteForUser(userId: string): Promise<void> {
       await DiaryAnalysis.deleteMany({ userId });
+      await AnalysisHead.deleteMany({ userId });
     },
   };
 }

@@ -96,7 +96,7 @@ export function createDiaryService(deps: {
     async get(userId: string, id: string): Promise<DiaryWithAnalysis> {
       const diary = await diaries.findOwned(userId, id);
       if (!diary) throw new NotFoundError('Diary');
-      const analysis = diary.analyzedRevision ? await analyses.latestFor(userId, id, diary.analyzedRevision) : null;
+      const analysis = diary.analyzedRevision ? await analyses.forRevision(userId, id, diary.analyzedRevision) : null;
       return { ...diary, analysis };
     },
 
