@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import { io } from 'socket.io-client';
+import { createApiApp, type ApiApp } from '../../../src/app.js';
+import { recordViolation } from '../../harness/contract-audit.js';
+import type { UserSocket } from '../../harness/socket-client.js';
 import { startTestApp, type TestApp } from '../../harness/test-app.js';
+import { createTestUser } from '../../harness/users.js';
 import { startEchoUpstream, websocketAccept, type EchoReply, type EchoUpstream } from './echo-upstream.js';
 import { startNginx, type RunningNginx } from './nginx-runner.js';
 
@@ -159,19 +164,22 @@ describe('nginx in front of two API instances (ops/nginx, real nginx)', function
     });
   });
 
-  describe('with the real API behind it', function () {
-    let app: TestApp;
+  describe('with two real API instances behind it (Socket.IO polling enabled)', function () {
+    let first: TestApp;
+    let second: ApiApp;
     let nginx: RunningNginx;
 
     before(async function () {
-      app = await startTestApp('nginx');
-      const address = new URL(app.url()).host;
-      nginx = await startNginx([address, address]);
+      first = await startTestApp('nginx', { realtime: { allowPolling: true } });
+      second = await createApiApp({ ...first.config, app: { ...first.config.app, instanceId: `${first.config.app.instanceId}-b` } }, { log: first.log, responseAudit: recordViolation });
+      await second.start();
+      nginx = await startNginx([new URL(first.url()).host, new URL(second.url()).host]);
     });
 
     after(async function () {
       await nginx?.stop();
-      await app?.destroy();
+      await second?.stop();
+      await first?.destroy();
     });
 
     it('when a client calls /healthz and /readyz through nginx, then the API answers and echoes the request id', async function () {
@@ -181,6 +189,51 @@ describe('nginx in front of two API instances (ops/nginx, real nginx)', function
       expect(health.headers['x-request-id']).to.equal('edge-check-1');
       const ready = await send(`${nginx.url}/readyz`);
       expect(ready.status).to.equal(200);
+    });
+
+    it('when Socket.IO clients connect through nginx by long-polling and by websocket, then both sessions work end to end', async function () {
+      const user = await createTestUser(first);
+      // Long-polling sends many HTTP requests per session: each must reach the instance holding it.
+      const polling: UserSocket = io(nginx.url, { transports: ['polling'], auth: { token: user.accessToken }, reconnection: false, forceNew: true });
+      const websocket: UserSocket = io(nginx.url, { transports: ['websocket'], auth: { token: user.accessToken }, reconnection: false, forceNew: true });
+      const received = new Map<UserSocket, string[]>([[polling, []], [websocket, []]]);
+      try {
+        for (const socket of [polling, websocket]) {
+          socket.on('analysis:status', ((n: { id: string }, ack: () => void) => {
+            received.get(socket)!.push(n.id);
+            ack();
+          }) as never);
+          if (!socket.connected) {
+            await new Promise<void>((resolve, reject) => {
+              socket.once('connect', () => resolve());
+              socket.once('connect_error', reject);
+            });
+          }
+        }
+        expect(polling.io.engine.transport.name).to.equal('polling');
+        expect(websocket.io.engine.transport.name).to.equal('websocket');
+        for (let i = 0; i < 5; i++) {
+          expect(await polling.timeout(5_000).emitWithAck('notifications:ack', { upToSeq: 0 })).to.deep.equal({ acked: 0 });
+        }
+        await new Promise((r) => setTimeout(r, 200));
+        first.realtime.delivery.deliver(user.userId, {
+          id: 'bbbbbbbbbbbbbbbbbbbbbbbb',
+          userId: user.userId,
+          seq: 1,
+          eventId: 'nginx-check',
+          type: 'analysis.status',
+          payload: { diaryId: '1', revision: 1, status: 'PROCESSING' },
+          createdAt: new Date(),
+          ackedAt: null,
+        });
+        const deadline = Date.now() + 10_000;
+        while ([...received.values()].some((ids) => ids.length === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(received.get(polling)).to.deep.equal(['bbbbbbbbbbbbbbbbbbbbbbbb']);
+        expect(received.get(websocket)).to.deep.equal(['bbbbbbbbbbbbbbbbbbbbbbbb']);
+      } finally {
+        polling.disconnect();
+        websocket.disconnect();
+      }
     });
   });
 });
