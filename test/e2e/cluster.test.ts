@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { startCluster, roamingDevice, type Cluster, type RoamingDevice } from '../harness/cluster.js';
-import { connectAdmin, connectError } from '../harness/socket-client.js';
+import { connectAdmin, connectDevice, connectError } from '../harness/socket-client.js';
 import { createTestUser, type TestUser } from '../harness/users.js';
 
 /**
@@ -101,6 +101,18 @@ describe('cluster: 3 API processes, 2 workers', function () {
       expect((await connectError(url, { token: 'forged.token.value' })).message).to.equal('unauthorized');
       expect((await connectError(url, {})).message).to.equal('unauthorized');
     }
+  });
+
+  it('when an admin blocks a user through one instance, then that user\'s sockets on the other instances are disconnected', async () => {
+    const adminUser = await createTestUser(cluster.users, { role: 'ADMIN' });
+    const user = await createTestUser(cluster.users);
+    const devices = [await connectDevice(cluster.apis[0]!.url, user.accessToken), await connectDevice(cluster.apis[1]!.url, user.accessToken)];
+    const disconnected = devices.map((d) => new Promise<string>((resolve) => d.socket.once('disconnect', resolve)));
+    const res = await fetch(`${cluster.apis[2]!.url}/api/v1/admin/users/${user.userId}/block`, { method: 'POST', headers: { authorization: `Bearer ${adminUser.accessToken}` } });
+    expect(res.status).to.equal(200);
+    expect(await Promise.all(disconnected)).to.deep.equal(['io server disconnect', 'io server disconnect']);
+    for (const device of devices) expect(device.notices.map((n) => n.code)).to.include('session_revoked');
+    expect((await connectError(cluster.apis[0]!.url, { token: user.accessToken })).message).to.be.oneOf(['unauthorized', 'forbidden']);
   });
 
   it('when Redis restarts mid-run, then no notification is lost', async () => {

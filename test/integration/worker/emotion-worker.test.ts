@@ -181,3 +181,67 @@ describe('emotion worker', () => {
     expect(Object.keys(((await ready.json()) as { checks: object }).checks).sort()).to.deep.equal(['kafka', 'mongo']);
   });
 });
+
+describe('emotion worker shutdown and logs', () => {
+  let config: AppConfig;
+  const records: object[] = [];
+
+  /** Analyses containing "#slow" wait until aborted (shutdown), the rest run the offline analyzer. */
+  function slowAnalyzer(): Analyzer {
+    const offline = createOfflineAnalyzer();
+    return {
+      name: offline.name,
+      version: offline.version,
+      analyze: (input, signal) =>
+        input.content.includes('#slow')
+          ? new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true }))
+          : offline.analyze(input, signal),
+    };
+  }
+
+  before(() => {
+    config = testConfig(uniqueNamespace('workerstop'), { http: { shutdownGraceMs: 300 } });
+  });
+  after(() => dropNamespace(config));
+
+  it('when a worker stops during a slow analysis, then the request is left uncommitted and the next worker completes it; no diary text is logged', async function () {
+    this.timeout(90_000);
+    const log = createLogger(config, 'worker');
+    log.addStream({ type: 'raw', level: 'trace', stream: { write: (r: object) => void records.push(r) } as unknown as NodeJS.WritableStream });
+    const first = await createWorkerApp(config, { analyzer: slowAnalyzer(), log });
+    await first.start();
+    const statuses = await tapTopic(config.kafka.brokers, first.topics.analysisStatus);
+    const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const secretText = 'My private entry about the #slow day nobody may read';
+    const req = { eventId: randomUUID(), occurredAt: new Date().toISOString(), diaryId: '4242', userId: '9', revision: 1, type: 'analysis.requested', title: 'private title', content: secretText, language: 'en' };
+    try {
+      await producer.send({ topic: first.topics.analysisRequested, messages: [{ key: req.diaryId, value: JSON.stringify(req) }] });
+      await statuses.waitFor(1, 20_000, (m) => m.key === req.diaryId);
+      const stopped = Date.now();
+      await first.stop();
+      expect(Date.now() - stopped).to.be.below(10_000);
+      expect(statuses.messages.filter((m) => m.key === req.diaryId).map((m) => m.json<{ status: string }>().status)).to.deep.equal(['PROCESSING']);
+
+      // The request was not committed: the next worker in the group gets it. Here it is not slow.
+      const second = await createWorkerApp(config, {
+        analyzer: { ...createOfflineAnalyzer(), analyze: (input, signal) => createOfflineAnalyzer().analyze({ ...input, content: input.content.replace('#slow', '') }, signal) },
+        log,
+      });
+      await second.start();
+      try {
+        await statuses.waitFor(1, 60_000, (m) => m.key === req.diaryId && m.json<{ status: string }>().status === 'COMPLETED');
+      } finally {
+        await second.stop();
+      }
+      const logged = records.map((r) => JSON.stringify(r)).join('\n');
+      expect(records.length).to.be.greaterThan(3);
+      expect(logged).not.to.include('private entry');
+      expect(logged).not.to.include('private title');
+    } finally {
+      await producer.disconnect();
+      await statuses.stop();
+    }
+  });
+});
