@@ -50,3 +50,19 @@ export function spawnApp(name: string, command: string, env: NodeJS.ProcessEnv):
   process.once('exit', () => child.kill('SIGKILL'));
   return { name, child, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
 }
+
+/** Runs the CLI (`src/main.ts`) to completion with only the given environment (plus PATH and HOME). */
+export function runCli(args: string[], env: Record<string, string>, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
