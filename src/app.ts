@@ -142,7 +142,11 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
   const notificationRepo = createNotificationRepository(mongoModels);
   const notifications = createNotificationService({ repo: notificationRepo, metrics, delivery: () => live().delivery });
   const announcementRepo = createAnnouncementRepository(mongoModels);
-  const announcements = createAnnouncementService({ repo: announcementRepo, channel: () => live().announcementChannel });
+  const announcements = createAnnouncementService({
+    repo: announcementRepo,
+    channel: () => live().announcementChannel,
+    onError: (err) => log.warn({ err }, 'counting announcement acks failed'),
+  });
   const diaryRepo = createDiaryRepository(sequelize, sql);
   const diaries = createDiaryService({
     sequelize,
@@ -298,6 +302,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
       server.closeIdleConnections();
       const grace = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs);
       await realtimeLayer.stop();
+      announcements.close();
       await closed;
       clearTimeout(grace);
       consumerAbort.abort();

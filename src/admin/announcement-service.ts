@@ -12,12 +12,41 @@ export const noAnnouncementChannel: AnnouncementChannel = { broadcast: () => und
 /** Announcements stay deliverable (on next connect) for this long. */
 export const ANNOUNCEMENT_WINDOW_MS = 30 * 86_400_000;
 
+/** How long ack counts are gathered before admins are told the new count. */
+export const ACK_COUNT_INTERVAL_MS = 250;
+
 /**
  * Announcements: an admin writes one, every user gets it live or on their next connect, and each
  * user's ack is counted once; admins see the count change live.
+ *
+ * Counting is coalesced: an announcement to N users brings N acks within seconds, and a count
+ * after each one would read the whole ack range N times (O(N^2), and a full scan each on a store
+ * without secondary indexes). Instead the first new ack schedules one count `ackCountIntervalMs`
+ * later; acks arriving meanwhile ride on it, and an ack after the count schedules the next, so
+ * the last count admins see includes the last ack.
  */
-export function createAnnouncementService(deps: { repo: AnnouncementRepository; channel: () => AnnouncementChannel }) {
+export function createAnnouncementService(deps: {
+  repo: AnnouncementRepository;
+  channel: () => AnnouncementChannel;
+  ackCountIntervalMs?: number;
+  onError?: (err: unknown) => void;
+}) {
   const { repo } = deps;
+  const countsDue = new Map<string, NodeJS.Timeout>();
+
+  const scheduleCount = (announcementId: string) => {
+    if (countsDue.has(announcementId)) return;
+    const timer = setTimeout(() => {
+      countsDue.delete(announcementId);
+      repo.ackCount(announcementId).then(
+        (acks) => deps.channel().ackCountChanged(announcementId, acks),
+        (err: unknown) => deps.onError?.(err),
+      );
+    }, deps.ackCountIntervalMs ?? ACK_COUNT_INTERVAL_MS);
+    timer.unref();
+    countsDue.set(announcementId, timer);
+  };
+
   return {
     async create(adminId: string, input: { title: string; body: string }): Promise<Announcement> {
       const announcement = await repo.create({ ...input, createdBy: adminId });
@@ -28,7 +57,7 @@ export function createAnnouncementService(deps: { repo: AnnouncementRepository; 
     async ack(userId: string, announcementId: string): Promise<{ newlyAcked: boolean }> {
       if (!(await repo.find(announcementId))) throw new NotFoundError('Announcement');
       const newlyAcked = await repo.ack(announcementId, userId);
-      if (newlyAcked) deps.channel().ackCountChanged(announcementId, await repo.ackCount(announcementId));
+      if (newlyAcked) scheduleCount(announcementId);
       return { newlyAcked };
     },
 
@@ -45,6 +74,12 @@ export function createAnnouncementService(deps: { repo: AnnouncementRepository; 
       const list = (await repo.list(50)).filter((a) => a.createdAt.getTime() >= Date.now() - ANNOUNCEMENT_WINDOW_MS);
       const acked = await repo.ackedIds(userId, list.map((a) => a.id));
       return list.map((a) => ({ ...a, acked: acked.has(a.id) }));
+    },
+
+    /** Drops counts not yet made (at shutdown). */
+    close(): void {
+      for (const timer of countsDue.values()) clearTimeout(timer);
+      countsDue.clear();
     },
   };
 }

@@ -1,0 +1,276 @@
+/**
+ * Idle sockets, memory per socket and broadcast fan-out of our API, against a bare socket.io +
+ * Redis adapter server doing only the broadcast, in one run:
+ *   npx tsx bench/realtime-fanout.ts [--sockets 2000] [--broadcasts 20] [--acked 3] [--client-procs 2]
+ *
+ * Each system in turn (ours, then the baseline) runs 2 instances on one Redis. Idle: warm up,
+ * read each instance's memory (forced GC through the inspector, then VmRSS, V8 heap used and
+ * external memory), connect --sockets clients split evenly (ours: one user per socket), settle,
+ * read again. Fan-out: broadcasts through instance 1, every delivery timed from the moment the
+ * trigger request was sent. Ours has two phases on the same sockets: --acked broadcasts with the
+ * clients acking as the contract says, each waited for until every ack is stored and the servers
+ * and stores are idle again; then --broadcasts with the clients withholding acks, which leaves
+ * the server's delivery path (per-socket emit with an ack timeout) without ack storage. The
+ * baseline gets --broadcasts. Exits 1 on a failed connect, a missing delivery or a dropped socket.
+ */
+import * as mariadb from 'mariadb';
+import mongoose from 'mongoose';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig, type AppConfig } from '../config/index.js';
+import { createAccessTokens } from '../src/auth/access-tokens.js';
+import type { TokenRevocation } from '../src/auth/token-revocation.js';
+import { runMigrate } from '../src/cli/migrate-command.js';
+import { createLogger } from '../src/platform/logger.js';
+import { startProcess } from '../scripts/services/index.js';
+import {
+  ROOT,
+  freePort,
+  log,
+  machineInfo,
+  metricValue,
+  numericArgs,
+  onCleanup,
+  poll,
+  runBench,
+  sleep,
+  startBenchServices,
+  waitForHttp,
+  withTimeout,
+  type BenchServices,
+} from './bench-support.js';
+import { now } from './realtime-clients.js';
+import { openInspector } from './realtime-inspector.js';
+import { dropped, fanOut, idleSockets, type Instance, type PhaseOptions, type System } from './realtime-measure.js';
+import { nodeChildOf, openFileLimit } from './realtime-procs.js';
+import { printReport, type SystemResult } from './realtime-report.js';
+
+const USAGE = `usage: npx tsx bench/realtime-fanout.ts [--sockets 2000] [--broadcasts 20] [--acked 3] [--client-procs 2]
+    [--interval 0] [--concurrency 50] [--warmup 50] [--settle 5] [--gap 250] [--timeout 60] [--quiet-timeout 900]
+  --broadcasts     broadcasts to the baseline, and to ours with the clients withholding acks
+  --acked          broadcasts to ours with the clients acking (each waited for until every ack is stored
+                   and the servers are idle again: minutes each on FerretDB); 0 skips that phase
+  --interval ms    0: one broadcast at a time, the next once the servers are idle again;
+                   >0: one every that many ms regardless (not for --acked)
+  --client-procs   K: the client sockets in K forked client processes (one process alone is the
+                   bottleneck for the baseline on 2 cores); 0: all in this process
+  --concurrency    connects in flight per client process; --warmup: sockets per instance before "before"
+  --settle s       pause before each memory reading; --gap ms: pause between sequential broadcasts
+  --timeout s      how long one broadcast may take to reach every socket
+  --quiet-timeout s  how long the servers may stay busy after one broadcast`;
+
+const TITLE = 'Scheduled maintenance tonight';
+const BODY = 'The diary will be read-only from 02:00 to 02:30 UTC while we upgrade the analysis service. Entries you write meanwhile are kept on your device and sent when we are back.';
+
+/** `issue` never consults revocation; the benchmark signs tokens without a Redis connection. */
+const noRevocation: TokenRevocation = {
+  revokeUser: () => Promise.reject(new Error('not available in the benchmark')),
+  revokeSession: () => Promise.reject(new Error('not available in the benchmark')),
+  isRevoked: () => Promise.resolve(false),
+};
+
+const DEFAULTS = { sockets: 2000, broadcasts: 20, acked: 3, clientProcs: 2, interval: 0, concurrency: 50, warmup: 50, settle: 5, gap: 250, timeout: 60, quietTimeout: 900 };
+
+runBench('realtime-fanout', async () => {
+  const args = numericArgs(process.argv.slice(2), DEFAULTS, USAGE);
+  if (args.sockets < 2 || args.broadcasts < 1 || args.concurrency < 1) throw new Error(`--sockets must be >= 2, --broadcasts and --concurrency >= 1\n${USAGE}`);
+  const machine = machineInfo();
+  log(machine);
+  const fdLimit = openFileLimit();
+  // One descriptor per socket in a client process and one in a server; plus libraries, logs, services.
+  const fdNeeded = Math.ceil(args.sockets / Math.max(1, args.clientProcs)) + 1024;
+  if (fdLimit < fdNeeded) throw new Error(`open-file limit (ulimit -n) is ${fdLimit}, about ${fdNeeded} are needed for ${args.sockets} sockets: run \`ulimit -n ${Math.max(65536, fdNeeded)}\` first`);
+  log(`open-file limit ${fdLimit} (about ${fdNeeded} needed)`);
+  const profileDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const phase = (label: string, acks: boolean, broadcasts: number, profileTag: string): PhaseOptions => ({
+    label,
+    acks,
+    broadcasts,
+    intervalMs: acks ? 0 : args.interval,
+    gapMs: args.gap,
+    timeoutMs: args.timeout * 1000,
+    quietTimeoutMs: args.quietTimeout * 1000,
+    profileTag,
+    ...(profileDir ? { profileDir } : {}),
+  });
+  const idleOptions = { clientProcs: args.clientProcs, concurrency: args.concurrency, warmup: args.warmup, settleMs: args.settle * 1000 };
+
+  const bench = await startBenchServices('rtfan', { profile: process.env.BENCH_PROFILE ?? 'production' });
+  const config = loadConfig({ ...bench.env, INSTANCE_ID: 'bench' });
+  log(`migrating ${bench.namespace}`);
+  await withTimeout(runMigrate(config, createLogger(config, 'bench'), 'up'), 120_000, 'migrate');
+  const users = await createUsers(config, args.sockets);
+  log(`${users.tokens.length} users (one socket each) and an admin`);
+
+  const ours = await startOurs(bench, config, users.adminToken);
+  const oursIdle = await idleSockets(ours, users.tokens.map((token, i) => ({ url: ours.instances[i % 2]!.url, token })), idleOptions);
+  const oursPhases = [];
+  if (args.acked > 0) oursPhases.push(await fanOut(ours, oursIdle.groups, args.sockets, phase('ours, clients ack', true, args.acked, 'acked')));
+  oursPhases.push(await fanOut(ours, oursIdle.groups, args.sockets, phase('ours, acks withheld', false, args.broadcasts, 'no-acks')));
+  const oursResult: SystemResult = { name: 'ours', idle: oursIdle, phases: oursPhases, dropped: await dropped(oursIdle.groups) };
+  await Promise.all(oursIdle.groups.map((g) => g.close()));
+  await ours.stop();
+
+  const bare = await startBare(bench);
+  const bareIdle = await idleSockets(bare, Array.from({ length: args.sockets }, (_, i) => ({ url: bare.instances[i % 2]!.url })), idleOptions);
+  const barePhase = await fanOut(bare, bareIdle.groups, args.sockets, phase('bare', false, args.broadcasts, 'bare'));
+  const bareResult: SystemResult = { name: 'bare', idle: bareIdle, phases: [barePhase], dropped: await dropped(bareIdle.groups) };
+  await Promise.all(bareIdle.groups.map((g) => g.close()));
+  await bare.stop();
+
+  printReport(oursResult, bareResult, [
+    `realtime-fanout: ${args.sockets} sockets over 2 instances; ${args.interval > 0 ? `a broadcast every ${args.interval} ms` : 'one broadcast at a time, the next once the servers are idle again'}`,
+    `machine: ${machine}; open-file limit ${fdLimit}`,
+    `clients: ${args.clientProcs === 0 ? 'all in the benchmark process' : `${args.clientProcs} client processes`}; ours: one user per socket, profile ${config.profile}; mongo-wire store: ${bench.services.started.mongo?.flavour ?? 'MONGO_URL'}`,
+  ]);
+  const problems = [oursResult, bareResult].flatMap((r) => [
+    ...r.phases.filter((ph) => ph.missing > 0).map((ph) => `${ph.label}: ${ph.missing} deliveries missing`),
+    ...(Object.keys(r.dropped).length > 0 ? [`${r.name}: sockets dropped during the run: ${JSON.stringify(r.dropped)}`] : []),
+  ]);
+  for (const problem of problems) console.error(`FAIL ${problem}`);
+  return problems.length > 0 ? 1 : 0;
+});
+
+async function createUsers(config: AppConfig, count: number): Promise<{ tokens: string[]; adminToken: string }> {
+  const url = new URL(config.mariadb.url);
+  const db = await mariadb.createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: url.pathname.slice(1),
+    bigIntAsNumber: true,
+  });
+  try {
+    const run = randomUUID().slice(0, 8);
+    const rows = Array.from({ length: count }, (_, i) => [`rt_${run}_${i}@example.test`, `rt_${run}_${i}`, `Device ${i}`, 'USER']);
+    rows.push([`rt_${run}_admin@example.test`, `rt_${run}_admin`, 'Bench admin', 'ADMIN']);
+    await db.batch("INSERT INTO users (email, username, nickname, role, status) VALUES (?, ?, ?, ?, 'ACTIVE')", rows);
+    const saved = (await db.query('SELECT id, role FROM users WHERE username LIKE ? ORDER BY id', [`rt\\_${run}\\_%`])) as Array<{ id: number; role: 'USER' | 'ADMIN' }>;
+    // Long-lived tokens so a long run does not outlive them; the API checks exp, not the TTL.
+    const tokens = createAccessTokens({ ...config.auth.jwt, accessTtlSec: 86_400 }, noRevocation);
+    const issue = (u: { id: number; role: 'USER' | 'ADMIN' }) => tokens.issue({ userId: String(u.id), role: u.role, sessionId: randomUUID() }).accessToken;
+    const admin = saved.find((u) => u.role === 'ADMIN');
+    if (!admin || saved.length !== count + 1) throw new Error(`expected ${count + 1} users, found ${saved.length}`);
+    return { tokens: saved.filter((u) => u.role === 'USER').map(issue), adminToken: issue(admin) };
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+}
+
+/**
+ * A node child under the services' watchdog, with the inspector on a loopback port (forced GC
+ * for memory readings, CPU profiles), ready when `readyPath` answers 200.
+ */
+async function startInstance(bench: BenchServices, label: string, script: string[], env: Record<string, string>, readyPath: string): Promise<Instance> {
+  const [port, inspectPort] = [await freePort(), await freePort()];
+  const logFile = path.join(bench.rootDir, 'logs', `${label}.log`);
+  const proc = startProcess(label, process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, '--import', 'tsx', ...script], {
+    cwd: ROOT,
+    logFile,
+    env: { ...bench.env, ...env, PORT: String(port) },
+  });
+  const exited = new Promise<number | null>((resolve) => proc.child.once('exit', (code) => resolve(code)));
+  onCleanup(label, () => proc.stop(15_000));
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}${readyPath}`, { pid: proc.child.pid ?? -1, exited, stop: () => proc.stop() }, 90_000, logFile);
+  const pid = await poll(`${label}: node process`, async () => nodeChildOf(proc.child.pid ?? -1), 5_000);
+  const inspector = await openInspector(inspectPort, 10_000);
+  // An attached inspector would keep the process waiting at exit: detach before stopping it.
+  onCleanup(`${label} inspector`, async () => inspector.close());
+  log(`${label} ready at ${url} (pid ${pid}, log ${logFile})`);
+  return {
+    label,
+    url,
+    pid,
+    inspector,
+    stop: async () => {
+      inspector.close();
+      await proc.stop(15_000);
+    },
+  };
+}
+
+async function startOurs(bench: BenchServices, config: AppConfig, adminToken: string): Promise<System> {
+  const instances: Instance[] = [];
+  for (const label of ['api-1', 'api-2']) {
+    const env = { METRICS_PORT: String(await freePort()), INSTANCE_ID: label };
+    instances.push(await startInstance(bench, label, [path.join(ROOT, 'src/main.ts'), 'api'], env, '/readyz'));
+  }
+  const mongo = await mongoose.createConnection(config.mongo.url, { serverSelectionTimeoutMS: 10_000 }).asPromise();
+  onCleanup('bench mongo connection', () => mongo.close());
+  const acks = mongo.collection('announcement_acks');
+  return {
+    name: 'ours',
+    instances,
+    async socketsOn(instance) {
+      const res = await request(`${instance.label}: GET /metrics`, `${instance.url}/metrics`, {}, 10_000);
+      if (!res.ok) throw new Error(`${instance.label}: GET /metrics answered ${res.status}`);
+      return metricValue(await res.text(), 'socketio_connected_sockets', { namespace: '/' });
+    },
+    async broadcast(k) {
+      const res = await request(
+        `broadcast ${k + 1}: POST /api/v1/admin/announcements`,
+        `${instances[0]!.url}/api/v1/admin/announcements`,
+        { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ title: TITLE, body: `${BODY} (#${k + 1})` }) },
+        30_000,
+      );
+      const body = (await res.json().catch(() => undefined)) as { id?: string } | undefined;
+      if (res.status !== 201 || !body?.id) throw new Error(`POST /api/v1/admin/announcements answered ${res.status}: ${JSON.stringify(body)}`);
+      return body.id;
+    },
+    async acksStored(id, expected, timeoutMs) {
+      // Counted in the store itself, 4 times a second: one count of one announcement, far less
+      // load than the admin list endpoint (a count per announcement listed).
+      const deadline = now() + timeoutMs;
+      while (now() < deadline) {
+        if ((await acks.countDocuments({ announcementId: id })) >= expected) return now();
+        await sleep(250);
+      }
+      return undefined;
+    },
+    async stop() {
+      await Promise.all(instances.map((i) => i.stop()));
+      await mongo.close();
+    },
+  };
+}
+
+async function startBare(bench: BenchServices): Promise<System> {
+  const instances: Instance[] = [];
+  for (const label of ['bare-1', 'bare-2']) {
+    instances.push(await startInstance(bench, label, [path.join(ROOT, 'bench/realtime-bare-server.ts')], { ADAPTER_KEY: `${bench.namespace}-bare` }, '/healthz'));
+  }
+  return {
+    name: 'bare',
+    instances,
+    async socketsOn(instance) {
+      const res = await request(`${instance.label}: GET /stats`, `${instance.url}/stats`, {}, 10_000);
+      return ((await res.json()) as { sockets: number }).sockets;
+    },
+    async broadcast(k) {
+      const id = randomUUID();
+      const res = await request(
+        `broadcast ${k + 1}: POST /broadcast`,
+        `${instances[0]!.url}/broadcast`,
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, title: TITLE, body: `${BODY} (#${k + 1})`, createdAt: new Date().toISOString() }) },
+        30_000,
+      );
+      if (res.status !== 202) throw new Error(`POST /broadcast answered ${res.status}: ${await res.text()}`);
+      return id;
+    },
+    stop: () => Promise.all(instances.map((i) => i.stop())).then(() => undefined),
+  };
+}
+
+/** fetch with a timeout and an error that says what was asked. */
+async function request(what: string, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    throw new Error(`${what}: ${err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String(err)}`, { cause: err });
+  }
+}
+
