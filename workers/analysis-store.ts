@@ -8,23 +8,36 @@ export interface StoredAnalysisRef {
 }
 
 /**
- * The worker's view of diary_analyses. Every call is an `_id` lookup or write (the fastest path on
- * MongoDB and the only indexed one on FerretDB/SQLite): results are upserted at
+ * The worker's view of diary_analyses. Every call is by `_id`: results live at
  * `<diaryId>:<revision>`, so a redelivered request rewrites the same document, and the newest
- * revision per diary lives in `analysis_heads`, raised with `$max` (never lowered).
+ * revision per diary lives in `analysis_heads` (never lowered).
+ *
+ * Writes are insert-first: the usual case (a new revision) is one insert, and an update happens
+ * only on redelivery or when a diary's head moves up. On MongoDB that saves an index lookup; on
+ * FerretDB's SQLite backend it is the difference between constant and linear cost, because there
+ * inserts and finds by `_id` use the primary index while updates scan the collection
+ * (measured at 3,000 documents: insert 1.0 ms, update by `_id` 15 ms).
  */
 export function createAnalysisStore(models: MongoModels) {
   const { DiaryAnalysis, AnalysisHead } = models;
 
-  async function raiseHead(ref: StoredAnalysisRef): Promise<void> {
+  async function insertOr(insert: () => Promise<unknown>, onDuplicate: () => Promise<unknown>): Promise<void> {
     try {
-      await AnalysisHead.updateOne({ _id: ref.diaryId }, { $max: { revision: ref.revision }, $setOnInsert: { userId: ref.userId } }, { upsert: true });
+      await insert();
     } catch (err) {
-      // Two first writers raced on the insert; the loser's $max now applies to the existing head.
       if (!isDuplicateKeyError(err)) throw err;
-      await AnalysisHead.updateOne({ _id: ref.diaryId }, { $max: { revision: ref.revision } });
+      await onDuplicate();
     }
   }
+
+  const raiseHead = (ref: StoredAnalysisRef) =>
+    insertOr(
+      () => AnalysisHead.create({ _id: ref.diaryId, userId: ref.userId, revision: ref.revision }),
+      async () => {
+        const head = await AnalysisHead.findById(ref.diaryId, { revision: 1 }).lean();
+        if (!head || head.revision < ref.revision) await AnalysisHead.updateOne({ _id: ref.diaryId }, { $max: { revision: ref.revision } });
+      },
+    );
 
   return {
     /** The highest revision already analysed for a diary, or 0. */
@@ -37,27 +50,26 @@ export function createAnalysisStore(models: MongoModels) {
     },
 
     async save(ref: StoredAnalysisRef, analyzer: Pick<Analyzer, 'name' | 'version' | 'model'>, result: AnalysisResult, requestedAt: Date | null): Promise<void> {
-      await DiaryAnalysis.updateOne(
-        { _id: analysisId(ref.diaryId, ref.revision) },
-        {
-          $set: {
-            diaryId: ref.diaryId,
-            revision: ref.revision,
-            userId: ref.userId,
-            analyzer: analyzer.name,
-            analyzerVersion: analyzer.version,
-            model: analyzer.model ?? null,
-            language: result.language,
-            emotions: result.emotions,
-            emotionStatus: result.emotionStatus,
-            automaticThoughts: result.automaticThoughts,
-            alternativeThoughts: result.alternativeThoughts,
-            promptForChange: result.promptForChange,
-            requestedAt,
-            analyzedAt: new Date(),
-          },
-        },
-        { upsert: true },
+      const _id = analysisId(ref.diaryId, ref.revision);
+      const fields = {
+        diaryId: ref.diaryId,
+        revision: ref.revision,
+        userId: ref.userId,
+        analyzer: analyzer.name,
+        analyzerVersion: analyzer.version,
+        model: analyzer.model ?? null,
+        language: result.language,
+        emotions: result.emotions,
+        emotionStatus: result.emotionStatus,
+        automaticThoughts: result.automaticThoughts,
+        alternativeThoughts: result.alternativeThoughts,
+        promptForChange: result.promptForChange,
+        requestedAt,
+        analyzedAt: new Date(),
+      };
+      await insertOr(
+        () => DiaryAnalysis.create({ _id, ...fields }),
+        () => DiaryAnalysis.updateOne({ _id }, { $set: fields }),
       );
       await raiseHead(ref);
     },

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import mongoose from 'mongoose';
-import { CACHE_DIR, FERRETDB_VERSION, startProcess, waitFor } from './process.js';
+import { FERRETDB_BINARY, FERRETDB_VERSION, startProcess, waitFor } from './process.js';
 import type { RunningService } from './mariadb.js';
 
 function hasMongod(): boolean {
@@ -28,7 +28,7 @@ export async function startMongoWire(dataDir: string, port: number, logDir: stri
       })
     : startProcess(
         'ferretdb',
-        path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}`, 'ferretdb'),
+        FERRETDB_BINARY,
         [
           '--handler=sqlite',
           `--sqlite-url=file:${dataDir}/`,

@@ -10,6 +10,8 @@ export const CACHE_DIR =
 
 export const KAFKA_VERSION = process.env.KAFKA_VERSION ?? '3.9.1';
 export const FERRETDB_VERSION = process.env.FERRETDB_VERSION ?? 'v1.24.2';
+/** provision.sh builds FerretDB with its `_id` lookups using the `_id` index (see there). */
+export const FERRETDB_BINARY = path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}-idindex`, 'ferretdb');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -71,4 +71,12 @@ describe('MongoDB-wire server with mongoose', () => {
     }
     expect(isDuplicateKeyError(error)).to.equal(true);
   });
+
+  it('when a document is looked up by _id, then the server searches the _id index instead of scanning', async () => {
+    // The worker and the realtime layer read and write by _id on their hot paths. FerretDB v1's
+    // SQLite backend scanned the table for these until provision.sh patched its lookup expression.
+    await models.AnalysisHead.create({ _id: 'explained', userId: 'u1', revision: 1 });
+    const plan = await conn.db!.command({ explain: { find: models.AnalysisHead.collection.collectionName, filter: { _id: 'explained' } } });
+    expect(JSON.stringify(plan)).to.match(/USING INDEX|IDHACK|EXPRESS_IXSCAN|IXSCAN/);
+  });
 });

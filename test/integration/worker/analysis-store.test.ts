@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import type { Connection } from 'mongoose';
+import type { AppConfig } from '../../../config/index.js';
+import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../../../models/mongo/index.js';
+import { connectMongo } from '../../../src/platform/mongo.js';
+import type { AnalysisResult } from '../../../workers/analyzers/analyzer.js';
+import { createAnalysisStore, type AnalysisStore } from '../../../workers/analysis-store.js';
+import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
+
+const analyzer = { name: 'offline', version: '1' };
+const result = (status: 'POSITIVE' | 'NEGATIVE'): AnalysisResult =>
+  ({
+    language: 'en',
+    emotions: [{ name: status === 'POSITIVE' ? 'joy' : 'sadness', score: 0.7 }],
+    emotionStatus: status,
+    automaticThoughts: [],
+    alternativeThoughts: [],
+    promptForChange: '',
+  }) as unknown as AnalysisResult;
+
+describe('worker analysis store (insert first, update on redelivery)', () => {
+  let config: AppConfig;
+  let conn: Connection;
+  let models: MongoModels;
+  let store: AnalysisStore;
+
+  before(async () => {
+    config = testConfig(uniqueNamespace('astore'));
+    conn = await connectMongo(config);
+    models = defineMongoModels(conn);
+    await syncMongoIndexes(models);
+    store = createAnalysisStore(models);
+  });
+
+  after(async () => {
+    await conn.close();
+    await dropNamespace(config);
+  });
+
+  it('when a revision is saved twice, then one document holds the second result', async () => {
+    const ref = { diaryId: 'd-redeliver', userId: 'u1', revision: 1 };
+    await store.save(ref, analyzer, result('POSITIVE'), null);
+    await store.save(ref, analyzer, result('NEGATIVE'), null);
+    const docs = await models.DiaryAnalysis.find({ diaryId: 'd-redeliver' }).lean();
+    expect(docs).to.have.length(1);
+    expect(docs[0]!.emotionStatus).to.equal('NEGATIVE');
+    expect(await store.newestRevision('d-redeliver')).to.equal(1);
+  });
+
+  it('when revisions arrive out of order, then the head keeps the highest one', async () => {
+    await store.save({ diaryId: 'd-order', userId: 'u1', revision: 1 }, analyzer, result('POSITIVE'), null);
+    await store.save({ diaryId: 'd-order', userId: 'u1', revision: 3 }, analyzer, result('POSITIVE'), null);
+    expect(await store.newestRevision('d-order')).to.equal(3);
+    await store.save({ diaryId: 'd-order', userId: 'u1', revision: 2 }, analyzer, result('NEGATIVE'), null);
+    expect(await store.newestRevision('d-order')).to.equal(3);
+    expect((await store.find('d-order', 2))?.emotionStatus).to.equal('NEGATIVE');
+  });
+
+  it('when many revisions of one diary are saved at once, then the head ends at the highest and nothing fails', async () => {
+    const revisions = [5, 2, 8, 1, 7, 3, 6, 4];
+    await Promise.all(revisions.map((revision) => store.save({ diaryId: 'd-race', userId: 'u1', revision }, analyzer, result('POSITIVE'), null)));
+    expect(await store.newestRevision('d-race')).to.equal(8);
+    expect(await models.DiaryAnalysis.countDocuments({ diaryId: 'd-race' })).to.equal(revisions.length);
+    expect(await models.AnalysisHead.countDocuments({ _id: 'd-race' })).to.equal(1);
+  });
+
+  it('when a diary was never analysed, then its newest revision is 0', async () => {
+    expect(await store.newestRevision('d-none')).to.equal(0);
+  });
+});
