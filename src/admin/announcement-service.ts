@@ -13,7 +13,7 @@ export const noAnnouncementChannel: AnnouncementChannel = { broadcast: () => und
 export const ANNOUNCEMENT_WINDOW_MS = 30 * 86_400_000;
 
 /** How long ack counts are gathered before admins are told the new count. */
-export const ACK_COUNT_INTERVAL_MS = 250;
+export const ACK_COUNT_INTERVAL_MS = 1000;
 
 /**
  * Announcements: an admin writes one, every user gets it live or on their next connect, and each
