@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { tcpOpen } from '../../scripts/services/index.js';
 import { startCluster, roamingDevice, type Cluster, type RoamingDevice } from '../harness/cluster.js';
 import { connectAdmin, connectDevice, connectError } from '../harness/socket-client.js';
 import { createTestUser, type TestUser } from '../harness/users.js';
@@ -131,6 +132,27 @@ describe('cluster: 3 API processes, 2 workers', function () {
         ids.push(id);
       }
       for (const device of [phone, laptop]) await device.waitFor(`all events after Redis restart (${missing(device, ids).join(',')})`, () => hasAll(device, ids), 90_000);
+    } finally {
+      phone.close();
+      laptop.close();
+    }
+  });
+
+  it('when Kafka restarts mid-run, then entries written while it was down are analysed and no notification is lost', async () => {
+    const user = await createTestUser(cluster.users);
+    const phone = await roamingDevice(urls(), user.accessToken, 1);
+    const laptop = await roamingDevice(urls(), user.accessToken, 2);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) ids.push(await write(cluster.apis[0]!.url, user, `Before the Kafka restart ${i}: a long day at work.`));
+      await cluster.kafka.stop();
+      expect(await tcpOpen(cluster.kafka.port), 'broker stopped').to.equal(false);
+      // The outbox keeps accepting entries while the broker is away.
+      for (let i = 0; i < 4; i++) ids.push(await write(cluster.apis[i % 3]!.url, user, `While Kafka is down ${i}: I worry I will never catch up.`));
+      await new Promise((r) => setTimeout(r, 3_000));
+      await cluster.kafka.start();
+      for (let i = 0; i < 2; i++) ids.push(await retry(() => write(cluster.apis[2]!.url, user, `After the Kafka restart ${i}: calmer now.`)));
+      for (const device of [phone, laptop]) await device.waitFor(`all events after Kafka restart (${missing(device, ids).join(',')})`, () => hasAll(device, ids), 150_000);
     } finally {
       phone.close();
       laptop.close();

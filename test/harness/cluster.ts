@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -7,6 +7,7 @@ import { io } from 'socket.io-client';
 import type { AppConfig } from '../../config/index.js';
 import { defineSqlModels, type SqlModels } from '../../models/sql/index.js';
 import { freePort } from '../../scripts/services/index.js';
+import { startKafka } from '../../scripts/services/kafka.js';
 import { startRedis, type RestartableService } from '../../scripts/services/redis.js';
 import { createAccessTokens, type AccessTokens } from '../../src/auth/access-tokens.js';
 import { createTokenRevocation } from '../../src/auth/token-revocation.js';
@@ -29,8 +30,9 @@ export interface Cluster {
   config: AppConfig;
   apis: ApiProcess[];
   workers: AppProcess[];
-  /** A Redis of the cluster's own, so it can be restarted without disturbing other tests. */
+  /** A Redis and a Kafka of the cluster's own, so they can be restarted without disturbing other tests. */
   redis: RestartableService;
+  kafka: RestartableService;
   /** What tests need to make users and tokens without going through the API. */
   users: { sql: SqlModels; accessTokens: AccessTokens };
   startApi(index: number): Promise<ApiProcess>;
@@ -46,9 +48,13 @@ async function ready(url: string, timeoutMs: number): Promise<void> {
  * own Node process, sharing MariaDB, MongoDB, Kafka and a Redis the cluster owns.
  */
 export async function startCluster(options: { apis: number; workers: number; env?: Record<string, string> }): Promise<Cluster> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cluster-redis-'));
-  const redis = await startRedis(dir, await freePort(), dir);
-  const config = testConfig(uniqueNamespace('cluster'), {}, { REDIS_URL: redis.url });
+  const dir = mkdtempSync(path.join(tmpdir(), 'cluster-services-'));
+  for (const sub of ['redis', 'kafka']) mkdirSync(path.join(dir, sub));
+  const [redis, broker] = await Promise.all([
+    freePort().then((port) => startRedis(path.join(dir, 'redis'), port, dir)),
+    freePort().then((port) => startKafka(path.join(dir, 'kafka'), port, dir)),
+  ]);
+  const config = testConfig(uniqueNamespace('cluster'), {}, { REDIS_URL: redis.url, KAFKA_BROKERS: broker.url });
   await runMigrate(config, testLogger(config), 'up');
 
   const sequelize = createSequelize(config);
@@ -100,14 +106,16 @@ export async function startCluster(options: { apis: number; workers: number; env
     apis,
     workers,
     redis,
+    kafka: broker,
     users: { sql: defineSqlModels(sequelize), accessTokens },
     startApi,
     async stop() {
       await Promise.all([...apis, ...workers].map((p) => p.stop()));
       tokenRedis.disconnect();
       await sequelize.close();
-      await redis.stop();
+      await Promise.all([redis.stop(), broker.stop()]);
       await dropNamespace(config);
+      if (!process.env.KEEP_TEST_DATA) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
