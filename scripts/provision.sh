@@ -19,7 +19,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages --------------------------------------------------------------------------
 apt_packages=()
-command -v mariadbd >/dev/null 2>&1 || apt_packages+=(mariadb-server mariadb-client)
+# A server given by its *_URL (CI service containers, a shared dev box) is not installed; Redis and
+# Kafka always are, because some tests restart a private one.
+[ -n "${MARIADB_URL:-}" ] || command -v mariadbd >/dev/null 2>&1 || apt_packages+=(mariadb-server mariadb-client)
 command -v mariadb-dump >/dev/null 2>&1 || apt_packages+=(mariadb-client)
 command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
 command -v nginx >/dev/null 2>&1 || apt_packages+=(nginx)
@@ -64,7 +66,7 @@ fi
 # --- MongoDB-wire server ----------------------------------------------------------------------
 # The "-idindex" build carries the one-line fix below; the name keeps an unpatched cached build out.
 ferret_bin="$CACHE_DIR/ferretdb-$FERRETDB_VERSION-idindex/ferretdb"
-if ! command -v mongod >/dev/null 2>&1 && [ ! -x "$ferret_bin" ]; then
+if [ -z "${MONGO_URL:-}" ] && ! command -v mongod >/dev/null 2>&1 && [ ! -x "$ferret_bin" ]; then
   command -v go >/dev/null || { log "Go is required to build FerretDB"; exit 1; }
   log "building FerretDB $FERRETDB_VERSION from the Go module proxy"
   src="$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
@@ -102,10 +104,12 @@ fi
 # --- Report ---------------------------------------------------------------------------------------
 {
   echo "cache: $CACHE_DIR"
-  echo "mariadb: $(mariadbd --version 2>/dev/null | head -1)"
+  if [ -n "${MARIADB_URL:-}" ]; then echo "mariadb: MARIADB_URL (not installed here)"; else echo "mariadb: $(mariadbd --version 2>/dev/null | head -1)"; fi
   echo "redis: $(redis-server --version | head -1)"
   echo "kafka: $KAFKA_VERSION ($(java -version 2>&1 | head -1))"
-  if command -v mongod >/dev/null 2>&1; then echo "mongo: $(mongod --version | head -1)"; else echo "mongo-wire: FerretDB $("$ferret_bin" --version | head -1)"; fi
+  if [ -n "${MONGO_URL:-}" ]; then echo "mongo: MONGO_URL (not installed here)"
+  elif command -v mongod >/dev/null 2>&1; then echo "mongo: $(mongod --version | head -1)"
+  else echo "mongo-wire: FerretDB $("$ferret_bin" --version | head -1)"; fi
   echo "nginx: $(nginx -v 2>&1)"
   echo "promtool: $(promtool --version 2>&1 | head -1)"
   echo "actionlint: $("$actionlint_bin" -version | head -1)"
