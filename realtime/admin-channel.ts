@@ -1,16 +1,25 @@
 import { z } from 'zod';
 import type { Namespace } from 'socket.io';
 import type { AnnouncementService } from '../src/admin/announcement-service.js';
+import type { AccessTokens } from '../src/auth/access-tokens.js';
 import type { Logger } from '../src/platform/logger.js';
 import type { Metrics } from '../src/platform/metrics.js';
 import { ACTIVITY_ROOM, type ActivityFeed } from './activity-feed.js';
 import { createAnnouncementSchema } from './contract.js';
 import { sessionRoom, userRoom } from './notification-delivery.js';
 import { guardSocket, type GuardOptions } from './socket-guard.js';
-import { watchTokenExpiry } from './token-expiry.js';
+import { acceptTokenRefresh, watchTokenExpiry } from './token-expiry.js';
 
 /** Namespace `/admin` (role ADMIN, checked at the handshake): the live activity room and admin actions. */
-export function attachAdminChannel(deps: { nsp: Namespace; feed: ActivityFeed; announcements: AnnouncementService; guard: GuardOptions; metrics: Metrics; log: Logger }): void {
+export function attachAdminChannel(deps: {
+  nsp: Namespace;
+  feed: ActivityFeed;
+  announcements: AnnouncementService;
+  accessTokens: AccessTokens;
+  guard: GuardOptions;
+  metrics: Metrics;
+  log: Logger;
+}): void {
   const { nsp, metrics } = deps;
   const log = deps.log.child({ component: 'admin-channel' });
 
@@ -22,8 +31,9 @@ export function attachAdminChannel(deps: { nsp: Namespace; feed: ActivityFeed; a
       metrics.socketsConnected.dec({ namespace: '/admin' });
       metrics.socketDisconnectsTotal.inc({ namespace: '/admin', reason });
     });
-    watchTokenExpiry(socket);
+    const expiry = watchTokenExpiry(socket);
     const guard = guardSocket(socket, { options: deps.guard, metrics, log });
+    acceptTokenRefresh({ socket, guard, expiry, accessTokens: deps.accessTokens, requiredRole: 'ADMIN' });
 
     guard.on('activity:snapshot', z.union([z.undefined(), z.object({}).strict()]), () => deps.feed.snapshot());
     guard.on('announcements:create', createAnnouncementSchema, async (body) => {

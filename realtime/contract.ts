@@ -126,6 +126,8 @@ export const createAnnouncementSchema = z.object({ title: z.string().trim().min(
 export interface AdminClientToServerEvents {
   'activity:snapshot': (body: Record<string, never> | undefined, ack: Ack<ActivitySnapshot>) => void;
   'announcements:create': (body: z.input<typeof createAnnouncementSchema>, ack: Ack<AnnouncementMessage>) => void;
+  /** As on `/`; the fresh token must still carry the ADMIN role. */
+  'auth:refresh': (body: z.input<typeof refreshTokenSchema>, ack: Ack<{ ok: true; expiresAt: string }>) => void;
 }
 
 /** Between server instances (through the Redis adapter). */

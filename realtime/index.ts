@@ -70,7 +70,7 @@ export function createRealtime(deps: {
   const sessionControl = createSessionControl({ io, log });
 
   attachUserChannel({ nsp: users, accessTokens: deps.accessTokens, notifications: deps.notifications, delivery, announcements: deps.announcements, announcementChannel, guard, metrics, log });
-  attachAdminChannel({ nsp: admin, feed, announcements: deps.announcements, guard, metrics, log });
+  attachAdminChannel({ nsp: admin, feed, announcements: deps.announcements, accessTokens: deps.accessTokens, guard, metrics, log });
 
   const authEvents: AuthEvents = { sessionsRevoked: (e) => sessionControl.sessionsRevoked(e), userLoggedIn: (e) => feed.events.userLoggedIn(e) };
   const diaryEvents: DiaryEvents = feed.events;

@@ -1,5 +1,9 @@
 import type { Socket } from 'socket.io';
-import type { ServerNotice } from './contract.js';
+import type { AccessTokens } from '../src/auth/access-tokens.js';
+import { ForbiddenError } from '../src/platform/errors.js';
+import { refreshTokenSchema, type ServerNotice } from './contract.js';
+import { sessionRoom } from './notification-delivery.js';
+import type { guardSocket } from './socket-guard.js';
 
 // setTimeout cannot wait longer than ~24.8 days; access tokens live minutes.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -24,4 +28,32 @@ export function watchTokenExpiry(socket: Socket): { reschedule(expiresAtMs: numb
   reschedule(socket.data.tokenExpiresAtMs as number);
   socket.once('disconnect', () => clearTimeout(timer));
   return { reschedule, clear: () => clearTimeout(timer) };
+}
+
+/**
+ * `auth:refresh` on a socket: a fresh access token of the same user (and, on `/admin`, still an
+ * ADMIN) moves the expiry; a token of another session moves the socket to that session's room, so
+ * revoking that session reaches it.
+ */
+export function acceptTokenRefresh(deps: {
+  socket: Socket;
+  guard: ReturnType<typeof guardSocket>;
+  expiry: ReturnType<typeof watchTokenExpiry>;
+  accessTokens: AccessTokens;
+  requiredRole?: 'ADMIN';
+}): void {
+  const { socket } = deps;
+  deps.guard.on('auth:refresh', refreshTokenSchema, async (body) => {
+    const principal = await deps.accessTokens.verify(body.token);
+    if (principal.userId !== socket.data.userId) throw new ForbiddenError('token belongs to another user', 'token_mismatch');
+    if (deps.requiredRole && principal.role !== deps.requiredRole) throw new ForbiddenError('token lacks the admin role', 'forbidden');
+    if (principal.sessionId !== socket.data.sessionId) {
+      await socket.leave(sessionRoom(socket.data.sessionId as string));
+      await socket.join(sessionRoom(principal.sessionId));
+      socket.data.sessionId = principal.sessionId;
+    }
+    socket.data.tokenExpiresAtMs = principal.expiresAtMs;
+    deps.expiry.reschedule(principal.expiresAtMs);
+    return { ok: true as const, expiresAt: new Date(principal.expiresAtMs).toISOString() };
+  });
 }

@@ -1,16 +1,15 @@
 import type { Namespace, Socket } from 'socket.io';
 import type { AnnouncementService } from '../src/admin/announcement-service.js';
 import type { AccessTokens } from '../src/auth/access-tokens.js';
-import { ForbiddenError } from '../src/platform/errors.js';
 import type { Logger } from '../src/platform/logger.js';
 import type { Metrics } from '../src/platform/metrics.js';
 import type { NotificationService } from '../src/notifications/notification-service.js';
 import type { AnnouncementChannel } from './announcement-channel.js';
-import { ackAnnouncementSchema, ackNotificationsSchema, handshakeAuthSchema, refreshTokenSchema } from './contract.js';
+import { ackAnnouncementSchema, ackNotificationsSchema, handshakeAuthSchema } from './contract.js';
 import type { createNotificationDelivery } from './notification-delivery.js';
 import { sessionRoom, userRoom } from './notification-delivery.js';
 import { guardSocket, type GuardOptions } from './socket-guard.js';
-import { watchTokenExpiry } from './token-expiry.js';
+import { acceptTokenRefresh, watchTokenExpiry } from './token-expiry.js';
 
 /**
  * Every user's sockets (namespace `/`): rooms for the person and the session, replay of the
@@ -54,18 +53,7 @@ export function attachUserChannel(deps: {
       return { ok: true as const };
     });
 
-    guard.on('auth:refresh', refreshTokenSchema, async (body) => {
-      const principal = await deps.accessTokens.verify(body.token);
-      if (principal.userId !== userId) throw new ForbiddenError('token belongs to another user', 'token_mismatch');
-      if (principal.sessionId !== socket.data.sessionId) {
-        await socket.leave(sessionRoom(socket.data.sessionId as string));
-        await socket.join(sessionRoom(principal.sessionId));
-        socket.data.sessionId = principal.sessionId;
-      }
-      socket.data.tokenExpiresAtMs = principal.expiresAtMs;
-      expiry.reschedule(principal.expiresAtMs);
-      return { ok: true as const, expiresAt: new Date(principal.expiresAtMs).toISOString() };
-    });
+    acceptTokenRefresh({ socket, guard, expiry, accessTokens: deps.accessTokens });
 
     const lastSeq = handshakeAuthSchema.safeParse(socket.handshake.auth).data?.lastSeq;
     Promise.all([deps.delivery.replay(socket, lastSeq), deps.announcementChannel.sendPending(socket)]).catch((err: unknown) =>

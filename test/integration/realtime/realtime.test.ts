@@ -178,8 +178,8 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
   });
 
   describe('tokens and sessions', () => {
-    const shortToken = (user: TestUser, seconds: number) =>
-      jwt.sign({ role: 'USER', sid: user.sessionId, iat_ms: Date.now() }, app.config.auth.jwt.secret, {
+    const shortToken = (user: TestUser, seconds: number, role: 'USER' | 'ADMIN' = 'USER') =>
+      jwt.sign({ role, sid: user.sessionId, iat_ms: Date.now() }, app.config.auth.jwt.secret, {
         subject: user.userId,
         issuer: app.config.auth.jwt.issuer,
         audience: app.config.auth.jwt.audience,
@@ -207,6 +207,19 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
         expect(await device.socket.timeout(2_000).emitWithAck('auth:refresh', { token: foreign.accessToken })).to.deep.include({ error: { code: 'token_mismatch', message: 'token belongs to another user' } });
       } finally {
         device.close();
+      }
+    });
+
+    it('when an admin socket sends a fresh admin token with auth:refresh, then it stays in the activity room; a token without the role is refused', async () => {
+      const adminUser = await createTestUser(app, { role: 'ADMIN' });
+      const admin = await connectAdmin(app.url(), shortToken(adminUser, 2, 'ADMIN'));
+      try {
+        expect(await admin.socket.timeout(2_000).emitWithAck('auth:refresh', { token: shortToken(adminUser, 60, 'USER') })).to.deep.include({ error: { code: 'forbidden', message: 'token lacks the admin role' } });
+        expect(await admin.socket.timeout(2_000).emitWithAck('auth:refresh', { token: shortToken(adminUser, 60, 'ADMIN') })).to.have.property('ok', true);
+        await new Promise((r) => setTimeout(r, 2_600));
+        expect(admin.socket.connected).to.equal(true);
+      } finally {
+        admin.close();
       }
     });
 
