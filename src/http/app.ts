@@ -64,7 +64,9 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   for (const mw of options.middleware ?? []) app.use(mw);
 
   const apiRouter = new Router({ prefix: API_PREFIX });
-  const rootRouter = new Router();
+  // Operations paths match exactly: a case- or slash-variant (`/METRICS`, `/metrics/`) must not
+  // slip past an edge that hides `/metrics`.
+  const rootRouter = new Router({ strict: true, sensitive: true });
   mountRoutes(apiRouter, options.routes.filter((r) => !r.root), { authenticate: options.authenticate, audit: options.audit });
   mountRoutes(rootRouter, options.routes.filter((r) => r.root), { authenticate: options.authenticate, audit: options.audit });
   app.use(rootRouter.routes()).use(rootRouter.allowedMethods());

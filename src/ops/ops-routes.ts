@@ -7,7 +7,13 @@ const checkResult = z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.numb
 const readinessSchema = z.object({ status: z.enum(['ok', 'fail']), checks: z.record(z.string(), checkResult) });
 
 /** Liveness, readiness (each dependency, time-bounded) and Prometheus metrics, at the server root. */
-export function opsRoutes(deps: { checks: HealthCheck[]; readinessTimeoutMs: number; registry: Registry; isShuttingDown: () => boolean }): RouteSpec[] {
+export function opsRoutes(deps: {
+  checks: HealthCheck[];
+  readinessTimeoutMs: number;
+  registry: Registry;
+  isShuttingDown: () => boolean;
+  onCheckFailed?: (name: string, err: unknown) => void;
+}): RouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -30,7 +36,7 @@ export function opsRoutes(deps: { checks: HealthCheck[]; readinessTimeoutMs: num
       access: 'public',
       responses: { 200: readinessSchema, 503: readinessSchema },
       handler: async () => {
-        const report = await checkReadiness(deps.checks, deps.readinessTimeoutMs);
+        const report = await checkReadiness(deps.checks, deps.readinessTimeoutMs, deps.onCheckFailed);
         if (deps.isShuttingDown()) {
           report.status = 'fail';
           report.checks.shutdown = { status: 'fail', latencyMs: 0, error: 'instance is shutting down' };

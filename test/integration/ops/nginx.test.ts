@@ -159,7 +159,7 @@ describe('nginx in front of two API instances (ops/nginx, real nginx)', function
     });
 
     it('when someone asks the edge for /metrics, then it is not published', async function () {
-      expect((await send(`${nginx.url}/metrics`)).status).to.equal(404);
+      for (const variant of ['/metrics', '/metrics/', '/METRICS', '/Metrics/', '/metrics?format=text']) expect((await send(`${nginx.url}${variant}`)).status, variant).to.equal(404);
       expect((await send(`${nginx.url}/nginx-health`)).body).to.equal('ok\n');
     });
   });

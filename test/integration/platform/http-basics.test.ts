@@ -30,6 +30,11 @@ describe('HTTP platform: health, readiness, metrics, request ids, errors', () =>
     expect(res.body).to.deep.equal({ status: 'ok' });
   });
 
+  it('when /metrics is asked in another spelling, then only the exact path answers', async () => {
+    expect((await request(app.server).get('/metrics')).status).to.equal(200);
+    for (const variant of ['/metrics/', '/METRICS', '/Metrics', '/readyz/', '/HEALTHZ']) expect((await request(app.server).get(variant)).status, variant).to.equal(404);
+  });
+
   it('when every dependency is up, then /readyz answers 200 with each check', async () => {
     const res = await request(app.server).get('/readyz');
     expect(res.status).to.equal(200);
@@ -42,6 +47,8 @@ describe('HTTP platform: health, readiness, metrics, request ids, errors', () =>
     const down = await request(app.server).get('/readyz');
     expect(down.status).to.equal(503);
     expect(down.body.checks.redis.status).to.equal('fail');
+    expect(down.body.checks.redis.error).to.be.oneOf(['unavailable', `timed out after ${app.config.http.readinessTimeoutMs} ms`]);
+    expect(JSON.stringify(down.body), 'no driver message (hosts, ports) in a public answer').to.not.match(/127\.0\.0\.1|ECONNREFUSED|:\d{4,5}/);
     expect(down.body.checks.mariadb.status).to.equal('ok');
     const call = await request(app.server).get('/api/v1/diaries').set(user.auth);
     expect(call.status).to.equal(503);
