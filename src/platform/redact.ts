@@ -6,8 +6,13 @@ const SECRET_KEY = /^(password|new_?password|current_?password|passwordhash|pass
 
 export const REDACTED = '[REDACTED]';
 
+/** Deeper structures are cut off rather than logged unexamined. */
+const MAX_DEPTH = 8;
+export const TRUNCATED = '[TRUNCATED]';
+
 export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_DEPTH) return TRUNCATED;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   // Only plain objects are walked; Dates, Errors, Buffers and class instances pass through as they are.
   const proto = Object.getPrototypeOf(value) as unknown;

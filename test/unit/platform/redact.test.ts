@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import bunyan from 'bunyan';
-import { REDACTED, redact, redactUrl } from '../../../src/platform/redact.js';
+import { REDACTED, TRUNCATED, redact, redactUrl } from '../../../src/platform/redact.js';
 import { createLogger } from '../../../src/platform/logger.js';
 
 describe('log redaction', () => {
@@ -14,6 +14,15 @@ describe('log redaction', () => {
     expect(out.user).to.deep.equal({ email: 'a@b.c', password: REDACTED, nested: { refreshToken: REDACTED, accessToken: REDACTED } });
     expect(out.headers).to.deep.equal({ authorization: REDACTED, cookie: REDACTED, 'user-agent': 'ua' });
     expect(out.body).to.deep.equal({ content: REDACTED, title: REDACTED, code: REDACTED });
+  });
+
+  it('when a record nests deeper than the redactor walks, then the deep part is cut off, not logged unexamined', () => {
+    let deep: Record<string, unknown> = { password: 'hunter2', content: 'dear diary' };
+    for (let i = 0; i < 12; i++) deep = { level: deep };
+    const line = JSON.stringify(redact(deep));
+    expect(line).to.not.include('hunter2');
+    expect(line).to.not.include('dear diary');
+    expect(line).to.include(TRUNCATED);
   });
 
   it('when a record carries dates and errors, then they pass through unchanged', () => {
