@@ -185,7 +185,18 @@ export const configSchema = z
           .strict(),
       })
       .strict(),
-    diaries: z.object({ contentMaxChars: int(1, 1_000_000).default(20_000) }).strict(),
+    diaries: z
+      .object({
+        contentMaxChars: int(1, 1_000_000).default(20_000),
+        /**
+         * Analysis requests one user may cause per window by editing (PATCH) or reanalysing entries;
+         * each is a Kafka message and, with the LLM analyzer, a paid API call. Creating entries is
+         * bounded by the `diary.maxPerDay` setting instead.
+         */
+        analysisRequestsPerUser: int(1).default(30),
+        analysisRequestsWindowSec: int(1).default(3600),
+      })
+      .strict(),
     outbox: z
       .object({
         enabled: bool.default(true),

@@ -31,6 +31,7 @@ import { createTokenRevocation, type TokenRevocation } from './auth/token-revoca
 import type { AuthEvents } from './auth/auth-events.js';
 import { createAnnouncementRepository } from './admin/announcement-repository.js';
 import { announcementRoutes } from './admin/announcement-routes.js';
+import { activityRoutes } from './admin/activity-routes.js';
 import { createAnnouncementService } from './admin/announcement-service.js';
 import type { DiaryEvents } from './diaries/diary-events.js';
 import { createAnalysisStatusConsumer } from './notifications/analysis-status-consumer.js';
@@ -47,6 +48,7 @@ import { createLogger, type Logger } from './platform/logger.js';
 import { createSequelize } from './platform/mariadb.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
 import { connectMongo, pingMongo } from './platform/mongo.js';
+import { createRateLimiter } from './platform/rate-limiter.js';
 import { createRedis } from './platform/redis.js';
 
 export interface ApiAppOptions {
@@ -158,6 +160,8 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     events: diaryEvents,
     onDeleted: [(userId, diaryId) => analyses.deleteForDiary(userId, diaryId), (userId, diaryId) => notificationRepo.deleteForDiary(userId, diaryId)],
     onOutboxWritten: () => relay.wake(),
+    limiter: createRateLimiter(redis),
+    analysisBudget: { limit: config.diaries.analysisRequestsPerUser, windowSec: config.diaries.analysisRequestsWindowSec },
     log,
   });
   const statusConsumer = createAnalysisStatusConsumer({
@@ -200,7 +204,14 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     ...statsRoutes(createEmotionStats({ sequelize, settings })),
     ...notificationRoutes(notifications),
     ...announcementRoutes(announcements),
-    ...opsRoutes({ checks, readinessTimeoutMs: config.http.readinessTimeoutMs, registry: metrics.registry, isShuttingDown: () => shuttingDown }),
+    ...activityRoutes(() => live().feed.snapshot()),
+    ...opsRoutes({
+      checks,
+      readinessTimeoutMs: config.http.readinessTimeoutMs,
+      registry: metrics.registry,
+      isShuttingDown: () => shuttingDown,
+      onCheckFailed: (name, err) => log.warn({ err, dependency: name }, 'readiness check failed'),
+    }),
   ];
   routes.push(...openApiRoutes(() => routes, { title: 'Emotion Diary API', version: '1.0.0', serverUrl: config.app.publicUrl }));
 

@@ -41,7 +41,7 @@ const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
  * is indistinguishable from a missing one.
  */
 export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
-  const { Diary: DiaryModel } = models;
+  const { Diary: DiaryModel, User: UserModel } = models;
 
   return {
     async create(userId: string, input: { title: string | null; content: string }, transaction: Transaction): Promise<Diary> {
@@ -104,8 +104,19 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
       return (await DiaryModel.destroy({ where: { id, userId } })) > 0;
     },
 
-    async countCreatedSince(userId: string, since: Date): Promise<number> {
-      return DiaryModel.count({ where: { userId, createdAt: { [Op.gte]: since } } });
+    async countCreatedSince(userId: string, since: Date, transaction?: Transaction): Promise<number> {
+      return DiaryModel.count({ where: { userId, createdAt: { [Op.gte]: since } }, transaction });
+    },
+
+    /**
+     * Locks the owner's users row until `transaction` ends, serialising that user's creates so a
+     * count-then-insert limit holds. Call it before any other read in the transaction: InnoDB takes
+     * the REPEATABLE READ snapshot at the first plain read, which must see the creates committed
+     * by whoever held the lock before. Returns false when the user no longer exists.
+     */
+    async lockOwner(userId: string, transaction: Transaction): Promise<boolean> {
+      const row = await UserModel.findOne({ where: { id: userId }, attributes: ['id'], transaction, lock: transaction.LOCK.UPDATE });
+      return row !== null;
     },
 
     /**

@@ -2,8 +2,9 @@ import type { Sequelize, Transaction } from 'sequelize';
 import type { AnalysisRequested } from '../analysis/analysis-events.js';
 import { newEventEnvelope } from '../analysis/analysis-events.js';
 import type { AnalysisRepository, AnalysisView } from '../analysis/analysis-repository.js';
-import { NotFoundError, RateLimitedError } from '../platform/errors.js';
+import { NotFoundError, RateLimitedError, UnauthorizedError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import type { RateLimiter, RateLimitRule } from '../platform/rate-limiter.js';
 import type { TopicNames } from '../platform/kafka.js';
 import type { OutboxRepository } from '../outbox/outbox-repository.js';
 import type { SettingsService } from '../settings/settings-service.js';
@@ -26,6 +27,10 @@ const EXCERPT_CHARS = 200;
  * Diary use cases. Every write that needs an analysis writes the diary and its outbox event in
  * one MariaDB transaction: either both exist or neither does, so no entry is ever left without
  * its analysis request, even when Kafka is down at write time.
+ *
+ * Every analysis request costs a Kafka message and possibly a paid LLM call, so each path is
+ * bounded per user: creates by the `diary.maxPerDay` setting, edits and reanalyses by
+ * `analysisBudget` (a Redis window shared by all API instances).
  */
 export function createDiaryService(deps: {
   sequelize: Sequelize;
@@ -38,6 +43,9 @@ export function createDiaryService(deps: {
   onDeleted: DiaryDeletionHook[];
   /** Called after a write commits, so the relay publishes without waiting for its next poll. */
   onOutboxWritten: () => void;
+  limiter: RateLimiter;
+  /** Analysis requests a user may cause by editing or reanalysing entries per window. */
+  analysisBudget: RateLimitRule;
   log: Logger;
 }) {
   const { sequelize, diaries, analyses, outbox, settings, topics, events } = deps;
@@ -55,12 +63,16 @@ export function createDiaryService(deps: {
     await outbox.append({ eventId: event.eventId, topic: topics.analysisRequested, key: diary.id, payload: event, headers: { requestId } }, transaction);
   }
 
-  async function enforceDailyLimit(userId: string): Promise<void> {
-    const max = Number(await settings.valueOf(userId, 'diary.maxPerDay'));
+  /**
+   * Must run first in the create transaction. The lock on the user row makes parallel creates of
+   * one user take turns, so each counts the entries the previous one committed.
+   */
+  async function enforceDailyLimit(userId: string, max: number, transaction: Transaction): Promise<void> {
+    if (!(await diaries.lockOwner(userId, transaction))) throw new UnauthorizedError();
     if (!Number.isFinite(max) || max <= 0) return;
     const startOfDay = new Date();
     startOfDay.setUTCHours(0, 0, 0, 0);
-    if ((await diaries.countCreatedSince(userId, startOfDay)) >= max) {
+    if ((await diaries.countCreatedSince(userId, startOfDay, transaction)) >= max) {
       const secondsLeft = (startOfDay.getTime() + 86_400_000 - Date.now()) / 1000;
       throw new RateLimitedError(secondsLeft, `At most ${max} entries a day`);
     }
@@ -68,12 +80,24 @@ export function createDiaryService(deps: {
 
   async function newRevision(userId: string, id: string, changes: { title?: string | null; content?: string }, requestId: string, kind: 'updated' | 'reanalyze') {
     const language = await languageOf(userId);
-    const diary = await sequelize.transaction(async (transaction) => {
-      const updated = await diaries.bumpRevision(userId, id, changes, transaction);
-      if (!updated) throw new NotFoundError('Diary');
-      await requestAnalysis(updated, language, requestId, transaction);
-      return updated;
-    });
+    // Every edit, title-only ones included, is a new revision with its own analysis request, so
+    // every one is charged. The Redis script counts atomically across instances; a refused
+    // request throws here, before anything is written.
+    const budgetKey = `diary-analysis:${userId}`;
+    await deps.limiter.consume(budgetKey, deps.analysisBudget, 'Too many analysis requests; try again later');
+    let diary: Diary;
+    try {
+      diary = await sequelize.transaction(async (transaction) => {
+        const updated = await diaries.bumpRevision(userId, id, changes, transaction);
+        if (!updated) throw new NotFoundError('Diary');
+        await requestAnalysis(updated, language, requestId, transaction);
+        return updated;
+      });
+    } catch (err) {
+      // Nothing was requested (missing entry, failed write): give the slot back.
+      await deps.limiter.undo(budgetKey).catch((undoErr: unknown) => deps.log.warn({ err: undoErr }, 'returning an analysis budget slot failed'));
+      throw err;
+    }
     deps.onOutboxWritten();
     events.diaryWritten({ userId, diaryId: id, revision: diary.revision, kind });
     return diary;
@@ -81,9 +105,10 @@ export function createDiaryService(deps: {
 
   return {
     async create(userId: string, input: { title: string | null; content: string }, requestId: string): Promise<DiaryWithAnalysis> {
-      await enforceDailyLimit(userId);
+      const maxPerDay = Number(await settings.valueOf(userId, 'diary.maxPerDay'));
       const language = await languageOf(userId);
       const diary = await sequelize.transaction(async (transaction) => {
+        await enforceDailyLimit(userId, maxPerDay, transaction);
         const created = await diaries.create(userId, input, transaction);
         await requestAnalysis(created, language, requestId, transaction);
         return created;

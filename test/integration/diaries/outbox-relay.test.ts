@@ -79,12 +79,13 @@ describe('outbox relay', () => {
 
     it('then SKIP LOCKED lets both publish and no event is published twice', async function () {
       this.timeout(60_000);
-      const user = await createTestUser(first);
+      // Two writers: 60 entries are more than one user may write a day (diary.maxPerDay).
+      const users = [await createTestUser(first), await createTestUser(first)];
       const tap = await tapTopic(first.config.kafka.brokers, first.topics.analysisRequested);
       try {
         await Promise.all(
           Array.from({ length: 60 }, (_, i) =>
-            request(i % 2 ? first.server : second.server).post('/api/v1/diaries').set(user.auth).send({ content: `pair ${i}` }).expect(201),
+            request(i % 2 ? first.server : second.server).post('/api/v1/diaries').set(users[Math.floor(i / 30)]!.auth).send({ content: `pair ${i}` }).expect(201),
           ),
         );
         const messages = await tap.waitFor(60, 30_000);

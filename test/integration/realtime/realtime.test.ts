@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
+import mongoose from 'mongoose';
 import { io } from 'socket.io-client';
 import request from 'supertest';
 import { createLogger } from '../../../src/platform/logger.js';
@@ -299,6 +300,12 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
         const snapshot = await admin.socket.timeout(5_000).emitWithAck('activity:snapshot', {});
         expect(snapshot).to.include({ partial: false });
         expect((snapshot as { totalSockets: number }).totalSockets).to.be.at.least(1);
+        const overRest = await request(app.server).get('/api/v1/admin/activity').set(adminUser.auth);
+        expect(overRest.status).to.equal(200);
+        expect(overRest.body.partial).to.equal(false);
+        expect(overRest.body.instances.map((i: { instanceId: string }) => i.instanceId)).to.include(app.config.app.instanceId);
+        expect(overRest.body.totalSockets).to.be.at.least(1);
+        expect((await request(app.server).get('/api/v1/admin/activity').set(user.auth)).status).to.equal(403);
       } finally {
         admin.close();
         device.close();
@@ -333,6 +340,36 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
       } finally {
         admin.close();
         device.close();
+      }
+    });
+
+    it('when a device does not ack an announcement, then it gets it again until it acks; a device that acked gets it once', async () => {
+      const adminUser = await createTestUser(app, { role: 'ADMIN' });
+      const silent = await connectDevice(app.url(), (await createTestUser(app)).accessToken, { ack: false });
+      const polite = await connectDevice(app.url(), (await createTestUser(app)).accessToken);
+      try {
+        const created = await request(app.server).post('/api/v1/admin/announcements').set(adminUser.auth).send({ title: 'Redelivery', body: 'Until acked' });
+        const id = created.body.id as string;
+        await silent.waitFor('three deliveries without an ack', () => silent.announcements.filter((a) => a.id === id).length >= 3, 10_000);
+        await polite.waitFor('one delivery', () => polite.announcements.some((a) => a.id === id));
+        await new Promise((r) => setTimeout(r, 1_500));
+        expect(polite.announcements.filter((a) => a.id === id)).to.have.length(1);
+      } finally {
+        silent.close();
+        polite.close();
+      }
+    });
+
+    it('when an announcement was stored but its broadcast never came (a blip), then connected devices still get it', async () => {
+      const device = await connectDevice(app.url(), (await createTestUser(app)).accessToken);
+      const mongo = await mongoose.createConnection(app.config.mongo.url).asPromise();
+      try {
+        // Written straight to the store: no instance was told, as when serverSideEmit is lost.
+        const { insertedId } = await mongo.collection('announcements').insertOne({ title: 'Lost broadcast', body: 'Found in the store', createdBy: '1', createdAt: new Date(), expiresAt: null });
+        await device.waitFor('announcement found by the catch-up', () => device.announcements.some((a) => a.id === insertedId.toHexString()), 10_000);
+      } finally {
+        device.close();
+        await mongo.close();
       }
     });
   });
