@@ -10,11 +10,25 @@ export type { AnnouncementChannel } from '../src/admin/announcement-service.js';
 
 const toMessage = (a: Announcement): AnnouncementMessage => ({ id: a.id, title: a.title, body: a.body, createdAt: a.createdAt.toISOString() });
 
+/** How far back an instance looks for announcements it may not have fanned out (lost broadcasts). */
+const CATCH_UP_WINDOW_MS = 10 * 60_000;
+
+interface PendingAnnouncement {
+  message: AnnouncementMessage;
+  lastSentAtMs: number;
+  inFlight: boolean;
+}
+
 /**
  * Announcements over sockets. A new one is fanned out by every instance to its own sockets (told
  * through `serverSideEmit`), so each device's ack is attributed to its user and recorded once.
- * Devices that were offline get pending announcements on their next connect. Ack counts go to the
- * admin activity room.
+ * Devices that were offline get pending announcements on their next connect.
+ *
+ * Delivery to a connected device is tracked per socket until that socket acks: every
+ * `redeliverIntervalMs` an instance re-sends what its sockets have not acked within the ack
+ * timeout, and looks in the store for announcements created since it started that it never fanned
+ * out (a `serverSideEmit` lost while Redis was down), so a blip delays an announcement instead of
+ * losing it for devices that stay connected. Ack counts go to the admin activity room.
  */
 export function createAnnouncementChannel(deps: {
   users: Namespace;
@@ -22,27 +36,61 @@ export function createAnnouncementChannel(deps: {
   announcements: () => AnnouncementService;
   clusterReachable: () => boolean;
   ackTimeoutMs: number;
+  redeliverIntervalMs: number;
   metrics: Metrics;
   log: Logger;
 }) {
   const { users, admin } = deps;
   const log = deps.log.child({ component: 'announcements' });
+  const pendingBySocket = new WeakMap<Socket, Map<string, PendingAnnouncement>>();
+  /** Announcements this instance has fanned out (id → createdAt ms), pruned after the catch-up window. */
+  const fannedOut = new Map<string, number>();
+  const startedAtMs = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
 
-  function sendTo(socket: Socket, message: AnnouncementMessage): void {
+  function emit(socket: Socket, pending: PendingAnnouncement): void {
+    pending.inFlight = true;
+    pending.lastSentAtMs = Date.now();
     deps.metrics.notificationsEmittedTotal.inc({ kind: 'announcement' });
-    socket.timeout(deps.ackTimeoutMs).emit('announcement', message, (err: Error | null) => {
-      if (err) return;
+    socket.timeout(deps.ackTimeoutMs).emit('announcement', pending.message, (err: Error | null) => {
+      pending.inFlight = false;
+      if (err) return; // no ack in time: the next tick sends it again while the socket is connected
+      pendingBySocket.get(socket)?.delete(pending.message.id);
       deps
         .announcements()
-        .ack(socket.data.userId as string, message.id)
+        .ack(socket.data.userId as string, pending.message.id)
         .catch((e: unknown) => log.warn({ err: e }, 'recording an announcement ack failed'));
     });
   }
 
+  function sendTo(socket: Socket, message: AnnouncementMessage): void {
+    let pending = pendingBySocket.get(socket);
+    if (!pending) pendingBySocket.set(socket, (pending = new Map()));
+    if (pending.has(message.id)) return;
+    const entry: PendingAnnouncement = { message, lastSentAtMs: 0, inFlight: false };
+    pending.set(message.id, entry);
+    emit(socket, entry);
+  }
+
   const fanOutLocally = (message: AnnouncementMessage) => {
+    if (fannedOut.has(message.id)) return;
+    fannedOut.set(message.id, Date.parse(message.createdAt));
     for (const socket of users.sockets.values()) sendTo(socket, message);
   };
   admin.on('announcement:fan-out', (message: AnnouncementMessage) => fanOutLocally(message));
+
+  async function tick(): Promise<void> {
+    const now = Date.now();
+    for (const [id, createdAtMs] of fannedOut) if (createdAtMs < now - CATCH_UP_WINDOW_MS) fannedOut.delete(id);
+    const since = new Date(Math.max(startedAtMs, now - CATCH_UP_WINDOW_MS));
+    for (const a of await deps.announcements().createdSince(since)) fanOutLocally(toMessage(a));
+    for (const socket of users.sockets.values()) {
+      for (const entry of pendingBySocket.get(socket)?.values() ?? []) {
+        if (!entry.inFlight && now - entry.lastSentAtMs >= deps.ackTimeoutMs) emit(socket, entry);
+      }
+    }
+  }
 
   return {
     broadcast(announcement: Announcement) {
@@ -52,7 +100,7 @@ export function createAnnouncementChannel(deps: {
       try {
         admin.serverSideEmit('announcement:fan-out', message);
       } catch (err) {
-        log.warn({ err }, 'announcement fan-out to other instances failed; devices get it on reconnect');
+        log.warn({ err }, 'announcement fan-out to other instances failed; the other instances find it in the store');
       }
     },
     ackCountChanged(announcementId: string, acks: number) {
@@ -60,6 +108,19 @@ export function createAnnouncementChannel(deps: {
     },
     async sendPending(socket: Socket): Promise<void> {
       for (const a of await deps.announcements().pendingFor(socket.data.userId as string)) sendTo(socket, toMessage(a));
+    },
+    start(): void {
+      timer = setInterval(() => {
+        if (ticking) return;
+        ticking = true;
+        tick()
+          .catch((err: unknown) => log.warn({ err }, 'announcement catch-up failed; retrying on the next tick'))
+          .finally(() => (ticking = false));
+      }, deps.redeliverIntervalMs);
+      timer.unref();
+    },
+    stop(): void {
+      clearInterval(timer);
     },
   };
 }

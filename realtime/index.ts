@@ -66,7 +66,16 @@ export function createRealtime(deps: {
     options: { ackTimeoutMs: config.realtime.ackTimeoutMs, redeliverIntervalMs: config.realtime.redeliverIntervalMs, replayLimit: config.realtime.replayLimit },
   });
   const feed = createActivityFeed({ io, admin, instanceId: config.app.instanceId, intervalMs: config.realtime.activityIntervalMs, clusterReachable, log });
-  const announcementChannel = createAnnouncementChannel({ users, admin, clusterReachable, announcements: () => deps.announcements, ackTimeoutMs: config.realtime.ackTimeoutMs, metrics, log });
+  const announcementChannel = createAnnouncementChannel({
+    users,
+    admin,
+    clusterReachable,
+    announcements: () => deps.announcements,
+    ackTimeoutMs: config.realtime.ackTimeoutMs,
+    redeliverIntervalMs: config.realtime.redeliverIntervalMs,
+    metrics,
+    log,
+  });
   const sessionControl = createSessionControl({ io, log });
 
   attachUserChannel({ nsp: users, accessTokens: deps.accessTokens, notifications: deps.notifications, delivery, announcements: deps.announcements, announcementChannel, guard, metrics, log });
@@ -89,6 +98,7 @@ export function createRealtime(deps: {
       // The adapter's first subscribe may already have started the connection (lazyConnect).
       await Promise.all([pub, sub].map((c) => (c.status === 'wait' ? c.connect() : Promise.resolve()))).catch((err: unknown) => log.warn({ err }, 'redis for socket.io not reachable at start; retrying in the background'));
       delivery.start();
+      announcementChannel.start();
       feed.start();
     },
 
@@ -99,6 +109,7 @@ export function createRealtime(deps: {
      */
     async stop(): Promise<void> {
       feed.stop();
+      announcementChannel.stop();
       await delivery.stop();
       const notice: ServerNotice = { code: 'shutdown', message: 'server restarting; reconnecting elsewhere' };
       const sockets: Socket[] = [...users.sockets.values(), ...admin.sockets.values()];

@@ -47,6 +47,11 @@ export function createAnnouncementRepository(models: MongoModels) {
       return doc ? toAnnouncement(doc) : null;
     },
 
+    /** Announcements created at or after `since`, oldest first (at most 100). */
+    async createdSince(since: Date): Promise<Announcement[]> {
+      return (await Model.find({ createdAt: { $gte: since } }).sort({ createdAt: 1 }).limit(100).lean<AnnouncementDocument[]>()).map(toAnnouncement);
+    },
+
     async list(limit: number): Promise<Announcement[]> {
       return (await Model.find().sort({ createdAt: -1 }).limit(limit).lean<AnnouncementDocument[]>()).map(toAnnouncement);
     },

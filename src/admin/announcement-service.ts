@@ -66,6 +66,11 @@ export function createAnnouncementService(deps: {
       return Promise.all(list.map(async (a) => ({ ...a, acks: await repo.ackCount(a.id) })));
     },
 
+    /** Announcements created since `since` (for instances looking for a broadcast they missed). */
+    createdSince(since: Date): Promise<Announcement[]> {
+      return repo.createdSince(since);
+    },
+
     async pendingFor(userId: string): Promise<Announcement[]> {
       return repo.unackedFor(userId, new Date(Date.now() - ANNOUNCEMENT_WINDOW_MS), 50);
     },
