@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { adminUserSchema, listUsersQuery, setPremiumBody, setRoleBody, userIdParams, userPageSchema } from './admin-users-schemas.js';
+import { adminEmailBody, adminUserSchema, listUsersQuery, setPremiumBody, setRoleBody, userIdParams, userPageSchema } from './admin-users-schemas.js';
 import type { AdminUsersService } from './admin-users-service.js';
 
 const tags = ['admin'];
@@ -29,6 +30,22 @@ export function adminUsersRoutes(admin: AdminUsersService): RouteSpec[] {
       responses: { 200: adminUserSchema },
       errors: [404],
       handler: async ({ params }) => ({ status: 200, body: await admin.get(params.id) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/admin/users/:id/email',
+      operationId: 'adminEmailUser',
+      summary: "Send a plain-text email to an account's verified address",
+      tags,
+      access: 'admin',
+      params: userIdParams,
+      body: adminEmailBody,
+      responses: { 202: z.object({ sent: z.literal(true) }) },
+      errors: [404, 409, 503],
+      handler: async ({ principal, params, body }) => {
+        await admin.email(principal!.userId, params.id, body);
+        return { status: 202, body: { sent: true as const } };
+      },
     }),
     defineRoute({
       method: 'post',

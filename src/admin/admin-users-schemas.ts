@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import type { User } from '../users/user-repository.js';
 
+export const adminEmailBody = z
+  .object({
+    subject: z.string().trim().min(1).max(200).regex(/^[^\r\n]*$/, 'must be one line'),
+    text: z.string().trim().min(1).max(20_000),
+  })
+  .strict();
+
 export const userIdParams = z.object({ id: z.string().regex(/^\d{1,20}$/, 'must be a user id') }).strict();
 
 export const listUsersQuery = z

@@ -1,8 +1,9 @@
 import type { SessionService } from '../auth/session-service.js';
 import type { TokenRevocation } from '../auth/token-revocation.js';
 import type { AuthEvents } from '../auth/auth-events.js';
-import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
+import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import type { Mailer } from '../platform/mailer.js';
 import type { ProfileCache } from '../users/profile-cache.js';
 import type { User, UserRepository } from '../users/user-repository.js';
 import type { UserProfile } from '../users/user-schemas.js';
@@ -14,6 +15,7 @@ export interface AdminUsersDeps {
   revocation: TokenRevocation;
   events: AuthEvents;
   cache: ProfileCache<UserProfile>;
+  mailer: Mailer;
   log: Logger;
 }
 
@@ -55,6 +57,23 @@ export function createAdminUsersService(deps: AdminUsersDeps) {
 
     async get(userId: string): Promise<AdminUser> {
       return toAdminUser(await load(userId));
+    },
+
+    /**
+     * A message from an administrator to one account's address. Only verified addresses are
+     * written to (an unverified one may not belong to the account holder); the log records who
+     * wrote to whom, never the text.
+     */
+    async email(actorId: string, userId: string, message: { subject: string; text: string }): Promise<void> {
+      const user = await load(userId);
+      if (!user.email || !user.emailVerifiedAt) throw new ConflictError('This account has no verified email address', 'no_verified_email');
+      try {
+        await deps.mailer.send({ to: user.email, subject: message.subject, text: message.text });
+      } catch (err) {
+        log.warn({ err, userId, actorId }, 'admin email could not be sent');
+        throw new ServiceUnavailableError('The mail server did not accept the message; try again later', 'mail_unavailable');
+      }
+      log.info({ userId, actorId, action: 'email' }, 'email sent to an account by an administrator');
     },
 
     /** BLOCKED: refused at login, and every token already issued stops working now. */

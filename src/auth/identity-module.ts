@@ -88,7 +88,7 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
     log,
     onUserChanged,
   });
-  const oauth = createOAuthService({ users, sessions, redis, exchangeTtlSec: authConfig.oauthExchangeTtlSec, onUserChanged });
+  const oauth = createOAuthService({ users, sessions, redis, exchangeTtlSec: authConfig.oauthExchangeTtlSec, onUserChanged, log });
   const passport = createOAuthPassport(config, redis);
   const userService = createUserService({
     users,
@@ -100,7 +100,7 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
     reauthWindowSec: authConfig.reauthWindowSec,
     log,
   });
-  const admin = createAdminUsersService({ users, sessions, revocation: tokenRevocation, events, cache, log });
+  const admin = createAdminUsersService({ users, sessions, revocation: tokenRevocation, events, cache, mailer, log });
 
   return {
     routes: [...authRoutes(auth, sessions), ...oauthRoutes({ config, passport, oauth, log }), ...userRoutes(userService), ...adminUsersRoutes(admin)],

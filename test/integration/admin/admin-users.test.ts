@@ -115,4 +115,24 @@ describe('admin: users', () => {
     expect((await me(user.accessToken)).body.isPremium).to.equal(true);
     expect((await asAdmin(request(app.server).put(`/api/v1/admin/users/${user.userId}/premium`).send({ isPremium: 'yes' }))).status).to.equal(400);
   });
+
+  it('when an admin emails a member, then the message reaches their verified address; bad requests send nothing', async () => {
+    const member = users[3]!;
+    const sent = await asAdmin(request(app.server).post(`/api/v1/admin/users/${member.userId}/email`)).send({ subject: 'About your account', text: 'Hello from the team.\nSee you soon.' });
+    expect(sent.status).to.equal(202);
+    expect(sent.body).to.deep.equal({ sent: true });
+    const mail = await smtp.take(member.email, /About your account/);
+    expect(mail.text).to.include('Hello from the team.');
+
+    const headerInjection = await asAdmin(request(app.server).post(`/api/v1/admin/users/${member.userId}/email`)).send({ subject: 'Hi\r\nBcc: everyone@example.test', text: 'x' });
+    expect(headerInjection.status).to.equal(400);
+    expect((await asAdmin(request(app.server).post('/api/v1/admin/users/999999999/email')).send({ subject: 'Hi', text: 'x' })).status).to.equal(404);
+    const asMember = await request(app.server).post(`/api/v1/admin/users/${member.userId}/email`).set('Authorization', bearer(member.accessToken)).send({ subject: 'Hi', text: 'x' });
+    expect(asMember.status).to.equal(403);
+    await app.sql.User.update({ emailVerifiedAt: null }, { where: { id: member.userId } });
+    const unverified = await asAdmin(request(app.server).post(`/api/v1/admin/users/${member.userId}/email`)).send({ subject: 'Unverified', text: 'x' });
+    expect(unverified.status).to.equal(409);
+    expect(unverified.body.code).to.equal('no_verified_email');
+    expect(await smtp.receivesWithin(member.email, 300, /Hi|Unverified/)).to.equal(false);
+  });
 });
