@@ -118,10 +118,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     },
   ];
 
-  const tokenRevocation = createTokenRevocation(redis, {
-    accessTtlSec: config.auth.jwt.accessTtlSec,
-    refreshAbsoluteTtlSec: config.auth.refresh.absoluteTtlSec,
-  });
+  const tokenRevocation = createTokenRevocation(redis, { accessTtlSec: config.auth.jwt.accessTtlSec });
   const accessTokens = createAccessTokens(config.auth.jwt, tokenRevocation);
 
   // Pipeline: transactional outbox and its relay to Kafka.

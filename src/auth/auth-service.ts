@@ -112,6 +112,7 @@ export function createAuthService(deps: AuthServiceDeps) {
      * one 403 `account_blocked`.
      */
     async login(input: { identifier: string; password: string }, ip: string): Promise<TokenPair> {
+      const readAtMs = Date.now();
       const user = await users.findByLogin(input.identifier);
       const key = accountKey(user, input.identifier);
       const attempt = await throttle.attempt({ accountKey: key, userId: user?.id, ip });
@@ -123,7 +124,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       await attempt.succeeded(user.id);
       if (user.status === 'WAITING') throw new ForbiddenError('Verify your email address before logging in', 'email_not_verified');
       if (user.status === 'BLOCKED') throw new ForbiddenError('This account is blocked', 'account_blocked');
-      return sessions.start(user, 'password');
+      return sessions.start(user, 'password', readAtMs);
     },
 
     /** Always 202 with the same body; a code is mailed only to an ACTIVE account, at most once per cooldown. */
@@ -138,13 +139,22 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { status: 'accepted' as const };
     },
 
-    /** Sets the new password and ends every session of the account. */
+    /**
+     * Sets the new password and ends every session of the account. Before the code is proven, the
+     * password is judged only against what the caller sent: judging it against the account's
+     * username would tell a caller without the code which username goes with the email.
+     */
     async resetPassword(input: { email: string; code: string; newPassword: string }, ip: string): Promise<void> {
       await limiter.consume(`code:ip:${ip}`, ipRule(rateLimits.codeAttemptsPerIp));
+      const generic = checkPassword(input.newPassword, { email: input.email }, 'body.newPassword');
+      if (generic.length > 0) throw new ValidationError('Password does not meet the policy', generic);
       const user = await users.findByEmail(input.email);
-      const problems = checkPassword(input.newPassword, { email: input.email, username: user?.username }, 'body.newPassword');
-      if (problems.length > 0) throw new ValidationError('Password does not meet the policy', problems);
       if (!user || user.status !== 'ACTIVE') throw invalidCode();
+      // Kept on a match, so an owner whose password is refused below can pick another with the same code.
+      if ((await deps.resetCodes.check(user.id, input.code, { consume: false })) !== 'ok') throw invalidCode();
+      const problems = checkPassword(input.newPassword, user, 'body.newPassword');
+      if (problems.length > 0) throw new ValidationError('Password does not meet the policy', problems);
+      // Used up now; a concurrent reset with the same code may have won, and then this one fails.
       if ((await deps.resetCodes.check(user.id, input.code)) !== 'ok') throw invalidCode();
       await users.update(user.id, { passwordHash: await hasher.hash(input.newPassword) });
       await sessions.endAll(user.id, 'password_change');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { AppError, ConflictError, ForbiddenError, NotFoundError } from '../platform/errors.js';
+import { AppError, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
 import { DuplicateUserError, type SocialProvider, type User, type UserRepository } from '../users/user-repository.js';
 import type { SocialProfile } from './oauth-profiles.js';
 import { sha256 } from './oauth-state-store.js';
@@ -12,18 +13,22 @@ export interface OAuthServiceDeps {
   redis: Redis;
   exchangeTtlSec: number;
   onUserChanged(userId: string): Promise<void>;
+  log: Logger;
 }
 
 const exchangeKey = (code: string) => `oauth:exchange:${sha256(code)}`;
+const invalidExchangeCode = () => new AppError(400, 'invalid_code', 'The code is wrong, expired or already used');
 
 /**
  * Accounts behind social logins. An account is found by provider + provider user id, never by
  * email: a provider email that belongs to an existing account is refused (`email_in_use`) instead
- * of linking silently — its owner logs in and links the provider from the account. New social
- * accounts are ACTIVE at once; they keep the provider's email only when it is verified.
+ * of linking silently — its owner logs in and links the provider from the account. The exception
+ * is a sign-up that never verified the address: it is deleted and the social account gets it.
+ * New social accounts are ACTIVE at once; they keep the provider's email only when it is verified.
  */
 export function createOAuthService(deps: OAuthServiceDeps) {
   const { users, sessions, redis } = deps;
+  const log = deps.log.child({ component: 'oauth' });
 
   function usable(user: User): User {
     if (user.status === 'BLOCKED') throw new ForbiddenError('This account is blocked', 'account_blocked');
@@ -32,6 +37,10 @@ export function createOAuthService(deps: OAuthServiceDeps) {
   }
 
   async function createFor(profile: SocialProfile): Promise<User> {
+    // The provider vouches for the address; a sign-up that never proved it does not keep it from
+    // its owner (else anyone could block social sign-up for any address by registering it).
+    const released = profile.email ? await users.deleteUnverifiedHolder(profile.email) : null;
+    if (released) log.info({ userId: released, provider: profile.provider }, 'unverified sign-up deleted: a verified social login claimed its email');
     if (profile.email && (await users.findByEmail(profile.email))) {
       throw new ConflictError(`An account with this email address exists; log in to it and link ${profile.provider} from your account`, 'email_in_use');
     }
@@ -62,9 +71,11 @@ export function createOAuthService(deps: OAuthServiceDeps) {
   return {
     /** Finds or creates the account and returns a one-time code the client exchanges for tokens. */
     async login(profile: SocialProfile): Promise<string> {
+      // The login is in flight until the exchange: sessions ended from here on refuse it there.
+      const readAtMs = Date.now();
       const user = usable((await users.findBySocial(profile.provider, profile.id)) ?? (await createFor(profile)));
       const code = randomBytes(32).toString('base64url');
-      await redis.set(exchangeKey(code), JSON.stringify({ userId: user.id, method: profile.provider }), 'EX', deps.exchangeTtlSec);
+      await redis.set(exchangeKey(code), JSON.stringify({ userId: user.id, method: profile.provider, readAtMs }), 'EX', deps.exchangeTtlSec);
       return code;
     },
 
@@ -72,11 +83,17 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     async exchange(code: string): Promise<TokenPair> {
       const results = await redis.multi().get(exchangeKey(code)).del(exchangeKey(code)).exec();
       const raw = results?.[0]?.[1];
-      if (typeof raw !== 'string') throw new AppError(400, 'invalid_code', 'The code is wrong, expired or already used');
-      const { userId, method } = JSON.parse(raw) as { userId: string; method: SocialProvider };
+      if (typeof raw !== 'string') throw invalidExchangeCode();
+      const { userId, method, readAtMs } = JSON.parse(raw) as { userId: string; method: SocialProvider; readAtMs: number };
       const user = await users.findById(userId);
-      if (!user) throw new AppError(400, 'invalid_code', 'The code is wrong, expired or already used');
-      return sessions.start(usable(user), method);
+      if (!user) throw invalidExchangeCode();
+      try {
+        return await sessions.start(usable(user), method, readAtMs);
+      } catch (err) {
+        // The account changed or its sessions were ended since the provider login: start over.
+        if (err instanceof UnauthorizedError) throw invalidExchangeCode();
+        throw err;
+      }
     },
 
     async link(userId: string, profile: SocialProfile): Promise<void> {

@@ -11,16 +11,20 @@ export type CodeCheck = 'ok' | 'invalid' | 'exhausted' | 'missing';
  */
 export interface OneTimeCodes {
   issue(userId: string): Promise<string>;
-  check(userId: string, code: string): Promise<CodeCheck>;
+  /**
+   * A matching code is used up, unless `consume` is false: then it stays valid (for a request that
+   * may still fail on something the caller can fix). Wrong codes count against the attempts either way.
+   */
+  check(userId: string, code: string, options?: { consume?: boolean }): Promise<CodeCheck>;
   discard(userId: string): Promise<void>;
 }
 
-// KEYS: code key. ARGV: presented hmac, max attempts.
+// KEYS: code key. ARGV: presented hmac, max attempts, '1' to use up a matching code.
 const CHECK = `
 local stored = redis.call('HGET', KEYS[1], 'hmac')
 if not stored then return 'missing' end
 if stored == ARGV[1] then
-  redis.call('DEL', KEYS[1])
+  if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
   return 'ok'
 end
 local n = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
@@ -39,8 +43,8 @@ export function createOneTimeCodes(redis: Redis, options: { purpose: 'verify' | 
       await redis.multi().del(key(userId)).hset(key(userId), { hmac: mac(userId, code), attempts: '0' }).expire(key(userId), options.ttlSec).exec();
       return code;
     },
-    async check(userId, code) {
-      return (await redis.eval(CHECK, 1, key(userId), mac(userId, code), String(options.maxAttempts))) as CodeCheck;
+    async check(userId, code, { consume = true } = {}) {
+      return (await redis.eval(CHECK, 1, key(userId), mac(userId, code), String(options.maxAttempts), consume ? '1' : '0')) as CodeCheck;
     },
     async discard(userId) {
       await redis.del(key(userId));

@@ -9,14 +9,19 @@ import type { LoginMethod } from './auth-events.js';
  * family until the absolute expiry, so presenting one that was already rotated away is detected
  * as reuse (the caller then revokes the family).
  *
- * Keys: `rt:fam:<sid>` hash {userId, current, method, createdAt, absExp};
- *       `rt:tok:<sha256>` → sid; `rt:user:<userId>` set of sids.
+ * `revokeAll` also leaves a per-user cutoff: the session service refuses a family whose login read
+ * the account at or before it, which ends a login that was in flight while `revokeAll` ran.
+ *
+ * Keys: `rt:fam:<sid>` hash {userId, current, method, createdAt, authAt, absExp};
+ *       `rt:tok:<sha256>` → sid; `rt:user:<userId>` set of sids; `rt:cutoff:<userId>` → ms.
  */
 export interface RefreshFamily {
   sessionId: string;
   userId: string;
   method: LoginMethod;
   createdAtMs: number;
+  /** When the login behind the family read the account it verified; `reissue` moves it to now. */
+  authenticatedAtMs: number;
   absoluteExpiresAtMs: number;
 }
 
@@ -26,17 +31,22 @@ export type RotateResult =
   | { kind: 'invalid' };
 
 export interface RefreshTokenStore {
-  create(userId: string, method: LoginMethod): Promise<{ family: RefreshFamily; refreshToken: string }>;
+  create(userId: string, method: LoginMethod, authenticatedAtMs: number): Promise<{ family: RefreshFamily; refreshToken: string }>;
   /** Exchanges the current token of a family for a new one, atomically. */
   rotate(refreshToken: string): Promise<RotateResult>;
-  /** A new current token for a live family without presenting the old one (after a password change). */
+  /** A new current token for a live family without presenting the old one (after a password change), authenticated now. */
   reissue(sessionId: string): Promise<string | null>;
   /** The live family a token (current or already rotated) belongs to. */
   familyOf(refreshToken: string): Promise<RefreshFamily | null>;
   get(sessionId: string): Promise<RefreshFamily | null>;
   revoke(sessionId: string): Promise<RefreshFamily | null>;
-  /** Revokes every live family of the user except `keep`; returns the revoked session ids. */
+  /**
+   * Revokes every live family of the user except `keep`, and raises the user's cutoff to now (`keep`
+   * is below it too: reissue it). Returns the revoked session ids.
+   */
   revokeAll(userId: string, keep?: string): Promise<string[]>;
+  /** When `revokeAll` last ran for the user (null if not within a family's lifetime). */
+  cutoff(userId: string): Promise<number | null>;
 }
 
 export const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -44,6 +54,7 @@ export const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const famKey = (sid: string) => `rt:fam:${sid}`;
 const tokKey = (hash: string) => `rt:tok:${hash}`;
 const userKey = (userId: string) => `rt:user:${userId}`;
+const cutoffKey = (userId: string) => `rt:cutoff:${userId}`;
 const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
 const newToken = () => randomBytes(32).toString('base64url');
 
@@ -58,9 +69,16 @@ if left <= 0 then
   return 'missing'
 end
 redis.call('HSET', KEYS[1], 'current', ARGV[2], 'rotatedAt', ARGV[3])
+if ARGV[1] == '' then redis.call('HSET', KEYS[1], 'authAt', ARGV[3]) end
 redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[4]), left))
 redis.call('SET', KEYS[2], ARGV[5], 'PX', left)
 return 'ok'`;
+
+// KEYS: cutoff key. ARGV: now ms, ttl ms. Only ever raised, whatever order concurrent calls land in.
+const RAISE_CUTOFF = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 0`;
 
 export function createRefreshTokenStore(redis: Redis, options: { ttlSec: number; absoluteTtlSec: number }): RefreshTokenStore {
   const slidingMs = options.ttlSec * 1000;
@@ -74,6 +92,7 @@ export function createRefreshTokenStore(redis: Redis, options: { ttlSec: number;
       userId: h.userId,
       method: (h.method ?? 'password') as LoginMethod,
       createdAtMs: Number(h.createdAt),
+      authenticatedAtMs: Number(h.authAt ?? h.createdAt),
       absoluteExpiresAtMs: Number(h.absExp),
     };
   }
@@ -90,14 +109,21 @@ export function createRefreshTokenStore(redis: Redis, options: { ttlSec: number;
   }
 
   const store: RefreshTokenStore = {
-    async create(userId, method) {
+    async create(userId, method, authenticatedAtMs) {
       const sessionId = randomUUID();
       const now = Date.now();
       const refreshToken = newToken();
-      const family: RefreshFamily = { sessionId, userId, method, createdAtMs: now, absoluteExpiresAtMs: now + absoluteMs };
+      const family: RefreshFamily = { sessionId, userId, method, createdAtMs: now, authenticatedAtMs, absoluteExpiresAtMs: now + absoluteMs };
       await redis
         .multi()
-        .hset(famKey(sessionId), { userId, current: sha256(refreshToken), method, createdAt: String(now), absExp: String(family.absoluteExpiresAtMs) })
+        .hset(famKey(sessionId), {
+          userId,
+          current: sha256(refreshToken),
+          method,
+          createdAt: String(now),
+          authAt: String(authenticatedAtMs),
+          absExp: String(family.absoluteExpiresAtMs),
+        })
         .pexpire(famKey(sessionId), Math.min(slidingMs, absoluteMs))
         .set(tokKey(sha256(refreshToken)), sessionId, 'PX', absoluteMs)
         .sadd(userKey(userId), sessionId)
@@ -137,14 +163,26 @@ export function createRefreshTokenStore(redis: Redis, options: { ttlSec: number;
     },
 
     async revokeAll(userId, keep) {
+      // Cutoff before the set is read: a family this read misses was created after the cutoff was
+      // set, so the session service, which reads the cutoff after creating a family, sees it.
+      const cutoff = Date.now();
+      await redis.eval(RAISE_CUTOFF, 1, cutoffKey(userId), String(cutoff), String(absoluteMs));
       const sessionIds = (await redis.smembers(userKey(userId))).filter((sid) => sid !== keep);
-      if (sessionIds.length === 0) return [];
-      await redis
-        .multi()
-        .del(...sessionIds.map(famKey))
-        .srem(userKey(userId), ...sessionIds)
-        .exec();
+      if (sessionIds.length > 0) {
+        await redis
+          .multi()
+          .del(...sessionIds.map(famKey))
+          .srem(userKey(userId), ...sessionIds)
+          .exec();
+      }
+      // A login or reissue right after this call must be authenticated at a later millisecond.
+      while (Date.now() <= cutoff) await new Promise((r) => setTimeout(r, 1));
       return sessionIds;
+    },
+
+    async cutoff(userId) {
+      const value = await redis.get(cutoffKey(userId));
+      return value === null ? null : Number(value);
     },
   };
   return store;

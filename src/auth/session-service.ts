@@ -18,8 +18,13 @@ export interface TokenPair {
 }
 
 export interface SessionService {
-  /** A new session (refresh-token family) and its first token pair, after any successful login. */
-  start(user: User, method: LoginMethod): Promise<TokenPair>;
+  /**
+   * A new session (refresh-token family) and its first token pair, after any successful login.
+   * `readAtMs` is when the caller read `user` (taken before the read): if the account's password
+   * or status changed since, or its sessions were ended since, the login is refused with the 401 of
+   * a wrong password and the new session ends.
+   */
+  start(user: User, method: LoginMethod, readAtMs: number): Promise<TokenPair>;
   refresh(refreshToken: string): Promise<TokenPair>;
   /** Ends the caller's session. A refresh token, when given, must belong to that same session. */
   logout(principal: Principal, refreshToken?: string): Promise<void>;
@@ -55,13 +60,34 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     };
   };
 
+  /** Whether sessions of the user were ended (password reset or change, block, logout-all) at or after `sinceMs`. */
+  const endedSince = async (userId: string, sinceMs: number) => {
+    const cutoff = await refreshTokens.cutoff(userId);
+    return cutoff !== null && cutoff >= sinceMs;
+  };
+
+  const end = async (sessionId: string) => {
+    await refreshTokens.revoke(sessionId);
+    await revocation.revokeSession(sessionId);
+  };
+
   const service: SessionService = {
-    async start(user, method) {
-      const { family, refreshToken } = await refreshTokens.create(user.id, method);
+    async start(user, method, readAtMs) {
+      const { family, refreshToken } = await refreshTokens.create(user.id, method, readAtMs);
+      // The caller verified a row read a while ago (argon2 alone takes ~100 ms); an endAll that ran
+      // meanwhile could not see this family. So issue first, then look: an endAll whose cutoff this
+      // look misses still finds the family and postdates the access token; one it sees refuses the
+      // login here. The row is read again to catch a change whose endAll has not run yet.
+      const tokens = pair(user, family, refreshToken);
+      const current = await users.findById(user.id);
+      if (!current || current.status !== 'ACTIVE' || current.passwordHash !== user.passwordHash || (await endedSince(user.id, readAtMs))) {
+        await end(family.sessionId);
+        throw new UnauthorizedError('Invalid credentials', 'invalid_credentials');
+      }
       await users.update(user.id, { lastLoginAt: new Date() });
       await deps.onUserChanged(user.id);
       events.userLoggedIn({ userId: user.id, sessionId: family.sessionId, method });
-      return pair(user, family, refreshToken);
+      return tokens;
     },
 
     async refresh(refreshToken) {
@@ -70,20 +96,26 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       const { family } = result;
       if (result.kind === 'reused') {
         // Someone holds a token that was already exchanged: the family is compromised, end it.
-        await refreshTokens.revoke(family.sessionId);
-        await revocation.revokeSession(family.sessionId);
+        await end(family.sessionId);
         events.sessionsRevoked({ userId: family.userId, sessionId: family.sessionId, reason: 'refresh_reuse' });
         throw new UnauthorizedError('Refresh token was already used; the session has been revoked', 'refresh_token_reused');
       }
       // Role and status are read fresh, so a promotion, demotion or block applies from here on.
       const user = await users.findById(family.userId);
       if (!user || user.status !== 'ACTIVE') {
-        await refreshTokens.revoke(family.sessionId);
-        await revocation.revokeSession(family.sessionId);
+        await end(family.sessionId);
         if (user?.status === 'BLOCKED') throw new ForbiddenError('This account is blocked', 'account_blocked');
         throw new UnauthorizedError('Invalid or expired refresh token', 'invalid_refresh_token');
       }
-      return pair(user, family, result.refreshToken);
+      // Issue, then look (as in start): a family authenticated before the user's sessions were
+      // ended is refused, including one that revokeAll could not see, and a refresh racing endAll
+      // either sees the cutoff or hands out an access token older than endAll's not-before mark.
+      const tokens = pair(user, family, result.refreshToken);
+      if (await endedSince(user.id, family.authenticatedAtMs)) {
+        await end(family.sessionId);
+        throw new UnauthorizedError('Invalid or expired refresh token', 'invalid_refresh_token');
+      }
+      return tokens;
     },
 
     async logout(principal, refreshToken) {
@@ -93,23 +125,23 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
           throw new ForbiddenError('The refresh token does not belong to this session', 'session_mismatch');
         }
       }
-      await refreshTokens.revoke(principal.sessionId);
-      await revocation.revokeSession(principal.sessionId);
+      await end(principal.sessionId);
       events.sessionsRevoked({ userId: principal.userId, sessionId: principal.sessionId, reason: 'logout' });
     },
 
     async endAll(userId, reason) {
-      // Not-before first: a session created while the families are being deleted is caught by one or the other.
-      await revocation.revokeUser(userId);
+      // Families (with their cutoff) before the access-token mark: a refresh or login that runs
+      // meanwhile either sees the cutoff or issued its access token before the mark.
       await refreshTokens.revokeAll(userId);
+      await revocation.revokeUser(userId);
       events.sessionsRevoked({ userId, reason });
     },
 
     async endOthers(userId, keep, reason) {
-      await revocation.revokeUser(userId);
       await refreshTokens.revokeAll(userId, keep.sessionId);
-      // revokeUser also ended the kept session's access tokens (it is per user, not per session):
-      // hand that session a new pair issued after the not-before mark.
+      await revocation.revokeUser(userId);
+      // The cutoff and the not-before mark are per user, so they ended the kept session too:
+      // hand it a new pair issued after both.
       const family = await refreshTokens.get(keep.sessionId);
       const refreshToken = family ? await refreshTokens.reissue(keep.sessionId) : null;
       const user = await users.findById(userId);

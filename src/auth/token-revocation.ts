@@ -2,12 +2,13 @@ import type { Redis } from 'ioredis';
 
 /**
  * Ends access for access tokens already issued, without a per-request database lookup:
- * - a per-user "not before" time (logout-all, password change, block, refresh-token reuse);
- * - a per-session mark (logout of one refresh-token family), kept as long as an access token lives.
- * Both are checked with one MGET per authenticated request.
+ * - a per-user "not before" time (logout-all, password change or reset, block, deletion, role change);
+ * - a per-session mark (logout or refresh-token reuse of one family), kept as long as an access token lives.
+ * Both are checked with one MGET per authenticated request. Refresh tokens are not checked here:
+ * a role change must keep sessions alive; ending them is `RefreshTokenStore.revokeAll` and its cutoff.
  */
 export interface TokenRevocation {
-  /** Every token of the user issued at or before now stops working. */
+  /** Every access token of the user issued at or before now stops working. */
   revokeUser(userId: string): Promise<void>;
   /** Every access token issued for this session (refresh-token family) stops working. */
   revokeSession(sessionId: string): Promise<void>;
@@ -17,10 +18,9 @@ export interface TokenRevocation {
 const userKey = (userId: string) => `auth:not-before:${userId}`;
 const sessionKey = (sessionId: string) => `auth:revoked-session:${sessionId}`;
 
-export function createTokenRevocation(redis: Redis, options: { accessTtlSec: number; refreshAbsoluteTtlSec: number }): TokenRevocation {
-  // Marks only need to outlive the tokens they revoke: access tokens for sessions, and for users
-  // also the refresh tokens (which are checked against the same not-before time).
-  const userTtl = Math.max(options.accessTtlSec, options.refreshAbsoluteTtlSec) + 60;
+export function createTokenRevocation(redis: Redis, options: { accessTtlSec: number }): TokenRevocation {
+  // Marks only need to outlive the access tokens they revoke.
+  const userTtl = options.accessTtlSec + 60;
   const sessionTtl = options.accessTtlSec + 60;
   return {
     async revokeUser(userId) {

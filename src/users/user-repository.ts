@@ -126,6 +126,21 @@ export function createUserRepository(sequelize: Sequelize, models: SqlModels) {
       });
     },
 
+    /**
+     * Deletes the account holding this email when it never proved it (WAITING, not verified) and has
+     * no social login; returns its id, or null when there is no such account. The row is locked so a
+     * verification landing at the same time either wins or finds the account gone.
+     */
+    async deleteUnverifiedHolder(email: string): Promise<string | null> {
+      return sequelize.transaction(async (transaction) => {
+        const where = { email: email.toLowerCase(), status: 'WAITING' as const, emailVerifiedAt: null };
+        const row = await UserModel.findOne({ where, transaction, lock: transaction.LOCK.UPDATE });
+        if (!row || (await UserAuthentication.count({ where: { userId: row.id }, transaction })) > 0) return null;
+        await row.destroy({ transaction });
+        return String(row.id);
+      });
+    },
+
     async update(userId: string, changes: Partial<Pick<User, 'nickname' | 'profileImageUrl' | 'passwordHash' | 'status' | 'role' | 'isPremium' | 'emailVerifiedAt' | 'lastLoginAt'>>): Promise<boolean> {
       const [count] = await UserModel.update(changes, { where: { id: userId } });
       return count > 0;

@@ -59,7 +59,7 @@ export async function startCluster(options: { apis: number; workers: number; env
 
   const sequelize = createSequelize(config);
   const tokenRedis = new Redis(redis.url, { keyPrefix: config.redis.keyPrefix, lazyConnect: true });
-  const accessTokens = createAccessTokens(config.auth.jwt, createTokenRevocation(tokenRedis, { accessTtlSec: 900, refreshAbsoluteTtlSec: 3600 }));
+  const accessTokens = createAccessTokens(config.auth.jwt, createTokenRevocation(tokenRedis, { accessTtlSec: 900 }));
   const ports = await Promise.all(Array.from({ length: options.apis }, () => freePort()));
   const baseEnv = {
     APP__KAFKA__SESSION_TIMEOUT_MS: '6000',

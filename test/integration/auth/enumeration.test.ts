@@ -56,6 +56,25 @@ describe('auth: answers do not tell whether an account exists', () => {
     expect(await smtp.receivesWithin('nobody-here@example.test', 300)).to.equal(false);
   });
 
+  it('when a password reset carries a wrong code, then the answer is the same whether or not the new password is the account’s username', async () => {
+    const owner = await registerVerifyLogin(app, smtp);
+    await request(app.server).post('/api/v1/auth/password/forgot').send({ email: owner.email }).expect(202);
+    const code = await smtp.takeCode(owner.email, /reset/i);
+    const reset = (newPassword: string, withCode: string) => request(app.server).post('/api/v1/auth/password/reset').send({ email: owner.email, code: withCode, newPassword });
+    const wrongCode = code === '000000' ? '000001' : '000000';
+
+    const rightGuess = await reset(owner.username, wrongCode);
+    const wrongGuess = await reset(`${owner.username}-not-it`, wrongCode);
+    expect(rightGuess.body.code).to.equal('invalid_code');
+    expect(comparable(rightGuess)).to.deep.equal(comparable(wrongGuess));
+
+    // With the right code the account's own rules apply, and refusing the password leaves the code usable.
+    const refused = await reset(owner.username, code);
+    expect(refused.status).to.equal(400);
+    expect(refused.body.errors).to.deep.equal([{ path: 'body.newPassword', message: 'must not be your email address or username' }]);
+    expect((await reset('A-brand-new-passphrase', code)).status).to.equal(204);
+  });
+
   it('when a verification code is resent for an active or a missing account, then the answer is the same', async () => {
     await new Promise((r) => setTimeout(r, 1_100)); // past the resend cooldown that sign-up started
     const active = await request(app.server).post('/api/v1/auth/resend-code').send({ email: user.email });

@@ -5,6 +5,7 @@ import {
   authorizeAtProvider,
   bearer,
   completeOAuth,
+  newAccount,
   oauthLogin,
   promoteToAdmin,
   registerVerifyLogin,
@@ -140,6 +141,30 @@ describe('auth: OAuth2 login and linking against a real local OAuth2 server', ()
     expect((await me(local.accessToken)).providers).to.deep.equal([]);
   });
 
+  it('when a sign-up that never verified holds the email a provider vouches for, then that sign-up is deleted and the social account gets the email', async () => {
+    const squatter = newAccount();
+    expect((await request(app.server).post('/api/v1/auth/register').send(squatter)).status).to.equal(201);
+    const verificationCode = await smtp.takeCode(squatter.email, /verification/i);
+
+    const tokens = await oauthLogin(app, providers.google, socialUser({ email: squatter.email }));
+    const profile = await me(tokens.accessToken);
+    expect(profile).to.include({ status: 'ACTIVE', email: squatter.email, hasPassword: false });
+    expect(profile.providers).to.deep.equal(['google']);
+
+    const verify = await request(app.server).post('/api/v1/auth/verify-email').send({ email: squatter.email, code: verificationCode });
+    expect(verify.body.code).to.equal('invalid_code');
+    expect((await request(app.server).post('/api/v1/auth/login').send({ identifier: squatter.username, password: squatter.password })).status).to.equal(401);
+  });
+
+  it('when the provider email belongs to a blocked account, then it stays email_in_use', async () => {
+    const local = await registerVerifyLogin(app, smtp);
+    await app.sql.User.update({ status: 'BLOCKED' }, { where: { id: local.userId } });
+    const run = await startOAuth(app, providers.kakao);
+    const landing = await completeOAuth(app, await authorizeAtProvider(providers.kakao, run.authorizationUrl, socialUser({ email: local.email })), run.cookie);
+    expect(landing.get('error')).to.equal('email_in_use');
+    expect((await app.sql.User.findByPk(local.userId))?.status).to.equal('BLOCKED');
+  });
+
   it('when the provider email is not verified, then it is not trusted: a separate account without email is created', async () => {
     const local = await registerVerifyLogin(app, smtp);
     const tokens = await oauthLogin(app, providers.google, socialUser({ email: local.email, emailVerified: false }));
@@ -157,6 +182,18 @@ describe('auth: OAuth2 login and linking against a real local OAuth2 server', ()
     expect(again.status).to.equal(400);
     expect(again.body.code).to.equal('invalid_code');
     expect((await request(app.server).post('/api/v1/auth/oauth/exchange').send({ code: 'made-up' })).status).to.equal(400);
+  });
+
+  it('when the user logs out everywhere between the provider callback and the code exchange, then the exchange is refused', async () => {
+    const person = socialUser();
+    const earlier = await oauthLogin(app, providers.naver, person);
+    const run = await startOAuth(app, providers.naver);
+    const code = (await completeOAuth(app, await authorizeAtProvider(providers.naver, run.authorizationUrl, person), run.cookie)).get('code');
+    await request(app.server).post('/api/v1/auth/logout-all').set('Authorization', bearer(earlier.accessToken)).send({}).expect(204);
+    const exchange = await request(app.server).post('/api/v1/auth/oauth/exchange').send({ code });
+    expect(exchange.status).to.equal(400);
+    expect(exchange.body.code).to.equal('invalid_code');
+    await oauthLogin(app, providers.naver, person); // a login started afterwards goes through
   });
 
   it('when a signed-in user links kakao, then kakao logins reach that account; linking a kakao account owned by someone else is refused', async () => {
