@@ -10,7 +10,10 @@ export interface StoredAnalysisRef {
 /**
  * The worker's view of diary_analyses. Every call is by `_id`: results live at
  * `<diaryId>:<revision>`, so a redelivered request rewrites the same document, and the newest
- * revision per diary lives in `analysis_heads` (never lowered).
+ * revision per diary lives in `analysis_heads`, raised with `$max` (atomic on MongoDB; FerretDB
+ * applies it read-then-write, so under concurrent writers of one diary, which per-partition order
+ * makes rare, the head may lag: an old request is then analysed again instead of skipped, and the
+ * gateway's stale check against the diary row discards its status).
  *
  * Writes are insert-first: the usual case (a new revision) is one insert, and an update happens
  * only on redelivery or when a diary's head moves up. On MongoDB that saves an index lookup; on
