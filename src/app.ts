@@ -208,6 +208,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
       registry: metrics.registry,
       isShuttingDown: () => shuttingDown,
       onCheckFailed: (name, err) => log.warn({ err, dependency: name }, 'readiness check failed'),
+      exposeMetrics: config.metrics.enabled,
     }),
   ];
   routes.push(...openApiRoutes(() => routes, { title: 'Emotion Diary API', version: '1.0.0', serverUrl: config.app.publicUrl }));

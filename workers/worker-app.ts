@@ -69,6 +69,7 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
 
   const metricsServer = createMetricsServer({
     registry: metrics.registry,
+    exposeMetrics: config.metrics.enabled,
     readinessTimeoutMs: config.http.readinessTimeoutMs,
     checks: [
       { name: 'mongo', check: () => pingMongo(mongo) },

@@ -13,8 +13,10 @@ export function opsRoutes(deps: {
   registry: Registry;
   isShuttingDown: () => boolean;
   onCheckFailed?: (name: string, err: unknown) => void;
+  /** `metrics.enabled`: false leaves `/metrics` unmounted. */
+  exposeMetrics?: boolean;
 }): RouteSpec[] {
-  return [
+  const routes: RouteSpec[] = [
     defineRoute({
       method: 'get',
       path: '/healthz',
@@ -44,6 +46,10 @@ export function opsRoutes(deps: {
         return { status: report.status === 'ok' ? 200 : 503, body: report, headers: { 'Cache-Control': 'no-store' } };
       },
     }),
+  ];
+  if (deps.exposeMetrics === false) return routes;
+  return [
+    ...routes,
     defineRoute({
       method: 'get',
       path: '/metrics',

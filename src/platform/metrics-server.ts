@@ -7,7 +7,7 @@ import { checkReadiness, type HealthCheck } from './health.js';
  * A minimal HTTP server for processes without the API's Koa app (the worker): /metrics for
  * Prometheus, /healthz for liveness and /readyz for its dependencies.
  */
-export function createMetricsServer(deps: { registry: Registry; checks: HealthCheck[]; readinessTimeoutMs: number }) {
+export function createMetricsServer(deps: { registry: Registry; checks: HealthCheck[]; readinessTimeoutMs: number; exposeMetrics?: boolean }) {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string) => {
@@ -16,7 +16,7 @@ export function createMetricsServer(deps: { registry: Registry; checks: HealthCh
     };
     if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
     if (path === '/healthz') return send(200, 'application/json', '{"status":"ok"}');
-    if (path === '/metrics') {
+    if (path === '/metrics' && deps.exposeMetrics !== false) {
       deps.registry.metrics().then(
         (text) => send(200, deps.registry.contentType, text),
         () => send(500, 'text/plain', 'metrics unavailable\n'),

@@ -35,6 +35,16 @@ describe('HTTP platform: health, readiness, metrics, request ids, errors', () =>
     for (const variant of ['/metrics/', '/METRICS', '/Metrics', '/readyz/', '/HEALTHZ']) expect((await request(app.server).get(variant)).status, variant).to.equal(404);
   });
 
+  it('when metrics.enabled is false, then /metrics is not served and health still is', async () => {
+    const quiet = await startTestApp('nometrics', { metrics: { enabled: false } });
+    try {
+      expect((await request(quiet.server).get('/metrics')).status).to.equal(404);
+      expect((await request(quiet.server).get('/healthz')).status).to.equal(200);
+    } finally {
+      await quiet.destroy();
+    }
+  });
+
   it('when every dependency is up, then /readyz answers 200 with each check', async () => {
     const res = await request(app.server).get('/readyz');
     expect(res.status).to.equal(200);
