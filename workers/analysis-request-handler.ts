@@ -173,6 +173,9 @@ export function createAnalysisRequestHandler(deps: {
         source: { topic: ctx.topic, partition: ctx.partition, offset: message.offset },
         originalValue: message.value?.toString('utf8') ?? null,
         originalKey: message.key?.toString('utf8') ?? null,
+        diaryId: req.diaryId,
+        userId: req.userId,
+        revision: req.revision,
       },
       req.diaryId,
     );

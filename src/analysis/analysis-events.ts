@@ -68,6 +68,10 @@ export const dlqRecordSchema = z.object({
   /** The original message value (utf-8), so `dlq:replay` can re-queue it unchanged. */
   originalValue: z.string().nullable(),
   originalKey: z.string().nullable(),
+  /** The envelope of the failed request, when it could be read (not for invalid messages). */
+  diaryId: z.string().optional(),
+  userId: z.string().optional(),
+  revision: z.number().int().optional(),
 });
 export type DlqRecord = z.infer<typeof dlqRecordSchema>;
 

@@ -154,7 +154,7 @@ describe('emotion worker', () => {
     expect(statusesOf(failing.diaryId).map((e) => e.status)).to.deep.equal(['PROCESSING', 'FAILED']);
     expect(statusesOf(behind.diaryId).map((e) => e.status)).to.deep.equal(['PROCESSING', 'COMPLETED']);
     const [record] = await dlq.waitFor(1, 20_000, (m) => m.key === failing.diaryId);
-    expect(record!.json()).to.include({ reason: 'analysis_failed', attempts: 3, error: 'analyzer exploded' });
+    expect(record!.json()).to.include({ reason: 'analysis_failed', attempts: 3, error: 'analyzer exploded', diaryId: failing.diaryId, userId: failing.userId, revision: failing.revision });
     expect(switchable.state.calls - callsBefore).to.equal(4);
     const metrics = await (await fetch(`${worker.metricsUrl()}/metrics`)).text();
     expect(metrics).to.match(/worker_analysis_retries_total\{[^}]*\} [1-9]/);
