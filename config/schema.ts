@@ -236,6 +236,7 @@ export const configSchema = z
         replayLimit: int(1, 10_000).default(500),
         shardedPubSub: bool.default(false),
         activityIntervalMs: int(100).default(5_000),
+        maxSocketsPerUser: int(1, 1_000).default(20),
       })
       .strict(),
     metrics: z.object({ enabled: bool.default(true), port: int(0, 65535).default(9464) }).strict(),

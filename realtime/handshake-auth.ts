@@ -3,6 +3,7 @@ import type { AccessTokens } from '../src/auth/access-tokens.js';
 import { isAppError } from '../src/platform/errors.js';
 import type { Metrics } from '../src/platform/metrics.js';
 import { handshakeAuthSchema } from './contract.js';
+import { userRoom } from './notification-delivery.js';
 
 export type UserStatusLookup = (userId: string) => Promise<'WAITING' | 'ACTIVE' | 'BLOCKED' | null>;
 
@@ -16,7 +17,14 @@ function refuse(code: string, message: string): Error & { data: { code: string; 
  * (pinned algorithm, iss, aud, exp, revocation), the user must be ACTIVE, and `/admin` also needs
  * role ADMIN. Accepted sockets carry the principal in `socket.data`.
  */
-export function handshakeAuth(deps: { accessTokens: AccessTokens; userStatus: UserStatusLookup; metrics: Metrics; requireAdmin?: boolean }) {
+export function handshakeAuth(deps: {
+  accessTokens: AccessTokens;
+  userStatus: UserStatusLookup;
+  metrics: Metrics;
+  /** Sockets one user may hold on this instance in this namespace (each costs a replay and timers). */
+  maxSocketsPerUser: number;
+  requireAdmin?: boolean;
+}) {
   return (socket: Socket, next: (err?: Error) => void): void => {
     const auth = handshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!auth.success) {
@@ -29,6 +37,8 @@ export function handshakeAuth(deps: { accessTokens: AccessTokens; userStatus: Us
         const status = await deps.userStatus(principal.userId);
         if (status !== 'ACTIVE') throw refuse('forbidden', 'account is not active');
         if (deps.requireAdmin && principal.role !== 'ADMIN') throw refuse('forbidden', 'administrator role required');
+        const held = socket.nsp.adapter.rooms.get(userRoom(principal.userId))?.size ?? 0;
+        if (held >= deps.maxSocketsPerUser) throw refuse('too_many_connections', `at most ${deps.maxSocketsPerUser} connections per user`);
         socket.data.userId = principal.userId;
         socket.data.role = principal.role;
         socket.data.sessionId = principal.sessionId;

@@ -51,8 +51,9 @@ export function createRealtime(deps: {
   const admin = io.of('/admin');
   const guard = { eventsPerWindow: config.realtime.eventsPerWindow, eventWindowMs: config.realtime.eventWindowMs };
 
-  users.use(handshakeAuth({ accessTokens: deps.accessTokens, userStatus: deps.userStatus, metrics }));
-  admin.use(handshakeAuth({ accessTokens: deps.accessTokens, userStatus: deps.userStatus, metrics, requireAdmin: true }));
+  const handshake = { accessTokens: deps.accessTokens, userStatus: deps.userStatus, metrics, maxSocketsPerUser: config.realtime.maxSocketsPerUser };
+  users.use(handshakeAuth(handshake));
+  admin.use(handshakeAuth({ ...handshake, requireAdmin: true }));
 
   // Cross-instance emits publish through Redis; while it is away they are skipped (catch-up and
   // reconnect replay cover them) instead of piling up rejected publishes.

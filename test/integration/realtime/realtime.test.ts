@@ -43,6 +43,25 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
       user = await createTestUser(app);
     });
 
+    it('when one user opens more sockets than the cap on an instance, then the extra one is refused until another closes', async () => {
+      const capped = await startTestApp('sockcap', { realtime: { maxSocketsPerUser: 2 } });
+      const someone = await createTestUser(capped);
+      const devices = [await connectDevice(capped.url(), someone.accessToken), await connectDevice(capped.url(), someone.accessToken)];
+      try {
+        const refused = await connectError(capped.url(), { token: someone.accessToken });
+        expect(refused.message).to.equal('too_many_connections');
+        expect((await connectDevice(capped.url(), (await createTestUser(capped)).accessToken)).socket.connected, 'another user is not affected').to.equal(true);
+        devices.shift()!.close();
+        await eventually('a slot freed', async () => {
+          const err = await connectDevice(capped.url(), someone.accessToken).then((d) => (devices.push(d), undefined), (e: Error) => e);
+          return err === undefined;
+        }, 5_000);
+      } finally {
+        for (const d of devices) d.close();
+        await capped.destroy();
+      }
+    });
+
     it('when the token is missing, garbage, forged, expired or for another audience, then connect_error says unauthorized', async () => {
       const { secret, issuer, audience } = app.config.auth.jwt;
       const claims = { role: 'USER', sid: randomUUID(), iat_ms: Date.now() };
