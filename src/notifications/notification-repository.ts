@@ -89,7 +89,12 @@ export function createNotificationRepository(models: MongoModels) {
       return docs.map(toNotification);
     },
 
-    /** Every notification above each user's cursor (what connected devices may still miss), in sequence order. */
+    /**
+     * Notifications above each user's cursor (what connected devices may still miss), in sequence
+     * order per user. One query per 200 users; when a chunk fills its limit, one user's backlog (a
+     * device that never acks) could crowd out everyone else in it, so that chunk is asked again
+     * per user, each with an equal share of the limit (at least 10).
+     */
     async afterCursors(cursors: Array<{ userId: string; afterSeq: number }>, limitPerChunk: number): Promise<StoredNotification[]> {
       const out: StoredNotification[] = [];
       for (let i = 0; i < cursors.length; i += 200) {
@@ -98,7 +103,15 @@ export function createNotificationRepository(models: MongoModels) {
           .sort({ seq: 1 })
           .limit(limitPerChunk)
           .lean<NotificationDocument[]>();
-        out.push(...docs.map(toNotification));
+        if (docs.length < limitPerChunk) {
+          out.push(...docs.map(toNotification));
+          continue;
+        }
+        const share = Math.max(10, Math.ceil(limitPerChunk / chunk.length));
+        const perUser = await Promise.all(
+          chunk.map((c) => Notification.find({ userId: c.userId, seq: { $gt: c.afterSeq } }).sort({ seq: 1 }).limit(share).lean<NotificationDocument[]>()),
+        );
+        out.push(...perUser.flat().map(toNotification));
       }
       return out;
     },

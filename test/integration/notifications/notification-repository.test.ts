@@ -54,6 +54,18 @@ describe('notification inbox on the MongoDB-wire server', () => {
     expect(await repo.forReplay(user, 5, 100)).to.deep.equal([]);
   });
 
+  it('when one device never acks a long backlog, then catch-up still finds what other users miss', async () => {
+    for (let i = 0; i < 30; i++) await add('u-backlog');
+    for (let i = 0; i < 40; i++) await add('u-behind-one');
+    // u-backlog is at cursor 0 (30 pending, seq 1-30); u-behind-one misses only seq 40, which sorts
+    // after the whole backlog and fell outside a shared limit of 20.
+    const found = await repo.afterCursors([{ userId: 'u-backlog', afterSeq: 0 }, { userId: 'u-behind-one', afterSeq: 39 }], 20);
+    expect(found.filter((n) => n.userId === 'u-behind-one').map((n) => n.seq)).to.deep.equal([40]);
+    const backlog = found.filter((n) => n.userId === 'u-backlog').map((n) => n.seq);
+    expect(backlog).to.deep.equal(Array.from({ length: backlog.length }, (_, i) => i + 1));
+    expect(backlog.length).to.be.within(10, 20);
+  });
+
   it("when one user acks, then another user's notifications are untouched", async () => {
     const mine = (await add('u-a')).notification;
     await add('u-b');
