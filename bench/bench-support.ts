@@ -12,6 +12,9 @@ import { cpus, loadavg, tmpdir, totalmem, availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startLocalServices, startProcess, waitFor, type LocalServices } from '../scripts/services/index.js';
+import type { AppConfig } from '../config/index.js';
+import { createAccessTokens, type AccessTokens } from '../src/auth/access-tokens.js';
+import type { TokenRevocation } from '../src/auth/token-revocation.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -304,4 +307,19 @@ export function numericArgs<K extends string>(argv: string[], defaults: Record<K
     out[key as K] = value;
   }
   return out;
+}
+
+/** `issue` never consults revocation: the benchmarks sign tokens without a Redis connection. */
+const noRevocation: TokenRevocation = {
+  revokeUser: () => Promise.reject(new Error('not available in the benchmark')),
+  revokeSession: () => Promise.reject(new Error('not available in the benchmark')),
+  isRevoked: () => Promise.resolve(false),
+};
+
+/**
+ * Signs access tokens the API accepts, valid for a day so a long run does not outlive them (the
+ * API checks `exp`, not the configured TTL).
+ */
+export function benchTokenIssuer(jwt: AppConfig['auth']['jwt']): AccessTokens {
+  return createAccessTokens({ ...jwt, accessTtlSec: 86_400 }, noRevocation);
 }

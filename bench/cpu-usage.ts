@@ -14,7 +14,7 @@ interface Snapshot {
   machineBusy: number;
 }
 
-const TICKS_PER_SEC = (() => {
+export const TICKS_PER_SEC = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   } catch {
@@ -22,7 +22,13 @@ const TICKS_PER_SEC = (() => {
   }
 })();
 
-function readProc(pid: string): { ppid: number; ticks: number; cmd: string } | undefined {
+export interface ProcInfo {
+  ppid: number;
+  ticks: number;
+  cmd: string;
+}
+
+function readProc(pid: number): ProcInfo | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name is in parentheses and may itself contain spaces or parentheses.
@@ -34,6 +40,44 @@ function readProc(pid: string): { ppid: number; ticks: number; cmd: string } | u
   }
 }
 
+/** Every process on the machine, by pid. */
+export function allProcs(): Map<number, ProcInfo> {
+  const procs = new Map<number, ProcInfo>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const info = readProc(Number(entry));
+    if (info) procs.set(Number(entry), info);
+  }
+  return procs;
+}
+
+/** Busy ticks of the whole machine (all CPUs). */
+export function machineBusyTicks(): number {
+  const [, ...values] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+  const n = values.map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+  return (n[0] ?? 0) + (n[1] ?? 0) + (n[2] ?? 0) + (n[5] ?? 0) + (n[6] ?? 0) + (n[7] ?? 0);
+}
+
+/** CPU ticks so far of every process in this benchmark's own tree, summed by `roleOf`. */
+export function treeTicksByRole(roleOf: (pid: number, cmd: string) => string): Map<string, number> {
+  const procs = allProcs();
+  const children = new Map<number, number[]>();
+  for (const [pid, info] of procs) children.set(info.ppid, [...(children.get(info.ppid) ?? []), pid]);
+  const ticks = new Map<string, number>();
+  const stack = [process.pid];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    const info = procs.get(pid);
+    if (info) {
+      const role = roleOf(pid, info.cmd);
+      ticks.set(role, (ticks.get(role) ?? 0) + info.ticks);
+    }
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return ticks;
+}
+
 function roleOf(pid: number, cmd: string): string {
   if (pid === process.pid) return 'bench (load generator)';
   if (cmd.includes('src/main.ts')) return /src\/main\.ts (\S+)/.exec(cmd)?.[1] ?? 'app';
@@ -41,40 +85,13 @@ function roleOf(pid: number, cmd: string): string {
   if (cmd.includes('redis-server')) return 'redis';
   if (cmd.includes('kafka.Kafka')) return 'kafka';
   if (cmd.includes('ferretdb') || cmd.includes('mongod')) return 'mongo-wire';
+  // Watchdog shells (bash, sleep) are ours but negligible.
   return 'other children';
-}
-
-function machineBusyTicks(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const [, ...values] = line.trim().split(/\s+/);
-  const n = values.map(Number);
-  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
-  return (n[0] ?? 0) + (n[1] ?? 0) + (n[2] ?? 0) + (n[5] ?? 0) + (n[6] ?? 0) + (n[7] ?? 0);
 }
 
 export function cpuSnapshot(): Snapshot | undefined {
   if (process.platform !== 'linux') return undefined;
-  const procs = new Map<number, { ppid: number; ticks: number; cmd: string }>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const info = readProc(entry);
-    if (info) procs.set(Number(entry), info);
-  }
-  const children = new Map<number, number[]>();
-  for (const [pid, info] of procs) children.set(info.ppid, [...(children.get(info.ppid) ?? []), pid]);
-  const ours = new Map<string, number>();
-  const stack = [process.pid];
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    const info = procs.get(pid);
-    if (info) {
-      // Watchdog shells (bash, sleep) are ours but negligible; they land in "other children".
-      const role = roleOf(pid, info.cmd);
-      ours.set(role, (ours.get(role) ?? 0) + info.ticks);
-    }
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return { at: Date.now(), ours, machineBusy: machineBusyTicks() };
+  return { at: Date.now(), ours: treeTicksByRole(roleOf), machineBusy: machineBusyTicks() };
 }
 
 /**

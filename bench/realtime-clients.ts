@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import type { AnnouncementMessage, DeliveryAck } from '../realtime/contract.js';
+import { pendingRequests } from './pending-requests.js';
 
 export const now = (): number => performance.timeOrigin + performance.now();
 
@@ -132,40 +133,20 @@ type Reply = { seq: number; result?: unknown; error?: string };
 /** A client group in a child process of its own (`node --import tsx bench/realtime-clients.ts`). */
 export function forkedClients(rootDir: string): ClientGroup {
   const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG], { cwd: rootDir, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let seq = 0;
+  const requests = pendingRequests();
   let exited = false;
   child.on('message', (reply: Reply) => {
-    const waiter = pending.get(reply.seq);
-    pending.delete(reply.seq);
-    if (reply.error !== undefined) waiter?.reject(new Error(`client process ${child.pid}: ${reply.error}`));
-    else waiter?.resolve(reply.result);
+    if (reply.error !== undefined) requests.fail(reply.seq, new Error(`client process ${child.pid}: ${reply.error}`));
+    else requests.answer(reply.seq, reply.result);
   });
   child.once('exit', (code, signal) => {
     exited = true;
-    for (const waiter of pending.values()) waiter.reject(new Error(`client process ${child.pid} exited (${code ?? signal})`));
-    pending.clear();
+    requests.failAll(new Error(`client process ${child.pid} exited (${code ?? signal})`));
   });
   const call = <T>(op: Request['op'], args: unknown[], timeoutMs = 60_000): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      if (exited) return reject(new Error(`client process ${child.pid} is gone`));
-      const id = ++seq;
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        reject(new Error(`client process ${child.pid}: ${op} not answered within ${timeoutMs} ms`));
-      }, timeoutMs);
-      pending.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      child.send({ seq: id, op, args });
-    });
+    exited
+      ? Promise.reject(new Error(`client process ${child.pid} is gone`))
+      : requests.request<T>(`client process ${child.pid}: ${op}`, timeoutMs, (id) => child.send({ seq: id, op, args }));
 
   return {
     pid: child.pid ?? -1,

@@ -19,13 +19,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type AppConfig } from '../config/index.js';
-import { createAccessTokens } from '../src/auth/access-tokens.js';
-import type { TokenRevocation } from '../src/auth/token-revocation.js';
 import { runMigrate } from '../src/cli/migrate-command.js';
 import { createLogger } from '../src/platform/logger.js';
 import { startProcess } from '../scripts/services/index.js';
 import {
   ROOT,
+  benchTokenIssuer,
   freePort,
   log,
   machineInfo,
@@ -63,12 +62,6 @@ const USAGE = `usage: npx tsx bench/realtime-fanout.ts [--sockets 2000] [--broad
 const TITLE = 'Scheduled maintenance tonight';
 const BODY = 'The diary will be read-only from 02:00 to 02:30 UTC while we upgrade the analysis service. Entries you write meanwhile are kept on your device and sent when we are back.';
 
-/** `issue` never consults revocation; the benchmark signs tokens without a Redis connection. */
-const noRevocation: TokenRevocation = {
-  revokeUser: () => Promise.reject(new Error('not available in the benchmark')),
-  revokeSession: () => Promise.reject(new Error('not available in the benchmark')),
-  isRevoked: () => Promise.resolve(false),
-};
 
 const DEFAULTS = { sockets: 2000, broadcasts: 20, acked: 3, clientProcs: 2, interval: 0, concurrency: 50, warmup: 50, settle: 5, gap: 250, timeout: 60, quietTimeout: 900 };
 
@@ -149,8 +142,7 @@ async function createUsers(config: AppConfig, count: number): Promise<{ tokens: 
     rows.push([`rt_${run}_admin@example.test`, `rt_${run}_admin`, 'Bench admin', 'ADMIN']);
     await db.batch("INSERT INTO users (email, username, nickname, role, status) VALUES (?, ?, ?, ?, 'ACTIVE')", rows);
     const saved = (await db.query('SELECT id, role FROM users WHERE username LIKE ? ORDER BY id', [`rt\\_${run}\\_%`])) as Array<{ id: number; role: 'USER' | 'ADMIN' }>;
-    // Long-lived tokens so a long run does not outlive them; the API checks exp, not the TTL.
-    const tokens = createAccessTokens({ ...config.auth.jwt, accessTtlSec: 86_400 }, noRevocation);
+    const tokens = benchTokenIssuer(config.auth.jwt);
     const issue = (u: { id: number; role: 'USER' | 'ADMIN' }) => tokens.issue({ userId: String(u.id), role: u.role, sessionId: randomUUID() }).accessToken;
     const admin = saved.find((u) => u.role === 'ADMIN');
     if (!admin || saved.length !== count + 1) throw new Error(`expected ${count + 1} users, found ${saved.length}`);

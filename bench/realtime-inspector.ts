@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { waitFor } from '../scripts/services/index.js';
 import { ROOT } from './bench-support.js';
+import { pendingRequests } from './pending-requests.js';
 
 export interface Inspector {
   /** Full GC (twice, so finalizers' garbage goes too), then the process's `process.memoryUsage()`. */
@@ -44,39 +45,16 @@ export async function openInspector(port: number, timeoutMs: number): Promise<In
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  let nextId = 0;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const requests = pendingRequests();
   ws.on('message', (data) => {
     const message = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
-    const waiter = message.id === undefined ? undefined : pending.get(message.id);
-    if (!waiter) return;
-    pending.delete(message.id!);
-    if (message.error) waiter.reject(new Error(`inspector: ${message.error.message}`));
-    else waiter.resolve(message.result);
+    if (message.id === undefined) return;
+    if (message.error) requests.fail(message.id, new Error(`inspector: ${message.error.message}`));
+    else requests.answer(message.id, message.result);
   });
-  ws.on('close', () => {
-    for (const waiter of pending.values()) waiter.reject(new Error('inspector connection closed'));
-    pending.clear();
-  });
+  ws.on('close', () => requests.failAll(new Error('inspector connection closed')));
   const call = <T>(method: string, params: Record<string, unknown> = {}, timeout = 60_000): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const id = ++nextId;
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        reject(new Error(`inspector ${method}: no answer within ${timeout} ms`));
-      }, timeout);
-      pending.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      ws.send(JSON.stringify({ id, method, params }));
-    });
+    requests.request<T>(`inspector ${method}`, timeout, (id) => ws.send(JSON.stringify({ id, method, params })));
 
   return {
     async settledMemory() {

@@ -3,45 +3,9 @@
  * shell, its resident memory, the open-file limit, and CPU time per role of this benchmark's own
  * process tree, with the API and baseline instances told apart by pid.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-
-const TICKS_PER_SEC = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-interface ProcInfo {
-  ppid: number;
-  ticks: number;
-  cmd: string;
-}
-
-function readProc(pid: number): ProcInfo | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name is in parentheses and may itself contain spaces or parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), cmd };
-  } catch {
-    return undefined;
-  }
-}
-
-function allProcs(): Map<number, ProcInfo> {
-  const procs = new Map<number, ProcInfo>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const info = readProc(Number(entry));
-    if (info) procs.set(Number(entry), info);
-  }
-  return procs;
-}
+import { TICKS_PER_SEC, allProcs, machineBusyTicks, treeTicksByRole } from './cpu-usage.js';
 
 /**
  * The node process a watchdog shell (scripts/services `startProcess`) runs: the memory and CPU
@@ -85,30 +49,9 @@ function roleOf(pid: number, cmd: string, labels: ReadonlyMap<number, string>): 
   return 'other (watchdog shells)';
 }
 
-function machineBusyTicks(): number {
-  const [, ...values] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
-  const n = values.map(Number);
-  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
-  return (n[0] ?? 0) + (n[1] ?? 0) + (n[2] ?? 0) + (n[5] ?? 0) + (n[6] ?? 0) + (n[7] ?? 0);
-}
-
 /** CPU ticks so far of every process in this benchmark's tree, by role; `labels` names pids. */
 export function cpuSnapshot(labels: ReadonlyMap<number, string>): CpuSnapshot {
-  const procs = allProcs();
-  const children = new Map<number, number[]>();
-  for (const [pid, info] of procs) children.set(info.ppid, [...(children.get(info.ppid) ?? []), pid]);
-  const ticks = new Map<string, number>();
-  const stack = [process.pid];
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    const info = procs.get(pid);
-    if (info) {
-      const role = roleOf(pid, info.cmd, labels);
-      ticks.set(role, (ticks.get(role) ?? 0) + info.ticks);
-    }
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return { at: Date.now(), ticks, machineBusy: machineBusyTicks() };
+  return { at: Date.now(), ticks: treeTicksByRole((pid, cmd) => roleOf(pid, cmd, labels)), machineBusy: machineBusyTicks() };
 }
 
 /**

@@ -14,13 +14,12 @@ import * as mariadb from 'mariadb';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../config/index.js';
-import { createAccessTokens } from '../src/auth/access-tokens.js';
-import type { TokenRevocation } from '../src/auth/token-revocation.js';
+import { loadConfig, type AppConfig } from '../config/index.js';
 import { runMigrate } from '../src/cli/migrate-command.js';
 import { topicNames } from '../src/platform/kafka.js';
 import { createLogger } from '../src/platform/logger.js';
 import {
+  benchTokenIssuer,
   freePort,
   log,
   machineInfo,
@@ -41,12 +40,6 @@ import { createDiaryTexts } from './diary-texts.js';
 const USAGE = 'usage: npx tsx bench/rest-diaries.ts [--duration 15] [--connections 50] [--users 50] [--warmup 3]';
 const DIARIES = '/api/v1/diaries';
 
-/** `issue` never consults revocation; the benchmark signs tokens without a Redis connection. */
-const noRevocation: TokenRevocation = {
-  revokeUser: () => Promise.reject(new Error('not available in the benchmark')),
-  revokeSession: () => Promise.reject(new Error('not available in the benchmark')),
-  isRevoked: () => Promise.resolve(false),
-};
 
 interface PhaseResult {
   name: string;
@@ -254,7 +247,7 @@ async function sqlStatements(db: mariadb.Connection): Promise<Record<string, num
   return Object.fromEntries(rows.map((r) => [r.Variable_name.replace(/^Com_/, '').toLowerCase(), Number(r.Value)]));
 }
 
-async function createUsers(db: mariadb.Connection, count: number, jwtConfig: Parameters<typeof createAccessTokens>[0]): Promise<string[]> {
+async function createUsers(db: mariadb.Connection, count: number, jwtConfig: AppConfig['auth']['jwt']): Promise<string[]> {
   const run = randomUUID().slice(0, 8);
   const rows = Array.from({ length: count }, (_, i) => {
     const username = `bench_${run}_${i}`;
@@ -262,8 +255,7 @@ async function createUsers(db: mariadb.Connection, count: number, jwtConfig: Par
   });
   await db.batch("INSERT INTO users (email, username, nickname, role, status) VALUES (?, ?, ?, 'USER', 'ACTIVE')", rows);
   const users = (await db.query('SELECT id FROM users WHERE username LIKE ? ORDER BY id', [`bench\\_${run}\\_%`])) as Array<{ id: number }>;
-  // Long-lived tokens so a long --duration does not outlive them; the API checks exp, not the TTL.
-  const tokens = createAccessTokens({ ...jwtConfig, accessTtlSec: 86_400 }, noRevocation);
+  const tokens = benchTokenIssuer(jwtConfig);
   return users.map((u) => tokens.issue({ userId: String(u.id), role: 'USER', sessionId: randomUUID() }).accessToken);
 }
 

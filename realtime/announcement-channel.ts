@@ -13,10 +13,12 @@ const toMessage = (a: Announcement): AnnouncementMessage => ({ id: a.id, title: 
 /** How far back an instance looks for announcements it may not have fanned out (lost broadcasts). */
 const CATCH_UP_WINDOW_MS = 10 * 60_000;
 
-interface PendingAnnouncement {
+interface SocketAnnouncement {
   message: AnnouncementMessage;
   lastSentAtMs: number;
   inFlight: boolean;
+  /** Kept once acked, so the same announcement found again (catch-up, fan-out) is not re-sent. */
+  acked: boolean;
 }
 
 /**
@@ -42,34 +44,34 @@ export function createAnnouncementChannel(deps: {
 }) {
   const { users, admin } = deps;
   const log = deps.log.child({ component: 'announcements' });
-  const pendingBySocket = new WeakMap<Socket, Map<string, PendingAnnouncement>>();
+  const bySocket = new WeakMap<Socket, Map<string, SocketAnnouncement>>();
   /** Announcements this instance has fanned out (id → createdAt ms), pruned after the catch-up window. */
   const fannedOut = new Map<string, number>();
   const startedAtMs = Date.now();
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
 
-  function emit(socket: Socket, pending: PendingAnnouncement): void {
-    pending.inFlight = true;
-    pending.lastSentAtMs = Date.now();
+  function emit(socket: Socket, entry: SocketAnnouncement): void {
+    entry.inFlight = true;
+    entry.lastSentAtMs = Date.now();
     deps.metrics.notificationsEmittedTotal.inc({ kind: 'announcement' });
-    socket.timeout(deps.ackTimeoutMs).emit('announcement', pending.message, (err: Error | null) => {
-      pending.inFlight = false;
+    socket.timeout(deps.ackTimeoutMs).emit('announcement', entry.message, (err: Error | null) => {
+      entry.inFlight = false;
       if (err) return; // no ack in time: the next tick sends it again while the socket is connected
-      pendingBySocket.get(socket)?.delete(pending.message.id);
+      entry.acked = true;
       deps
         .announcements()
-        .ack(socket.data.userId as string, pending.message.id)
+        .ack(socket.data.userId as string, entry.message.id)
         .catch((e: unknown) => log.warn({ err: e }, 'recording an announcement ack failed'));
     });
   }
 
   function sendTo(socket: Socket, message: AnnouncementMessage): void {
-    let pending = pendingBySocket.get(socket);
-    if (!pending) pendingBySocket.set(socket, (pending = new Map()));
-    if (pending.has(message.id)) return;
-    const entry: PendingAnnouncement = { message, lastSentAtMs: 0, inFlight: false };
-    pending.set(message.id, entry);
+    let known = bySocket.get(socket);
+    if (!known) bySocket.set(socket, (known = new Map()));
+    if (known.has(message.id)) return;
+    const entry: SocketAnnouncement = { message, lastSentAtMs: 0, inFlight: false, acked: false };
+    known.set(message.id, entry);
     emit(socket, entry);
   }
 
@@ -81,13 +83,14 @@ export function createAnnouncementChannel(deps: {
   admin.on('announcement:fan-out', (message: AnnouncementMessage) => fanOutLocally(message));
 
   async function tick(): Promise<void> {
+    if (users.sockets.size === 0) return; // nobody to deliver to; those who connect get pending ones
     const now = Date.now();
     for (const [id, createdAtMs] of fannedOut) if (createdAtMs < now - CATCH_UP_WINDOW_MS) fannedOut.delete(id);
     const since = new Date(Math.max(startedAtMs, now - CATCH_UP_WINDOW_MS));
     for (const a of await deps.announcements().createdSince(since)) fanOutLocally(toMessage(a));
     for (const socket of users.sockets.values()) {
-      for (const entry of pendingBySocket.get(socket)?.values() ?? []) {
-        if (!entry.inFlight && now - entry.lastSentAtMs >= deps.ackTimeoutMs) emit(socket, entry);
+      for (const entry of bySocket.get(socket)?.values() ?? []) {
+        if (!entry.acked && !entry.inFlight && now - entry.lastSentAtMs >= deps.ackTimeoutMs) emit(socket, entry);
       }
     }
   }

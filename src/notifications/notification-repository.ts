@@ -14,16 +14,7 @@ export interface StoredNotification {
 
 export type AckSelector = { ids?: string[]; upToSeq?: number };
 
-interface NotificationDocument {
-  _id: Types.ObjectId;
-  userId: string;
-  seq: number;
-  eventId: string;
-  type: string;
-  payload: Record<string, unknown>;
-  createdAt: Date;
-  ackedAt?: Date | null;
-}
+type NotificationDocument = Omit<StoredNotification, 'id' | 'ackedAt'> & { _id: Types.ObjectId; ackedAt?: Date | null };
 
 const toNotification = (d: NotificationDocument): StoredNotification => ({
   id: d._id.toHexString(),
