@@ -61,6 +61,7 @@ export function createRealtime(deps: {
   const delivery = createNotificationDelivery({
     nsp: users,
     repo: deps.notificationRepo,
+    notifications: deps.notifications,
     metrics,
     log,
     clusterReachable,

@@ -1,8 +1,8 @@
 import type { Namespace, Socket } from 'socket.io';
 import type { Logger } from '../src/platform/logger.js';
 import type { Metrics } from '../src/platform/metrics.js';
-import type { NotificationRepository, StoredNotification } from '../src/notifications/notification-repository.js';
-import type { NotificationDelivery } from '../src/notifications/notification-service.js';
+import { parseNotificationId, type NotificationRepository, type StoredNotification } from '../src/notifications/notification-repository.js';
+import type { NotificationDelivery, NotificationService } from '../src/notifications/notification-service.js';
 import type { NotificationEnvelope } from './contract.js';
 
 export const userRoom = (userId: string) => `user:${userId}`;
@@ -18,14 +18,18 @@ export function envelope(n: StoredNotification): NotificationEnvelope {
 }
 
 /**
- * What one connected device has acknowledged, kept by the instance that holds its socket.
- * `cursor`: every sequence up to it is acknowledged by this device; `acked`: acknowledged ones
- * above the cursor; `sentAt`: when each unacknowledged one was last sent to it.
+ * What one connected device has been given, kept by the instance that holds its socket.
+ * `floor`: every notification of the user up to it has been sent to the device (or did not exist
+ * when the store was last asked); `pending`: sent and not acknowledged yet, with when it was last
+ * sent; `acked`: acknowledged ones above the floor (so a redelivery round does not send them
+ * again). Broadcasts of one user can arrive out of order (several instances store for the same
+ * user), so nothing below a high-water mark is assumed delivered: a send is skipped only for what
+ * this device is known to have.
  */
 interface DeviceState {
-  cursor: number;
-  acked: Set<number>;
-  sentAt: Map<number, number>;
+  floor: number;
+  pending?: Map<number, { n: NotificationEnvelope; sentAtMs: number }>;
+  acked?: Set<number>;
 }
 
 /**
@@ -36,73 +40,75 @@ interface DeviceState {
  * - live: the instance that stored the notification tells every instance (`serverSideEmit`),
  *   each sends it to its own sockets of that user;
  * - replay on connect: everything after the device's last seen sequence, plus anything unacked;
- * - catch-up: each instance periodically looks for notifications above each local device's
- *   cursor that the device has not acked, and sends them again once the ack timeout has passed.
- * So a lost broadcast (dead instance, Redis blip, dropped socket) becomes a delay, not a loss.
+ * - redelivery rounds: what a device was sent and has not acknowledged within the ack timeout is
+ *   sent again; and the heads of the users with a socket here are read (`_id` lookups), and a
+ *   device whose floor is below its user's head is sent what the store has above the floor that
+ *   it does not have (a broadcast lost with a dead instance or a Redis blip). The floor then
+ *   moves up to the head read one round earlier: a number reserved by then has had a whole
+ *   round to be stored, so the store's answer covers it.
+ * So a lost broadcast becomes a delay, not a loss.
  */
 export function createNotificationDelivery(deps: {
   nsp: Namespace;
   repo: NotificationRepository;
+  notifications: NotificationService;
   metrics: Metrics;
   log: Logger;
-  /** False while the Redis adapter cannot publish: cross-instance sends are skipped, catch-up covers them. */
+  /** False while the Redis adapter cannot publish: cross-instance sends are skipped, redelivery covers them. */
   clusterReachable: () => boolean;
   options: { ackTimeoutMs: number; redeliverIntervalMs: number; replayLimit: number };
 }): NotificationDelivery & {
   replay(socket: Socket, lastSeq: number | undefined): Promise<void>;
   /** A device acknowledged explicitly (`notifications:ack`): stop sending it those. */
-  deviceAcked(socket: Socket, selector: { ids?: string[]; upToSeq?: number }): Promise<void>;
+  deviceAcked(socket: Socket, selector: { ids?: string[]; upToSeq?: number }): void;
   start(): void;
   stop(): Promise<void>;
 } {
   const { nsp, repo, metrics, options } = deps;
   const log = deps.log.child({ component: 'notification-delivery' });
   const devices = new WeakMap<Socket, DeviceState>();
+  /** Head of each user with a socket here as read by the previous round. */
+  const headsLastRound = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> = Promise.resolve();
 
   const stateOf = (socket: Socket): DeviceState => {
     let state = devices.get(socket);
-    if (!state) {
-      state = { cursor: 0, acked: new Set(), sentAt: new Map() };
-      devices.set(socket, state);
-    }
+    if (!state) devices.set(socket, (state = { floor: 0 }));
     return state;
   };
 
   const localSocketsOf = (userId: string): Socket[] =>
     [...(nsp.adapter.rooms.get(userRoom(userId)) ?? [])].map((id) => nsp.sockets.get(id)).filter((s): s is Socket => s !== undefined);
 
-  function markAcked(state: DeviceState, seqs: number[], upToSeq = 0): void {
-    if (upToSeq > state.cursor) state.cursor = upToSeq;
-    for (const seq of seqs) {
-      state.sentAt.delete(seq);
-      if (seq > state.cursor) state.acked.add(seq);
-    }
-    for (const seq of state.sentAt.keys()) if (seq <= state.cursor) state.sentAt.delete(seq);
-    for (const seq of state.acked) if (seq <= state.cursor) state.acked.delete(seq);
-    while (state.acked.delete(state.cursor + 1)) state.cursor++;
+  function settle(state: DeviceState, seq: number): void {
+    state.pending?.delete(seq);
+    if (state.pending?.size === 0) state.pending = undefined;
+    if (seq > state.floor) (state.acked ??= new Set()).add(seq);
   }
 
-  function onDeviceAck(socket: Socket, n: NotificationEnvelope): void {
-    markAcked(stateOf(socket), [n.seq]);
-    repo.ack(socket.data.userId as string, { ids: [n.id] }).then(
-      (count) => count > 0 && metrics.notificationsAckedTotal.inc(count),
-      (err: unknown) => log.warn({ err }, 'recording an ack failed; the inbox keeps it unacknowledged'),
-    );
+  function raiseFloor(state: DeviceState, floor: number): void {
+    if (floor <= state.floor) return;
+    state.floor = floor;
+    for (const seq of state.acked ?? []) if (seq <= floor) state.acked!.delete(seq);
+    if (state.acked?.size === 0) state.acked = undefined;
   }
 
-  /** Sends to one local device unless it has it already or a send is still awaiting its ack. */
-  function sendTo(socket: Socket, n: NotificationEnvelope, kind: 'live' | 'replay' | 'redelivery', force = false): void {
-    const state = stateOf(socket);
-    const acked = n.seq <= state.cursor || state.acked.has(n.seq);
-    const sentAt = state.sentAt.get(n.seq);
-    if (!force && (acked || (sentAt !== undefined && Date.now() - sentAt < options.ackTimeoutMs))) return;
-    state.sentAt.set(n.seq, Date.now());
+  function emit(socket: Socket, state: DeviceState, n: NotificationEnvelope, kind: 'live' | 'replay' | 'redelivery'): void {
+    (state.pending ??= new Map()).set(n.seq, { n, sentAtMs: Date.now() });
     metrics.notificationsEmittedTotal.inc({ kind });
     socket.timeout(options.ackTimeoutMs).emit(eventFor(n.type), n, (err: Error | null) => {
-      if (!err) onDeviceAck(socket, n);
+      if (err || !socket.connected) return;
+      settle(state, n.seq);
+      deps.notifications.deviceAcked(socket.data.userId as string, n.id);
     });
+  }
+
+  /** Sends to one local device unless it has it (acknowledged, or sent and awaiting its ack). */
+  function sendTo(socket: Socket, n: NotificationEnvelope, kind: 'live' | 'replay' | 'redelivery'): void {
+    const state = stateOf(socket);
+    if (state.pending?.has(n.seq) || state.acked?.has(n.seq)) return;
+    emit(socket, state, n, kind);
   }
 
   const deliverLocally = (userId: string, n: NotificationEnvelope) => {
@@ -110,28 +116,31 @@ export function createNotificationDelivery(deps: {
   };
   nsp.on('notification:deliver', (userId: string, n: NotificationEnvelope) => deliverLocally(userId, n));
 
-  async function catchUpRound(): Promise<void> {
-    const cursors = new Map<string, number>();
+  async function redeliveryRound(): Promise<void> {
+    const now = Date.now();
+    const floors = new Map<string, number>();
     for (const socket of nsp.sockets.values()) {
       const userId = socket.data.userId as string | undefined;
       if (!userId) continue;
-      const cursor = stateOf(socket).cursor;
-      cursors.set(userId, Math.min(cursors.get(userId) ?? cursor, cursor));
+      const state = stateOf(socket);
+      const due = [...(state.pending?.values() ?? [])].filter((sent) => now - sent.sentAtMs >= options.ackTimeoutMs);
+      for (const sent of due) emit(socket, state, sent.n, 'redelivery');
+      floors.set(userId, Math.min(floors.get(userId) ?? state.floor, state.floor));
     }
-    if (cursors.size === 0) return;
-    const pending = await repo.afterCursors([...cursors].map(([userId, afterSeq]) => ({ userId, afterSeq })), options.replayLimit);
-    const byUser = new Map<string, StoredNotification[]>();
-    for (const n of pending) byUser.set(n.userId, [...(byUser.get(n.userId) ?? []), n]);
-    for (const [userId, list] of byUser) {
+    for (const userId of headsLastRound.keys()) if (!floors.has(userId)) headsLastRound.delete(userId);
+    if (floors.size === 0) return;
+    const heads = await repo.heads([...floors.keys()]);
+    for (const [userId, floor] of floors) {
+      const head = heads.get(userId) ?? 0;
+      const settled = Math.min(headsLastRound.get(userId) ?? floor, head);
+      headsLastRound.set(userId, head);
+      if (head <= floor) continue;
+      const missed = await repo.after(userId, floor, options.replayLimit, head);
+      // A truncated answer covers the store only up to its last notification.
+      const covered = missed.length >= options.replayLimit ? Math.min(settled, missed.at(-1)!.seq) : settled;
       for (const socket of localSocketsOf(userId)) {
-        const state = stateOf(socket);
-        // Sequences missing below the first stored one were deleted (with their diary): skip them.
-        const first = list.find((n) => n.seq > state.cursor);
-        if (first && first.seq > state.cursor + 1 && !list.some((n) => n.seq === state.cursor + 1)) {
-          state.cursor = first.seq - 1;
-          while (state.acked.delete(state.cursor + 1)) state.cursor++;
-        }
-        for (const n of list) sendTo(socket, envelope(n), 'redelivery');
+        for (const n of missed) sendTo(socket, envelope(n), 'redelivery');
+        raiseFloor(stateOf(socket), covered);
       }
     }
   }
@@ -144,29 +153,41 @@ export function createNotificationDelivery(deps: {
       try {
         nsp.serverSideEmit('notification:deliver', userId, n);
       } catch (err) {
-        log.warn({ err, userId }, 'cross-instance delivery failed; catch-up will deliver it');
+        log.warn({ err, userId }, 'cross-instance delivery failed; redelivery will send it');
       }
     },
 
-    async deviceAcked(socket, selector) {
-      const seqs = selector.ids?.length ? await repo.seqsOf(socket.data.userId as string, selector.ids) : [];
-      markAcked(stateOf(socket), seqs, selector.upToSeq);
+    deviceAcked(socket, selector) {
+      const state = stateOf(socket);
+      const userId = socket.data.userId as string;
+      for (const id of selector.ids ?? []) {
+        const ref = parseNotificationId(id);
+        if (ref?.userId === userId) settle(state, ref.seq);
+      }
+      if (selector.upToSeq !== undefined) {
+        for (const seq of state.pending?.keys() ?? []) if (seq <= selector.upToSeq) settle(state, seq);
+        // The device says it has everything up to there.
+        raiseFloor(state, selector.upToSeq);
+      }
     },
 
     async replay(socket, lastSeq) {
       const userId = socket.data.userId as string;
-      const state = stateOf(socket);
+      const head = await repo.head(userId);
       // A device that says nothing about what it saw is treated as up to date, except for what
-      // nobody has acknowledged yet; a device that gives its last sequence gets everything after.
-      state.cursor = lastSeq ?? (await repo.lastSeq(userId));
-      const pending = await repo.forReplay(userId, state.cursor, options.replayLimit);
+      // nobody has acknowledged yet; one that claims more than was ever handed out (a store
+      // restored from an older backup) is treated as up to date with what exists.
+      const from = Math.min(lastSeq ?? head, head);
+      const state = stateOf(socket);
+      raiseFloor(state, from);
+      const missed = await repo.forReplay(userId, from, options.replayLimit, head);
       // One socket keeps emit order, so the device receives them in sequence order.
-      for (const n of pending) sendTo(socket, envelope(n), 'replay', true);
+      for (const n of missed) sendTo(socket, envelope(n), 'replay');
     },
 
     start() {
       timer = setInterval(() => {
-        round = catchUpRound().catch((err: unknown) => log.warn({ err }, 'catch-up round failed'));
+        round = round.then(() => redeliveryRound().catch((err: unknown) => log.warn({ err }, 'redelivery round failed')));
       }, options.redeliverIntervalMs);
       timer.unref();
     },

@@ -43,9 +43,8 @@ export function attachUserChannel(deps: {
     const guard = guardSocket(socket, { options: deps.guard, metrics, log });
 
     guard.on('notifications:ack', ackNotificationsSchema, async (body) => {
-      const acked = await deps.notifications.ack(userId, body);
-      await deps.delivery.deviceAcked(socket, body);
-      return { acked };
+      deps.delivery.deviceAcked(socket, body);
+      return { acked: await deps.notifications.ack(userId, body) };
     });
 
     guard.on('announcements:ack', ackAnnouncementSchema, async (body) => {

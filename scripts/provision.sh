@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the local services need, idempotently, caching downloads:
-#   MariaDB, Redis, nginx and promtool from Debian packages;
+#   MariaDB, Redis, PostgreSQL, nginx and promtool from Debian packages;
 #   Apache Kafka (KRaft) jars from Maven Central, run on the JDK;
-#   FerretDB v1 (SQLite backend) built from the Go module proxy, unless a real mongod exists;
+#   FerretDB v1 (PostgreSQL backend, patched: scripts/ferretdb/) built from the Go module proxy,
+#   unless a real mongod exists or MONGO_URL is given;
 #   actionlint (GitHub workflow linter) built from the Go module proxy; shellcheck from Debian.
 # Prints the versions it provides. Safe to run any number of times.
 set -euo pipefail
@@ -24,6 +25,9 @@ apt_packages=()
 [ -n "${MARIADB_URL:-}" ] || command -v mariadbd >/dev/null 2>&1 || apt_packages+=(mariadb-server mariadb-client)
 command -v mariadb-dump >/dev/null 2>&1 || apt_packages+=(mariadb-client)
 command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
+# PostgreSQL backs FerretDB, and the EXPLAIN test starts a private one even when MONGO_URL is given.
+pg_bin_dir() { local d best=""; for d in /usr/lib/postgresql/*/bin; do [ -x "$d/postgres" ] && best="$d"; done; echo "$best"; }
+[ -n "$(pg_bin_dir)" ] || apt_packages+=(postgresql)
 command -v nginx >/dev/null 2>&1 || apt_packages+=(nginx)
 command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
 command -v shellcheck >/dev/null 2>&1 || apt_packages+=(shellcheck)
@@ -63,10 +67,21 @@ POM
   touch "$kafka_dir/.complete"
 fi
 
+# --- PostgreSQL as root ----------------------------------------------------------------------
+# PostgreSQL refuses to run as root; the harness then runs it as this OS user (Debian's package
+# creates it; a machine with PostgreSQL from elsewhere may not have it).
+if [ "$(id -u)" -eq 0 ] && ! id "${POSTGRES_OS_USER:-postgres}" >/dev/null 2>&1; then
+  log "creating the OS user ${POSTGRES_OS_USER:-postgres} for PostgreSQL"
+  useradd --system --no-create-home --shell /usr/sbin/nologin "${POSTGRES_OS_USER:-postgres}"
+fi
+
 # --- MongoDB-wire server ----------------------------------------------------------------------
-# The "-idindex" build carries the one-line fix below; the name keeps an unpatched cached build out.
-ferret_bin="$CACHE_DIR/ferretdb-$FERRETDB_VERSION-idindex/ferretdb"
-if [ -z "${MONGO_URL:-}" ] && ! command -v mongod >/dev/null 2>&1 && [ ! -x "$ferret_bin" ]; then
+# FerretDB v1 on PostgreSQL, with scripts/ferretdb/postgresql-pushdown.patch (GIN indexes beside its
+# btree ones, field names as SQL literals, `_id` by the primary index, ranges and `$in` pushed down:
+# see the patch's comments). The build is named after the patch's hash, so a changed patch rebuilds.
+ferret_patch="$(cd "$(dirname "$0")" && pwd)/ferretdb/postgresql-pushdown.patch"
+ferret_bin="$CACHE_DIR/ferretdb-$FERRETDB_VERSION-pg-$(sha256sum "$ferret_patch" | cut -c1-12)/ferretdb"
+if [ ! -x "$ferret_bin" ]; then
   command -v go >/dev/null || { log "Go is required to build FerretDB"; exit 1; }
   log "building FerretDB $FERRETDB_VERSION from the Go module proxy"
   src="$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
@@ -77,15 +92,7 @@ if [ -z "${MONGO_URL:-}" ] && ! command -v mongod >/dev/null 2>&1 && [ ! -x "$fe
   # `go install` of a module leaves build/version/version.txt empty and the binary panics at start;
   # building from the module source with the version file filled in avoids that.
   echo "$FERRETDB_VERSION" > "$work/build/version/version.txt"
-  # v1's SQLite backend looks documents up by `_id` with the path `sjson->'$._id'` but indexes
-  # `sjson->"_id"`: SQLite matches index expressions literally, so every find, update and delete
-  # by `_id` scanned the whole table (15 ms at 3,000 documents, growing linearly). Querying with
-  # the index's own expression gives the same values and an index search.
-  id_column="$work/internal/backends/sqlite/metadata/metadata.go"
-  # shellcheck disable=SC2016 # the backticks and $ are Go and SQL text, not shell
-  sed -i 's|IDColumn = DefaultColumn + "->'\''\$\._id'\''"|IDColumn = DefaultColumn + `->"_id"`|' "$id_column"
-  # shellcheck disable=SC2016
-  grep -qF 'IDColumn = DefaultColumn + `->"_id"`' "$id_column" || { log "patching FerretDB's _id lookups failed"; exit 1; }
+  (cd "$work" && git apply -p1 "$ferret_patch") || { log "applying $ferret_patch failed"; exit 1; }
   mkdir -p "$(dirname "$ferret_bin")"
   (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$ferret_bin.tmp" ./cmd/ferretdb)
   mv "$ferret_bin.tmp" "$ferret_bin"
@@ -107,9 +114,10 @@ fi
   if [ -n "${MARIADB_URL:-}" ]; then echo "mariadb: MARIADB_URL (not installed here)"; else echo "mariadb: $(mariadbd --version 2>/dev/null | head -1)"; fi
   echo "redis: $(redis-server --version | head -1)"
   echo "kafka: $KAFKA_VERSION ($(java -version 2>&1 | head -1))"
-  if [ -n "${MONGO_URL:-}" ]; then echo "mongo: MONGO_URL (not installed here)"
+  if [ -n "${MONGO_URL:-}" ]; then echo "mongo: MONGO_URL"
   elif command -v mongod >/dev/null 2>&1; then echo "mongo: $(mongod --version | head -1)"
-  else echo "mongo-wire: FerretDB $("$ferret_bin" --version | head -1)"; fi
+  else echo "mongo-wire: FerretDB $("$ferret_bin" --version | head -1) on PostgreSQL"; fi
+  echo "postgresql: $("$(pg_bin_dir)/postgres" --version)"
   echo "nginx: $(nginx -v 2>&1)"
   echo "promtool: $(promtool --version 2>&1 | head -1)"
   echo "actionlint: $("$actionlint_bin" -version | head -1)"

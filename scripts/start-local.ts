@@ -24,7 +24,7 @@ function exitCode(child: ChildProcess): Promise<number> {
 
 async function main(): Promise<void> {
   console.log(`[start] local services under ${dataDir}`);
-  const services = await startLocalServices({ rootDir: dataDir, ports: DEV_PORTS });
+  const services = await startLocalServices({ rootDir: dataDir, ports: DEV_PORTS, durable: true });
   const urls = services.urls;
   const withDb = (url: string, db: string) => (new URL(url).pathname.length > 1 ? url : `${url.replace(/\/$/, '')}/${db}`);
   const env: NodeJS.ProcessEnv = {

@@ -139,11 +139,12 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
   const settings = createSettingsService({ repo: createSettingsRepository(sql), redis });
   const analyses = createAnalysisRepository(mongoModels);
   const notificationRepo = createNotificationRepository(mongoModels);
-  const notifications = createNotificationService({ repo: notificationRepo, metrics, delivery: () => live().delivery });
+  const notifications = createNotificationService({ repo: notificationRepo, metrics, delivery: () => live().delivery, log });
   const announcementRepo = createAnnouncementRepository(mongoModels);
   const announcements = createAnnouncementService({
     repo: announcementRepo,
     channel: () => live().announcementChannel,
+    counterId: config.app.instanceId,
     onError: (err) => log.warn({ err }, 'counting announcement acks failed'),
   });
   const diaryRepo = createDiaryRepository(sequelize, sql);
@@ -155,7 +156,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     settings,
     topics,
     events: diaryEvents,
-    onDeleted: [(userId, diaryId) => analyses.deleteForDiary(userId, diaryId), (userId, diaryId) => notificationRepo.deleteForDiary(userId, diaryId)],
+    onDeleted: [(userId, diaryId) => analyses.deleteForDiary(userId, diaryId), (userId, diaryId) => notificationRepo.removeForDiary(userId, diaryId)],
     onOutboxWritten: () => relay.wake(),
     limiter: createRateLimiter(redis),
     analysisBudget: { limit: config.diaries.analysisRequestsPerUser, windowSec: config.diaries.analysisRequestsWindowSec },
@@ -311,7 +312,8 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
       server.closeIdleConnections();
       const grace = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs);
       await realtimeLayer.stop();
-      announcements.close();
+      await announcements.close();
+      await notifications.flush();
       await closed;
       clearTimeout(grace);
       consumerAbort.abort();

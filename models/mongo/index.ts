@@ -1,8 +1,15 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
 
 /**
- * MongoDB documents. Everything here must work on FerretDB too: no multi-document transactions,
- * no change streams. Uniqueness (and so idempotency) comes from the unique indexes below.
+ * MongoDB documents. Everything here must work on FerretDB v1 too: no multi-document transactions,
+ * no change streams, no atomic updates (it applies them read-then-write). Uniqueness, and so
+ * idempotency, comes from `_id` and the unique indexes below.
+ *
+ * Query shapes: every hot query is an `_id` lookup or an equality on the leading fields of an index
+ * (owner first), narrowed by a range inside one owner's documents. On MongoDB the compound index
+ * serves all of it; on FerretDB-on-PostgreSQL (patched, scripts/ferretdb/) the equality is served by
+ * the GIN index it builds beside each of these, `_id` by its primary btree, and the range is
+ * filtered in PostgreSQL over that owner's rows.
  */
 
 const EMOTION_STATUSES = ['POSITIVE', 'NEGATIVE', 'NEUTRAL'] as const;
@@ -50,17 +57,24 @@ const diaryAnalysisSchema = new Schema(
 diaryAnalysisSchema.index({ diaryId: 1, revision: 1 }, { unique: true, name: 'diary_revision_unique' });
 diaryAnalysisSchema.index({ userId: 1, analyzedAt: -1 }, { name: 'user_analyzed' });
 
-/**
- * The newest analysed revision per diary (`_id` = diaryId), so the worker's stale check is one
- * `_id` lookup instead of a query over all analyses (which FerretDB's SQLite backend would scan).
- */
+/** The newest analysed revision per diary (`_id` = diaryId): the worker's stale check is one `_id` lookup. */
 const analysisHeadSchema = new Schema(
   { _id: { type: String, required: true }, userId: { type: String, required: true }, revision: { type: Number, required: true } },
   { collection: 'analysis_heads', versionKey: false },
 );
+analysisHeadSchema.index({ userId: 1 }, { name: 'user' });
 
+/** `<userId>:<seq>`: a notification's id, so an ack by id names its owner and sequence without a lookup. */
+export const notificationId = (userId: string, seq: number) => `${userId}:${seq}`;
+
+/**
+ * One per user and sequence number. A sequence, once used, stays used: deleting an entry turns its
+ * notifications into tombstones (type `removed`, no payload, no diary id) instead of removing
+ * them, so no later notification can take the number of one a device has already seen.
+ */
 const notificationSchema = new Schema(
   {
+    _id: { type: String, required: true },
     userId: { type: String, required: true },
     /** Per-user increasing sequence; clients replay "everything after the last seq I saw". */
     seq: { type: Number, required: true },
@@ -68,14 +82,25 @@ const notificationSchema = new Schema(
     eventId: { type: String, required: true },
     type: { type: String, required: true },
     payload: { type: Schema.Types.Mixed, required: true },
-    createdAt: { type: Date, required: true },
+    /** The diary it is about (null for others), so deleting the entry finds them by equality. */
+    diaryId: { type: String, default: null },
+    /** Equality on a boolean is what FerretDB serves from an index; `ackedAt: null` is not. */
+    acked: { type: Boolean, required: true, default: false },
     ackedAt: { type: Date, default: null },
+    createdAt: { type: Date, required: true },
   },
   { collection: 'notifications', versionKey: false, minimize: false },
 );
 notificationSchema.index({ userId: 1, seq: 1 }, { unique: true, name: 'user_seq_unique' });
 notificationSchema.index({ userId: 1, eventId: 1 }, { unique: true, name: 'user_event_unique' });
-notificationSchema.index({ userId: 1, ackedAt: 1, seq: 1 }, { name: 'user_unacked' });
+notificationSchema.index({ userId: 1, acked: 1, seq: 1 }, { name: 'user_acked_seq' });
+
+/**
+ * The last sequence handed out per user (`_id` = userId), raised with `$inc` before each insert.
+ * Atomic on MongoDB; FerretDB applies it read-then-write, so two writers may get the same number:
+ * the unique `_id` of the notification then refuses one of them, which takes the next.
+ */
+const notificationHeadSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, required: true } }, { collection: 'notification_heads', versionKey: false });
 
 const announcementSchema = new Schema(
   {
@@ -89,30 +114,48 @@ const announcementSchema = new Schema(
 );
 announcementSchema.index({ createdAt: -1 }, { name: 'created' });
 
+/** `<announcementId>:<userId>`: one ack per user, recorded by one insert. */
+export const announcementAckId = (announcementId: string, userId: string) => `${announcementId}:${userId}`;
+
 const announcementAckSchema = new Schema(
   {
+    _id: { type: String, required: true },
     announcementId: { type: String, required: true },
     userId: { type: String, required: true },
     ackedAt: { type: Date, required: true },
   },
   { collection: 'announcement_acks', versionKey: false },
 );
-announcementAckSchema.index({ announcementId: 1, userId: 1 }, { unique: true, name: 'announcement_user_unique' });
-announcementAckSchema.index({ userId: 1, announcementId: 1 }, { name: 'user_announcement' });
+announcementAckSchema.index({ userId: 1 }, { name: 'user' });
+
+/**
+ * Ack counts without recounting: each API instance keeps its own counter per announcement
+ * (`_id` = `<announcementId>|<instanceId>`) and is its only writer, so FerretDB's read-then-write
+ * `$inc` cannot lose an increment; the count is the sum of a handful of counters.
+ */
+const announcementAckCountSchema = new Schema(
+  { _id: { type: String, required: true }, announcementId: { type: String, required: true }, count: { type: Number, required: true } },
+  { collection: 'announcement_ack_counts', versionKey: false },
+);
+announcementAckCountSchema.index({ announcementId: 1 }, { name: 'announcement' });
 
 export type DiaryAnalysisDoc = InferSchemaType<typeof diaryAnalysisSchema>;
 export type AnalysisHeadDoc = InferSchemaType<typeof analysisHeadSchema>;
 export type NotificationDoc = InferSchemaType<typeof notificationSchema>;
+export type NotificationHeadDoc = InferSchemaType<typeof notificationHeadSchema>;
 export type AnnouncementDoc = InferSchemaType<typeof announcementSchema>;
 export type AnnouncementAckDoc = InferSchemaType<typeof announcementAckSchema>;
+export type AnnouncementAckCountDoc = InferSchemaType<typeof announcementAckCountSchema>;
 
 export function defineMongoModels(conn: Connection) {
   return {
     DiaryAnalysis: conn.model('DiaryAnalysis', diaryAnalysisSchema),
     AnalysisHead: conn.model('AnalysisHead', analysisHeadSchema),
     Notification: conn.model('Notification', notificationSchema),
+    NotificationHead: conn.model('NotificationHead', notificationHeadSchema),
     Announcement: conn.model('Announcement', announcementSchema),
     AnnouncementAck: conn.model('AnnouncementAck', announcementAckSchema),
+    AnnouncementAckCount: conn.model('AnnouncementAckCount', announcementAckCountSchema),
   };
 }
 

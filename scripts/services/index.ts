@@ -2,13 +2,14 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startKafka } from './kafka.js';
 import { startMariaDb, type RunningService } from './mariadb.js';
-import { startMongoWire } from './mongo.js';
+import { startMongoWire, type MongoWireService } from './mongo.js';
 import { freePort } from './process.js';
 import { startRedis, type RestartableService } from './redis.js';
 
 export { freePort, startProcess, tcpOpen, waitFor } from './process.js';
 export type { RunningService } from './mariadb.js';
 export type { RestartableService } from './redis.js';
+export type { MongoWireService } from './mongo.js';
 
 /** Connection strings of the four backing services, as the config's env aliases expect them. */
 export interface ServiceUrls {
@@ -21,21 +22,24 @@ export interface ServiceUrls {
 export interface LocalServices {
   urls: ServiceUrls;
   /** Only services this process started (those not given by *_URL variables). */
-  started: { mariadb?: RunningService; redis?: RestartableService; mongo?: RunningService & { flavour: string }; kafka?: RestartableService };
+  started: { mariadb?: RunningService; redis?: RestartableService; mongo?: MongoWireService; kafka?: RestartableService };
   stop(): Promise<void>;
 }
 
 export interface LocalServicesOptions {
   /** Data and logs go under this directory (one sub-directory per service). */
   rootDir: string;
+  /** Durable PostgreSQL settings (npm start keeps its data; tests trade durability for speed). */
+  durable?: boolean;
   /** Fixed ports (npm start); free ports are picked when absent (tests). */
   ports?: Partial<Record<'mariadb' | 'redis' | 'mongo' | 'kafka', number>>;
-  /** Environment to read *_URL variables from; a service given there is not started. */
+  /** Environment to read *_URL variables from; a service given there is not started (POSTGRES_URL: FerretDB runs on it). */
   env?: NodeJS.ProcessEnv;
 }
 
 /**
- * Starts MariaDB, Redis, Kafka and a MongoDB-wire server as child processes bound to 127.0.0.1,
+ * Starts MariaDB, Redis, Kafka and a MongoDB-wire server (FerretDB on PostgreSQL, or mongod) as
+ * child processes bound to 127.0.0.1,
  * in parallel, each waited for until it really answers. Services whose URL is already given in
  * the environment (CI service containers, docker compose) are used as they are.
  */
@@ -54,7 +58,10 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const tasks: Array<Promise<unknown>> = [];
   if (!env.MARIADB_URL) tasks.push(port('mariadb').then((p) => startMariaDb(dir('mariadb'), p, logDir)).then((s) => (started.mariadb = s)));
   if (!env.REDIS_URL) tasks.push(port('redis').then((p) => startRedis(dir('redis'), p, logDir)).then((s) => (started.redis = s)));
-  if (!env.MONGO_URL) tasks.push(port('mongo').then((p) => startMongoWire(dir('mongo'), p, logDir)).then((s) => (started.mongo = s)));
+  if (!env.MONGO_URL) {
+    const mongoOptions = { postgresUrl: env.POSTGRES_URL || undefined, postgres: { durable: options.durable } };
+    tasks.push(port('mongo').then((p) => startMongoWire(dir('mongo'), p, logDir, mongoOptions)).then((s) => (started.mongo = s)));
+  }
   if (!env.KAFKA_BROKERS) tasks.push(port('kafka').then((p) => startKafka(dir('kafka'), p, logDir)).then((s) => (started.kafka = s)));
 
   const stop = async () => {

@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import mongoose from 'mongoose';
-import { FERRETDB_BINARY, FERRETDB_VERSION, startProcess, waitFor } from './process.js';
+import { FERRETDB_BINARY, FERRETDB_VERSION, freePort, startProcess, waitFor } from './process.js';
 import type { RunningService } from './mariadb.js';
+import { startPostgres, type PostgresOptions } from './postgres.js';
 
 function hasMongod(): boolean {
   try {
@@ -14,33 +15,83 @@ function hasMongod(): boolean {
   }
 }
 
+export interface MongoWireService extends RunningService {
+  flavour: string;
+  /** The PostgreSQL under FerretDB (absent for a real mongod). */
+  postgres?: RunningService & { logFile?: string };
+}
+
+export interface MongoWireOptions {
+  /** Use this PostgreSQL instead of starting one (POSTGRES_URL). */
+  postgresUrl?: string;
+  postgres?: PostgresOptions;
+  /** Force FerretDB even when a mongod is installed (the EXPLAIN test). */
+  ferretdb?: boolean;
+}
+
+/** Appends FerretDB's connection settings to a PostgreSQL URL (pool size: pgx's default is 4). */
+function ferretPostgresUrl(url: string): string {
+  const u = new URL(url);
+  if (!u.searchParams.has('pool_max_conns')) u.searchParams.set('pool_max_conns', '32');
+  return u.toString();
+}
+
 /**
- * A MongoDB-wire server: a real mongod when one is installed, otherwise FerretDB v1 on SQLite
- * (built by provision.sh). Both listen on 127.0.0.1 only.
+ * A MongoDB-wire server bound to 127.0.0.1: a real mongod when one is installed, otherwise
+ * FerretDB v1 (built by provision.sh with the patch in scripts/ferretdb/) on a PostgreSQL of its
+ * own, or on `postgresUrl` when given.
  */
-export async function startMongoWire(dataDir: string, port: number, logDir: string): Promise<RunningService & { flavour: string }> {
+export async function startMongoWire(dataDir: string, port: number, logDir: string, options: MongoWireOptions = {}): Promise<MongoWireService> {
   mkdirSync(dataDir, { recursive: true });
-  const useMongod = hasMongod();
-  const proc = useMongod
-    ? startProcess('mongod', 'mongod', ['--dbpath', dataDir, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'], {
-        cwd: dataDir,
-        logFile: path.join(logDir, 'mongod.log'),
-      })
-    : startProcess(
-        'ferretdb',
-        FERRETDB_BINARY,
-        [
-          '--handler=sqlite',
-          `--sqlite-url=file:${dataDir}/`,
-          `--listen-addr=127.0.0.1:${port}`,
-          `--state-dir=${dataDir}`,
-          '--debug-addr=-',
-          '--telemetry=disable',
-          '--log-level=warn',
-        ],
-        { cwd: dataDir, logFile: path.join(logDir, 'ferretdb.log') },
-      );
   const url = `mongodb://127.0.0.1:${port}`;
+  if (!options.ferretdb && !options.postgresUrl && hasMongod()) {
+    const proc = startProcess('mongod', 'mongod', ['--dbpath', dataDir, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'], {
+      cwd: dataDir,
+      logFile: path.join(logDir, 'mongod.log'),
+    });
+    await waitForPing(url, proc.child);
+    return { name: 'mongo', port, url, flavour: 'mongod', stop: () => proc.stop(10_000) };
+  }
+
+  const postgres = options.postgresUrl ? undefined : await startPostgres(path.join(dataDir, 'postgres'), await freePort(), logDir, options.postgres);
+  const postgresUrl = options.postgresUrl ?? postgres!.url;
+  const ferretDir = path.join(dataDir, 'ferretdb');
+  mkdirSync(ferretDir, { recursive: true });
+  const proc = startProcess(
+    'ferretdb',
+    FERRETDB_BINARY,
+    [
+      '--handler=postgresql',
+      `--postgresql-url=${ferretPostgresUrl(postgresUrl)}`,
+      `--listen-addr=127.0.0.1:${port}`,
+      `--state-dir=${ferretDir}`,
+      '--debug-addr=-',
+      '--telemetry=disable',
+      '--log-level=warn',
+    ],
+    { cwd: ferretDir, logFile: path.join(logDir, `ferretdb-${port}.log`) },
+  );
+  try {
+    await waitForPing(url, proc.child);
+  } catch (err) {
+    await proc.stop(5_000);
+    await postgres?.stop();
+    throw err;
+  }
+  return {
+    name: 'mongo',
+    port,
+    url,
+    flavour: `FerretDB ${FERRETDB_VERSION} on PostgreSQL`,
+    postgres,
+    async stop() {
+      await proc.stop(10_000);
+      await postgres?.stop();
+    },
+  };
+}
+
+async function waitForPing(url: string, child: ChildProcess): Promise<void> {
   await waitFor(
     'mongo-wire server',
     async () => {
@@ -53,7 +104,6 @@ export async function startMongoWire(dataDir: string, port: number, logDir: stri
       return true;
     },
     30_000,
-    proc.child,
+    child,
   );
-  return { name: 'mongo', port, url, flavour: useMongod ? 'mongod' : `FerretDB ${FERRETDB_VERSION}`, stop: () => proc.stop(10_000) };
 }

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Where scripts/provision.sh caches Kafka and FerretDB. */
 export const CACHE_DIR =
@@ -10,8 +12,14 @@ export const CACHE_DIR =
 
 export const KAFKA_VERSION = process.env.KAFKA_VERSION ?? '3.9.1';
 export const FERRETDB_VERSION = process.env.FERRETDB_VERSION ?? 'v1.24.2';
-/** provision.sh builds FerretDB with its `_id` lookups using the `_id` index (see there). */
-export const FERRETDB_BINARY = path.join(CACHE_DIR, `ferretdb-${FERRETDB_VERSION}-idindex`, 'ferretdb');
+/** The patch provision.sh applies to FerretDB's PostgreSQL backend before building it. */
+export const FERRETDB_PATCH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'ferretdb', 'postgresql-pushdown.patch');
+/** provision.sh's build of FerretDB, named after the patch it carries (a changed patch is a new build). */
+export const FERRETDB_BINARY = path.join(
+  CACHE_DIR,
+  `ferretdb-${FERRETDB_VERSION}-pg-${createHash('sha256').update(readFileSync(FERRETDB_PATCH)).digest('hex').slice(0, 12)}`,
+  'ferretdb',
+);
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -83,7 +91,12 @@ export interface ManagedProcess {
  * it if this Node process dies without running its exit hooks (SIGKILL, OOM), so no server is
  * ever left behind holding a port.
  */
-export function startProcess(name: string, command: string, args: string[], options: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv }): ManagedProcess {
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv; /** What the server takes as "stop now" (PostgreSQL: INT). */ stopSignal?: 'TERM' | 'INT' },
+): ManagedProcess {
   hookExit();
   const out = createWriteStream(options.logFile, { flags: 'a' });
   // bash runs the server, forwards TERM/INT to it, waits for it to really exit (so its port is
@@ -91,7 +104,7 @@ export function startProcess(name: string, command: string, args: string[], opti
   const watchdog = [
     '"$@" & child=$!',
     `(while kill -0 ${process.pid} 2>/dev/null && kill -0 $$ 2>/dev/null; do sleep 1; done; kill -9 $child 2>/dev/null) & wd=$!`,
-    "trap 'kill -TERM $child 2>/dev/null' TERM INT",
+    `trap 'kill -${options.stopSignal ?? 'TERM'} $child 2>/dev/null' TERM INT`,
     'code=0; while kill -0 $child 2>/dev/null; do wait $child; code=$?; done',
     'kill $wd 2>/dev/null; exit $code',
   ].join('\n');

@@ -1,5 +1,5 @@
 import type { Types } from 'mongoose';
-import { isDuplicateKeyError, type MongoModels } from '../../models/mongo/index.js';
+import { announcementAckId, isDuplicateKeyError, type MongoModels } from '../../models/mongo/index.js';
 
 export interface Announcement {
   id: string;
@@ -30,10 +30,12 @@ const toAnnouncement = (d: AnnouncementDocument): Announcement => ({
 
 const isObjectId = (id: string) => /^[a-f0-9]{24}$/.test(id);
 
-/** Announcements and their per-user acks; a user's ack is recorded once (unique index). */
+/**
+ * Announcements, their per-user acks (`_id` = `<announcementId>:<userId>`: recording one is a
+ * single insert, and a second insert of the same ack is refused) and their ack counters.
+ */
 export function createAnnouncementRepository(models: MongoModels) {
-  const { Announcement: Model, AnnouncementAck } = models;
-  const active = (since: Date) => ({ createdAt: { $gte: since }, $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }] });
+  const { Announcement: Model, AnnouncementAck, AnnouncementAckCount } = models;
 
   return {
     async create(input: { title: string; body: string; createdBy: string; expiresAt?: Date | null }): Promise<Announcement> {
@@ -52,26 +54,22 @@ export function createAnnouncementRepository(models: MongoModels) {
       return (await Model.find({ createdAt: { $gte: since } }).sort({ createdAt: 1 }).limit(100).lean<AnnouncementDocument[]>()).map(toAnnouncement);
     },
 
-    async list(limit: number): Promise<Announcement[]> {
-      return (await Model.find().sort({ createdAt: -1 }).limit(limit).lean<AnnouncementDocument[]>()).map(toAnnouncement);
+    /** The newest announcements created at or after `since`, newest first. */
+    async list(limit: number, since = new Date(0)): Promise<Announcement[]> {
+      return (await Model.find({ createdAt: { $gte: since } }).sort({ createdAt: -1 }).limit(limit).lean<AnnouncementDocument[]>()).map(toAnnouncement);
     },
 
-    /** Active announcements since `since` that the user has not acknowledged, oldest first. */
-    async unackedFor(userId: string, since: Date, limit: number): Promise<Announcement[]> {
-      const acked = new Set((await AnnouncementAck.find({ userId }, { announcementId: 1, _id: 0 }).lean()).map((a) => a.announcementId));
-      const docs = await Model.find(active(since)).sort({ createdAt: 1 }).limit(limit + acked.size).lean<AnnouncementDocument[]>();
-      return docs.map(toAnnouncement).filter((a) => !acked.has(a.id)).slice(0, limit);
-    },
-
+    /** Which of `ids` the user has acknowledged (`_id` lookups). */
     async ackedIds(userId: string, ids: string[]): Promise<Set<string>> {
-      const rows = await AnnouncementAck.find({ userId, announcementId: { $in: ids } }, { announcementId: 1, _id: 0 }).lean();
+      if (ids.length === 0) return new Set();
+      const rows = await AnnouncementAck.find({ _id: { $in: ids.map((id) => announcementAckId(id, userId)) } }, { announcementId: 1 }).lean();
       return new Set(rows.map((r) => r.announcementId));
     },
 
     /** Records the ack; false when this user had already acknowledged it. */
     async ack(announcementId: string, userId: string): Promise<boolean> {
       try {
-        await AnnouncementAck.create({ announcementId, userId, ackedAt: new Date() });
+        await AnnouncementAck.collection.insertOne({ _id: announcementAckId(announcementId, userId), announcementId, userId, ackedAt: new Date() } as never);
         return true;
       } catch (err) {
         if (isDuplicateKeyError(err)) return false;
@@ -79,8 +77,22 @@ export function createAnnouncementRepository(models: MongoModels) {
       }
     },
 
-    async ackCount(announcementId: string): Promise<number> {
-      return AnnouncementAck.countDocuments({ announcementId });
+    /**
+     * Adds to this instance's counter of an announcement. The caller must be the counter's only
+     * writer and must not call again for the same counter before this returns (FerretDB applies
+     * `$inc` read-then-write).
+     */
+    async addAcks(announcementId: string, counterId: string, count: number): Promise<void> {
+      await AnnouncementAckCount.updateOne({ _id: `${announcementId}|${counterId}` }, { $inc: { count }, $setOnInsert: { announcementId } }, { upsert: true });
+    },
+
+    /** Ack counts of announcements: the sum of their counters. */
+    async ackCounts(announcementIds: string[]): Promise<Map<string, number>> {
+      const counts = new Map(announcementIds.map((id) => [id, 0]));
+      if (announcementIds.length === 0) return counts;
+      const rows = await AnnouncementAckCount.find({ announcementId: { $in: announcementIds } }, { announcementId: 1, count: 1 }).lean();
+      for (const r of rows) counts.set(r.announcementId, (counts.get(r.announcementId) ?? 0) + r.count);
+      return counts;
     },
 
     async deleteAcksOfUser(userId: string): Promise<void> {

@@ -15,55 +15,94 @@ export const ANNOUNCEMENT_WINDOW_MS = 30 * 86_400_000;
 /** How long ack counts are gathered before admins are told the new count. */
 export const ACK_COUNT_INTERVAL_MS = 1000;
 
+/** Announcement ids known to exist, so an ack of a known one is a single insert. */
+const KNOWN_IDS_MAX = 1_000;
+
 /**
  * Announcements: an admin writes one, every user gets it live or on their next connect, and each
  * user's ack is counted once; admins see the count change live.
  *
- * Counting is coalesced: an announcement to N users brings N acks within seconds, and a count
- * after each one would read the whole ack range N times (O(N^2), and a full scan each on a store
- * without secondary indexes). Instead the first new ack schedules one count `ackCountIntervalMs`
- * later; acks arriving meanwhile ride on it, and an ack after the count schedules the next, so
- * the last count admins see includes the last ack.
+ * Counting never recounts: new acks are added to this instance's counter in the store (its own
+ * document, `counterId` = the instance id, so it has one writer), at most once per
+ * `ackCountIntervalMs` per announcement, and admins are told the sum of all instances' counters.
+ * Acks arriving while a write is in flight ride on the next one, so writes to one counter never
+ * overlap. A process that dies loses at most the acks of its last interval from the count (the
+ * acks themselves are stored); a graceful stop writes them.
  */
 export function createAnnouncementService(deps: {
   repo: AnnouncementRepository;
   channel: () => AnnouncementChannel;
+  counterId: string;
   ackCountIntervalMs?: number;
   onError?: (err: unknown) => void;
 }) {
   const { repo } = deps;
-  const countsDue = new Map<string, NodeJS.Timeout>();
+  const intervalMs = deps.ackCountIntervalMs ?? ACK_COUNT_INTERVAL_MS;
+  const known = new Set<string>();
+  /** Per announcement: acks not yet added to the counter, and the write in flight or scheduled. */
+  const counting = new Map<string, { pending: number; timer?: NodeJS.Timeout; writing?: Promise<void> }>();
 
-  const scheduleCount = (announcementId: string) => {
-    if (countsDue.has(announcementId)) return;
-    const timer = setTimeout(() => {
-      countsDue.delete(announcementId);
-      repo.ackCount(announcementId).then(
-        (acks) => deps.channel().ackCountChanged(announcementId, acks),
-        (err: unknown) => deps.onError?.(err),
-      );
-    }, deps.ackCountIntervalMs ?? ACK_COUNT_INTERVAL_MS);
-    timer.unref();
-    countsDue.set(announcementId, timer);
-  };
+  function remember(id: string): void {
+    if (known.size >= KNOWN_IDS_MAX) known.delete(known.values().next().value!);
+    known.add(id);
+  }
+
+  function writeCount(announcementId: string): Promise<void> {
+    const entry = counting.get(announcementId)!;
+    entry.timer = undefined;
+    const count = entry.pending;
+    entry.pending = 0;
+    entry.writing = repo
+      .addAcks(announcementId, deps.counterId, count)
+      .then(async () => {
+        const total = (await repo.ackCounts([announcementId])).get(announcementId) ?? 0;
+        deps.channel().ackCountChanged(announcementId, total);
+      })
+      .catch((err: unknown) => {
+        entry.pending += count; // not written: the next write carries it
+        deps.onError?.(err);
+      })
+      .finally(() => {
+        entry.writing = undefined;
+        if (entry.pending > 0) schedule(announcementId);
+        else if (!entry.timer) counting.delete(announcementId);
+      });
+    return entry.writing;
+  }
+
+  function schedule(announcementId: string): void {
+    let entry = counting.get(announcementId);
+    if (!entry) counting.set(announcementId, (entry = { pending: 0 }));
+    if (entry.timer || entry.writing) return;
+    entry.timer = setTimeout(() => void writeCount(announcementId), intervalMs);
+    entry.timer.unref();
+  }
 
   return {
     async create(adminId: string, input: { title: string; body: string }): Promise<Announcement> {
       const announcement = await repo.create({ ...input, createdBy: adminId });
+      remember(announcement.id);
       deps.channel().broadcast(announcement);
       return announcement;
     },
 
     async ack(userId: string, announcementId: string): Promise<{ newlyAcked: boolean }> {
-      if (!(await repo.find(announcementId))) throw new NotFoundError('Announcement');
+      if (!known.has(announcementId)) {
+        if (!(await repo.find(announcementId))) throw new NotFoundError('Announcement');
+        remember(announcementId);
+      }
       const newlyAcked = await repo.ack(announcementId, userId);
-      if (newlyAcked) scheduleCount(announcementId);
+      if (newlyAcked) {
+        schedule(announcementId);
+        counting.get(announcementId)!.pending += 1;
+      }
       return { newlyAcked };
     },
 
     async listWithCounts(limit: number): Promise<Array<Announcement & { acks: number }>> {
       const list = await repo.list(limit);
-      return Promise.all(list.map(async (a) => ({ ...a, acks: await repo.ackCount(a.id) })));
+      const counts = await repo.ackCounts(list.map((a) => a.id));
+      return list.map((a) => ({ ...a, acks: counts.get(a.id) ?? 0 }));
     },
 
     /** Announcements created since `since` (for instances looking for a broadcast they missed). */
@@ -71,20 +110,32 @@ export function createAnnouncementService(deps: {
       return repo.createdSince(since);
     },
 
+    /** Announcements of the delivery window the user has not acknowledged, oldest first. */
     async pendingFor(userId: string): Promise<Announcement[]> {
-      return repo.unackedFor(userId, new Date(Date.now() - ANNOUNCEMENT_WINDOW_MS), 50);
+      const recent = await repo.list(50, new Date(Date.now() - ANNOUNCEMENT_WINDOW_MS));
+      const now = Date.now();
+      const active = recent.filter((a) => a.expiresAt === null || a.expiresAt.getTime() > now);
+      const acked = await repo.ackedIds(userId, active.map((a) => a.id));
+      return active.filter((a) => !acked.has(a.id)).reverse();
     },
 
     async listFor(userId: string): Promise<Array<Announcement & { acked: boolean }>> {
-      const list = (await repo.list(50)).filter((a) => a.createdAt.getTime() >= Date.now() - ANNOUNCEMENT_WINDOW_MS);
+      const list = await repo.list(50, new Date(Date.now() - ANNOUNCEMENT_WINDOW_MS));
       const acked = await repo.ackedIds(userId, list.map((a) => a.id));
       return list.map((a) => ({ ...a, acked: acked.has(a.id) }));
     },
 
-    /** Drops counts not yet made (at shutdown). */
-    close(): void {
-      for (const timer of countsDue.values()) clearTimeout(timer);
-      countsDue.clear();
+    /** Writes the counts still pending (at shutdown). */
+    async close(): Promise<void> {
+      const writes: Array<Promise<void>> = [];
+      for (const [id, entry] of counting) {
+        if (entry.writing) writes.push(entry.writing);
+        if (entry.timer) {
+          clearTimeout(entry.timer);
+          writes.push(writeCount(id));
+        }
+      }
+      await Promise.all(writes);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { AppConfig } from '../../config/index.js';
 import { createMigrator } from '../../models/migrator.js';
 import { defineMongoModels, syncMongoIndexes } from '../../models/mongo/index.js';
+import { reshapeLegacyDocuments } from '../../models/mongo/reshape-legacy.js';
 import type { Logger } from '../platform/logger.js';
 import { createSequelize, ensureDatabase } from '../platform/mariadb.js';
 import { connectMongo } from '../platform/mongo.js';
@@ -9,7 +10,7 @@ export type MigrateAction = 'up' | 'down' | 'status';
 
 /**
  * Applies (or reverts one step of, or reports) the MariaDB migrations and seeds, and creates the
- * MongoDB collections and indexes. Idempotent: running `up` twice changes nothing the second time.
+ * MongoDB collections and indexes (and reshapes documents of earlier versions). Idempotent: running `up` twice changes nothing the second time.
  */
 export async function runMigrate(config: AppConfig, log: Logger, action: MigrateAction): Promise<{ executed: string[]; pending: string[] }> {
   await ensureDatabase(config.mariadb.url);
@@ -20,7 +21,10 @@ export async function runMigrate(config: AppConfig, log: Logger, action: Migrate
       const applied = await migrator.up();
       const mongo = await connectMongo(config);
       try {
-        await syncMongoIndexes(defineMongoModels(mongo));
+        const models = defineMongoModels(mongo);
+        await syncMongoIndexes(models);
+        const reshaped = await reshapeLegacyDocuments(models);
+        if (reshaped.notifications + reshaped.announcementAcks > 0) log.info(reshaped, 'documents of an earlier version reshaped');
       } finally {
         await mongo.close();
       }

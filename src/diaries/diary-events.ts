@@ -13,4 +13,4 @@ export const noDiaryEvents: DiaryEvents = {
 };
 
 /** Cleanup a deleted diary needs outside MariaDB (analyses, notifications). */
-export type DiaryDeletionHook = (userId: string, diaryId: string) => Promise<void>;
+export type DiaryDeletionHook = (userId: string, diaryId: string) => Promise<unknown>;

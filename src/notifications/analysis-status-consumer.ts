@@ -75,7 +75,7 @@ export function createAnalysisStatusConsumer(deps: {
       if (diary.statusRevision !== event.revision) return 'stale';
     }
     // Idempotent: a redelivered event finds its notification already stored and does nothing.
-    await deps.notifications.publish(event.userId, { eventId: event.eventId, type: 'analysis.status', payload: notificationPayload(event) });
+    await deps.notifications.publish(event.userId, { eventId: event.eventId, type: 'analysis.status', payload: notificationPayload(event), diaryId: event.diaryId });
     if (applied && event.status !== 'PROCESSING') {
       if (event.requestedAt) {
         metrics.analysisEndToEndLatency.observe({ status: event.status }, Math.max(0, Date.now() - Date.parse(event.requestedAt)) / 1000);

@@ -1,148 +1,224 @@
-import { Types } from 'mongoose';
-import { isDuplicateKeyError, type MongoModels } from '../../models/mongo/index.js';
+import type { AnyBulkWriteOperation } from 'mongoose';
+import { isDuplicateKeyError, notificationId, type MongoModels } from '../../models/mongo/index.js';
 
 export interface StoredNotification {
+  /** `<userId>:<seq>` */
   id: string;
   userId: string;
   seq: number;
   eventId: string;
   type: string;
   payload: Record<string, unknown>;
+  diaryId: string | null;
   createdAt: Date;
   ackedAt: Date | null;
 }
 
 export type AckSelector = { ids?: string[]; upToSeq?: number };
 
-type NotificationDocument = Omit<StoredNotification, 'id' | 'ackedAt'> & { _id: Types.ObjectId; ackedAt?: Date | null };
+/** A tombstone's type: the notification of a deleted entry, kept only to hold its sequence. */
+export const REMOVED_TYPE = 'removed';
+
+type NotificationDocument = Omit<StoredNotification, 'id' | 'ackedAt' | 'diaryId'> & { _id: string; acked: boolean; ackedAt?: Date | null; diaryId?: string | null };
 
 const toNotification = (d: NotificationDocument): StoredNotification => ({
-  id: d._id.toHexString(),
+  id: d._id,
   userId: d.userId,
   seq: d.seq,
   eventId: d.eventId,
   type: d.type,
   payload: d.payload,
+  diaryId: d.diaryId ?? null,
   createdAt: d.createdAt,
   ackedAt: d.ackedAt ?? null,
 });
 
-const OBJECT_ID = /^[a-f0-9]{24}$/;
-const objectIds = (ids: string[]) => ids.filter((id) => OBJECT_ID.test(id)).map((id) => new Types.ObjectId(id));
+const ID = /^(\d{1,20}):(\d{1,15})$/;
+
+/** The owner and sequence a notification id names, or null for anything else. */
+export function parseNotificationId(id: string): { userId: string; seq: number } | null {
+  const m = ID.exec(id);
+  return m ? { userId: m[1]!, seq: Number(m[2]) } : null;
+}
+
+/** Ids of `userId`'s own notifications among `ids` (another user's id or garbage is dropped). */
+const ownIds = (userId: string, ids: string[]) => [...new Set(ids)].filter((id) => parseNotificationId(id)?.userId === userId);
+
+/** First window of sequences a range query covers; each further window is four times larger. */
+const MIN_WINDOW = 32;
 
 /**
  * The per-user notification inbox in MongoDB. A notification is stored before anyone is told
- * about it. Idempotency and ordering come from unique indexes only (no transactions, no atomic
- * counters, which FerretDB does not guarantee): (userId, eventId) makes storing an event twice a
- * no-op, and (userId, seq) makes "last sequence + 1" safe: of two concurrent writers taking the
- * same number, one fails and retries with the next. A later insert therefore always gets a higher
- * sequence, so "everything after the last sequence I saw" never skips a notification.
+ * about it. No transactions, no atomic counters (FerretDB has neither): a sequence is reserved on
+ * the user's head document, and the notification's `_id` (`<userId>:<seq>`) is what makes it
+ * unique. Two writers that got the same number from a lost `$inc` collide on that `_id`, and the
+ * loser reserves again, so every notification gets a number higher than any stored before it; the
+ * (userId, eventId) index makes storing an event twice a no-op. Numbers are increasing, not
+ * gapless: a reservation whose insert failed leaves a hole.
+ *
+ * Reads of a user's sequence range go window by window up to the head, so each query touches a
+ * bounded slice of that user's inbox however long it is.
  */
-export function createNotificationRepository(models: MongoModels) {
-  const { Notification } = models;
-  const MAX_SEQ_ATTEMPTS = 20;
+export function createNotificationRepository(models: MongoModels, options: { maxReserveAttempts?: number } = {}) {
+  const { Notification, NotificationHead } = models;
+  const maxAttempts = options.maxReserveAttempts ?? 20;
 
-  async function lastSeq(userId: string): Promise<number> {
-    const last = await Notification.findOne({ userId }, { seq: 1, _id: 0 }).sort({ seq: -1 }).lean<{ seq: number }>();
-    return last?.seq ?? 0;
+  async function reserve(userId: string): Promise<number> {
+    const head = await NotificationHead.findOneAndUpdate({ _id: userId }, { $inc: { seq: 1 } }, { upsert: true, new: true }).lean();
+    return head!.seq;
+  }
+
+  async function head(userId: string): Promise<number> {
+    return (await NotificationHead.findById(userId, { seq: 1 }).lean())?.seq ?? 0;
+  }
+
+  /**
+   * Live notifications of a user with from < seq <= to (or, descending, to <= seq < from), in
+   * sequence order, at most `limit`, window by window.
+   */
+  async function scan(userId: string, range: { from: number; to: number; descending?: boolean }, limit: number): Promise<StoredNotification[]> {
+    const out: StoredNotification[] = [];
+    const { descending = false } = range;
+    let window = Math.max(MIN_WINDOW, 2 * limit);
+    let edge = range.from;
+    while (out.length < limit && (descending ? edge > range.to : edge < range.to)) {
+      const next = descending ? Math.max(range.to, edge - window) : Math.min(range.to, edge + window);
+      const seq = descending ? { $lt: edge, $gte: next } : { $gt: edge, $lte: next };
+      const docs = await Notification.find({ userId, seq })
+        .sort({ seq: descending ? -1 : 1 })
+        .lean<NotificationDocument[]>();
+      for (const d of docs) if (d.type !== REMOVED_TYPE && out.length < limit) out.push(toNotification(d));
+      edge = next;
+      window *= 4;
+    }
+    return out;
+  }
+
+  /**
+   * Unacknowledged notifications of a user in a sequence range, in order: one query, since the
+   * (userId, acked) equality already narrows it to what nobody has acknowledged, a small set.
+   */
+  async function unacked(userId: string, seq: { $gt?: number; $lt?: number; $lte?: number }, limit: number, descending = false): Promise<StoredNotification[]> {
+    const docs = await Notification.find({ userId, acked: false, ...(Object.keys(seq).length > 0 ? { seq } : {}) })
+      .sort({ seq: descending ? -1 : 1 })
+      .limit(limit)
+      .lean<NotificationDocument[]>();
+    return docs.filter((d) => d.type !== REMOVED_TYPE).map(toNotification);
   }
 
   return {
-    /** Stores a notification once per (user, event). Returns it and whether it is new. */
-    async add(userId: string, input: { eventId: string; type: string; payload: Record<string, unknown> }): Promise<{ notification: StoredNotification; created: boolean }> {
+    /**
+     * Stores a notification once per (user, event): two calls on the usual path (reserve a number,
+     * insert). Returns it and whether it is new; an event stored before answers with what was stored
+     * (its tombstone, if its entry has been deleted since).
+     */
+    async add(userId: string, input: { eventId: string; type: string; payload: Record<string, unknown>; diaryId?: string | null }): Promise<{ notification: StoredNotification; created: boolean }> {
       for (let attempt = 1; ; attempt++) {
-        const existing = await Notification.findOne({ userId, eventId: input.eventId }).lean<NotificationDocument>();
-        if (existing) return { notification: toNotification(existing), created: false };
         try {
-          const doc = await Notification.create({
+          // A first reservation for a user can collide too: two upserts of the same head on FerretDB.
+          const seq = await reserve(userId);
+          const doc: NotificationDocument = {
+            _id: notificationId(userId, seq),
             userId,
-            seq: (await lastSeq(userId)) + 1,
+            seq,
             eventId: input.eventId,
             type: input.type,
             payload: input.payload,
+            diaryId: input.diaryId ?? null,
+            acked: false,
+            ackedAt: null,
             createdAt: new Date(),
-          });
-          return { notification: toNotification(doc.toObject() as NotificationDocument), created: true };
+          };
+          await Notification.collection.insertOne(doc as never);
+          return { notification: toNotification(doc), created: true };
         } catch (err) {
-          // Another writer took this sequence (or stored this very event): look again.
-          if (!isDuplicateKeyError(err) || attempt >= MAX_SEQ_ATTEMPTS) throw err;
-          await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+          if (!isDuplicateKeyError(err)) throw err;
+          const existing = await Notification.findOne({ userId, eventId: input.eventId }).lean<NotificationDocument>();
+          if (existing) return { notification: toNotification(existing), created: false };
+          // Another writer holds this number (a lost `$inc` on FerretDB): take the next one.
+          if (attempt >= maxAttempts) throw err;
         }
       }
     },
 
-    /** What a (re)connecting device must get: everything after `afterSeq`, and anything unacknowledged. */
-    async forReplay(userId: string, afterSeq: number, limit: number): Promise<StoredNotification[]> {
-      const docs = await Notification.find({ userId, $or: [{ seq: { $gt: afterSeq } }, { ackedAt: null }] })
-        .sort({ seq: 1 })
-        .limit(limit)
-        .lean<NotificationDocument[]>();
-      return docs.map(toNotification);
-    },
+    /** The highest sequence handed out to the user (0 when none). */
+    head,
 
-    /**
-     * Notifications above each user's cursor (what connected devices may still miss), in sequence
-     * order per user. One query per 200 users; when a chunk fills its limit, one user's backlog (a
-     * device that never acks) could crowd out everyone else in it, so that chunk is asked again
-     * per user, each with an equal share of the limit (at least 10).
-     */
-    async afterCursors(cursors: Array<{ userId: string; afterSeq: number }>, limitPerChunk: number): Promise<StoredNotification[]> {
-      const out: StoredNotification[] = [];
-      for (let i = 0; i < cursors.length; i += 200) {
-        const chunk = cursors.slice(i, i + 200);
-        const docs = await Notification.find({ $or: chunk.map((c) => ({ userId: c.userId, seq: { $gt: c.afterSeq } })) })
-          .sort({ seq: 1 })
-          .limit(limitPerChunk)
-          .lean<NotificationDocument[]>();
-        if (docs.length < limitPerChunk) {
-          out.push(...docs.map(toNotification));
-          continue;
-        }
-        const share = Math.max(10, Math.ceil(limitPerChunk / chunk.length));
-        const perUser = await Promise.all(
-          chunk.map((c) => Notification.find({ userId: c.userId, seq: { $gt: c.afterSeq } }).sort({ seq: 1 }).limit(share).lean<NotificationDocument[]>()),
-        );
-        out.push(...perUser.flat().map(toNotification));
+    /** Heads of many users at once (`_id` lookups); users without one are absent. */
+    async heads(userIds: string[]): Promise<Map<string, number>> {
+      const out = new Map<string, number>();
+      for (let i = 0; i < userIds.length; i += 500) {
+        const docs = await NotificationHead.find({ _id: { $in: userIds.slice(i, i + 500) } }, { seq: 1 }).lean();
+        for (const d of docs) out.set(d._id, d.seq);
       }
       return out;
     },
 
-    /** The highest sequence the user has (0 when none). */
-    lastSeq,
-
-    async seqsOf(userId: string, ids: string[]): Promise<number[]> {
-      const docs = await Notification.find({ userId, _id: { $in: objectIds(ids) } }, { seq: 1, _id: 0 }).lean<Array<{ seq: number }>>();
-      return docs.map((d) => d.seq);
+    /** Live notifications after `afterSeq` up to the head, oldest first. */
+    async after(userId: string, afterSeq: number, limit: number, knownHead?: number): Promise<StoredNotification[]> {
+      return scan(userId, { from: afterSeq, to: knownHead ?? (await head(userId)) }, limit);
     },
 
-    /** Acknowledges by ids and/or up to a sequence; returns how many were newly acknowledged. */
+    /**
+     * What a (re)connecting device must get, in sequence order: everything nobody acknowledged at
+     * or before `afterSeq`, and everything after it.
+     */
+    async forReplay(userId: string, afterSeq: number, limit: number, knownHead?: number): Promise<StoredNotification[]> {
+      const [missed, later] = await Promise.all([
+        afterSeq > 0 ? unacked(userId, { $lte: afterSeq }, limit) : Promise.resolve([]),
+        knownHead === undefined ? head(userId).then((h) => scan(userId, { from: afterSeq, to: h }, limit)) : scan(userId, { from: afterSeq, to: knownHead }, limit),
+      ]);
+      return [...missed, ...later].slice(0, limit);
+    },
+
+    /** Acknowledges by ids and/or up to a sequence in one call; returns how many were newly acknowledged. */
     async ack(userId: string, selector: AckSelector): Promise<number> {
-      const or: object[] = [];
-      if (selector.ids?.length) or.push({ _id: { $in: objectIds(selector.ids) } });
-      if (selector.upToSeq !== undefined) or.push({ seq: { $lte: selector.upToSeq } });
-      if (or.length === 0) return 0;
-      const result = await Notification.updateMany({ userId, ackedAt: null, $or: or }, { $set: { ackedAt: new Date() } });
+      const ackedAt = new Date();
+      const ops: Array<AnyBulkWriteOperation<NotificationDocument>> = ownIds(userId, selector.ids ?? []).map((_id) => ({
+        updateOne: { filter: { _id, acked: false }, update: { $set: { acked: true, ackedAt } } },
+      }));
+      if (selector.upToSeq !== undefined) {
+        ops.push({ updateMany: { filter: { userId, acked: false, seq: { $lte: selector.upToSeq } }, update: { $set: { acked: true, ackedAt } } } });
+      }
+      if (ops.length === 0) return 0;
+      const result = await Notification.bulkWrite(ops as never, { ordered: false });
       return result.modifiedCount;
     },
 
-    async list(userId: string, options: { afterSeq?: number; beforeSeq?: number; unackedOnly?: boolean; limit: number }): Promise<StoredNotification[]> {
-      const filter: Record<string, unknown> = { userId };
-      if (options.unackedOnly) filter.ackedAt = null;
-      if (options.beforeSeq !== undefined) filter.seq = { $lt: options.beforeSeq };
-      else if (options.afterSeq !== undefined) filter.seq = { $gt: options.afterSeq };
-      const docs = await Notification.find(filter)
-        .sort({ seq: options.afterSeq !== undefined ? 1 : -1 })
-        .limit(options.limit)
-        .lean<NotificationDocument[]>();
-      return docs.map(toNotification);
+    /** Acknowledgements of many users' notifications by id, written together (one call). */
+    async ackMany(acks: Array<{ userId: string; id: string }>): Promise<number> {
+      const ackedAt = new Date();
+      const ops = acks
+        .filter((a) => parseNotificationId(a.id)?.userId === a.userId)
+        .map((a) => ({ updateOne: { filter: { _id: a.id, acked: false }, update: { $set: { acked: true, ackedAt } } } }));
+      if (ops.length === 0) return 0;
+      return (await Notification.bulkWrite(ops, { ordered: false })).modifiedCount;
     },
 
-    async deleteForDiary(userId: string, diaryId: string): Promise<void> {
-      await Notification.deleteMany({ userId, 'payload.diaryId': diaryId });
+    async list(userId: string, options: { afterSeq?: number; beforeSeq?: number; unackedOnly?: boolean; limit: number }): Promise<StoredNotification[]> {
+      if (options.unackedOnly) {
+        if (options.afterSeq !== undefined) return unacked(userId, { $gt: options.afterSeq }, options.limit);
+        return unacked(userId, options.beforeSeq !== undefined ? { $lt: options.beforeSeq } : {}, options.limit, true);
+      }
+      if (options.afterSeq !== undefined) return scan(userId, { from: options.afterSeq, to: await head(userId) }, options.limit);
+      return scan(userId, { from: options.beforeSeq ?? (await head(userId)) + 1, to: 1, descending: true }, options.limit);
+    },
+
+    /**
+     * Turns the notifications about a diary into tombstones: payload, diary id and type gone, the
+     * sequence and event id kept (a redelivered event then finds it stored and is not shown again).
+     */
+    async removeForDiary(userId: string, diaryId: string): Promise<number> {
+      const result = await Notification.updateMany(
+        { userId, diaryId },
+        { $set: { type: REMOVED_TYPE, payload: {}, diaryId: null, acked: true, ackedAt: new Date() } },
+      );
+      return result.modifiedCount;
     },
 
     async deleteForUser(userId: string): Promise<void> {
       await Notification.deleteMany({ userId });
+      await NotificationHead.deleteOne({ _id: userId });
     },
   };
 }

@@ -9,7 +9,7 @@ import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-a
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Ack counts for admins are coalesced: one count per burst, always ending at the stored total. */
+/** Ack counts for admins: kept in per-instance counters, written once per burst, never recounted. */
 describe('announcement ack counts for admins (real store)', () => {
   let config: AppConfig;
   let conn: Connection;
@@ -28,51 +28,75 @@ describe('announcement ack counts for admins (real store)', () => {
     await dropNamespace(config);
   });
 
-  /** The service over the real repository, with every count it makes recorded. */
-  function serviceCounting(intervalMs: number) {
+  /** The service over the real repository, with every counter write it makes recorded. */
+  function serviceCounting(intervalMs: number, counterId = 'instance-a') {
     const seen: number[] = [];
-    let countQueries = 0;
+    let writes = 0;
     const counted: AnnouncementRepository = {
       ...repo,
-      ackCount: (id) => {
-        countQueries += 1;
-        return repo.ackCount(id);
+      addAcks: (id, counter, n) => {
+        writes += 1;
+        return repo.addAcks(id, counter, n);
       },
     };
-    const service = createAnnouncementService({ repo: counted, channel: () => ({ broadcast: () => undefined, ackCountChanged: (_id, n) => seen.push(n) }), ackCountIntervalMs: intervalMs });
-    return { service, seen, countQueries: () => countQueries };
+    const service = createAnnouncementService({
+      repo: counted,
+      counterId,
+      channel: () => ({ broadcast: () => undefined, ackCountChanged: (_id, n) => seen.push(n) }),
+      ackCountIntervalMs: intervalMs,
+    });
+    return { service, seen, writes: () => writes };
   }
 
   const announce = () => repo.create({ title: 't', body: 'b', createdBy: '1' });
 
-  it('when a burst of acks arrives, then the store is counted once and admins see the final count', async () => {
-    const { service, seen, countQueries } = serviceCounting(100);
+  it('when a burst of acks arrives, then the counter is written once and admins see the final count', async () => {
+    const { service, seen, writes } = serviceCounting(100);
     const { id } = await announce();
     await Promise.all(Array.from({ length: 50 }, (_, i) => service.ack(String(i), id)));
     expect(await service.ack('0', id)).to.deep.equal({ newlyAcked: false });
-    await sleep(300);
+    await sleep(400);
     expect(seen).to.deep.equal([50]);
-    expect(countQueries()).to.equal(1);
+    expect(writes()).to.equal(1);
+    expect((await repo.ackCounts([id])).get(id)).to.equal(50);
   });
 
   it('when an ack arrives after a count, then admins get another count', async () => {
     const { service, seen } = serviceCounting(50);
     const { id } = await announce();
     await service.ack('1', id);
-    await sleep(200);
+    await sleep(250);
     await service.ack('2', id);
-    await sleep(200);
+    await sleep(250);
     expect(seen).to.deep.equal([1, 2]);
-    service.close();
+    await service.close();
   });
 
-  it('when the service closes, then a count not yet made is dropped', async () => {
-    const { service, seen, countQueries } = serviceCounting(50);
+  it('when the service closes, then a count not yet written is written', async () => {
+    const { service, seen, writes } = serviceCounting(60_000);
     const { id } = await announce();
     await service.ack('1', id);
-    service.close();
-    await sleep(150);
-    expect(seen).to.deep.equal([]);
-    expect(countQueries()).to.equal(0);
+    await service.close();
+    expect(writes()).to.equal(1);
+    expect(seen).to.deep.equal([1]);
+  });
+
+  it('when two instances count acks of one announcement, then admins see the sum of both counters', async () => {
+    const a = serviceCounting(50, 'instance-a');
+    const b = serviceCounting(50, 'instance-b');
+    const { id } = await announce();
+    await Promise.all([...['1', '2', '3'].map((u) => a.service.ack(u, id)), ...['4', '5'].map((u) => b.service.ack(u, id)), b.service.ack('1', id)]);
+    await sleep(300);
+    expect((await repo.ackCounts([id])).get(id)).to.equal(5);
+    expect((await a.service.listWithCounts(100)).find((x) => x.id === id)?.acks).to.equal(5);
+    expect(Math.max(...a.seen, ...b.seen)).to.equal(5);
+  });
+
+  it('when an unknown announcement is acknowledged, then it is a not-found and nothing is counted', async () => {
+    const { service, writes } = serviceCounting(50);
+    let error: unknown;
+    await service.ack('1', 'ffffffffffffffffffffffff').catch((err: unknown) => (error = err));
+    expect((error as { status?: number }).status).to.equal(404);
+    expect(writes()).to.equal(0);
   });
 });

@@ -2,20 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Connection } from 'mongoose';
 import type { AppConfig } from '../../../config/index.js';
-import { defineMongoModels, syncMongoIndexes } from '../../../models/mongo/index.js';
-import { createNotificationRepository, type NotificationRepository } from '../../../src/notifications/notification-repository.js';
+import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../../../models/mongo/index.js';
+import { createNotificationRepository, parseNotificationId, type NotificationRepository } from '../../../src/notifications/notification-repository.js';
 import { connectMongo } from '../../../src/platform/mongo.js';
 import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
 
 describe('notification inbox on the MongoDB-wire server', () => {
   let config: AppConfig;
   let conn: Connection;
+  let models: MongoModels;
   let repo: NotificationRepository;
 
   before(async () => {
     config = testConfig(uniqueNamespace('inbox'));
     conn = await connectMongo(config);
-    const models = defineMongoModels(conn);
+    models = defineMongoModels(conn);
     await syncMongoIndexes(models);
     repo = createNotificationRepository(models);
   });
@@ -25,52 +26,117 @@ describe('notification inbox on the MongoDB-wire server', () => {
     await dropNamespace(config);
   });
 
-  const add = (userId: string, eventId = randomUUID()) => repo.add(userId, { eventId, type: 'analysis.status', payload: { n: 1 } });
+  let users = 0;
+  const newUser = () => String(1_000 + ++users);
+  const add = (userId: string, eventId: string = randomUUID(), diaryId: string | null = null) =>
+    repo.add(userId, { eventId, type: 'analysis.status', payload: { n: 1, diaryId }, diaryId });
 
-  it('when many notifications for one user are stored at once, then each gets its own sequence, 1..n without duplicates', async () => {
-    const results = await Promise.all(Array.from({ length: 30 }, () => add('u-concurrent')));
+  it('when many notifications for one user are stored at once, then each gets its own sequence, 1..n, and the head is n', async () => {
+    const user = newUser();
+    const results = await Promise.all(Array.from({ length: 30 }, () => add(user)));
     const seqs = results.map((r) => r.notification.seq).sort((a, b) => a - b);
     expect(seqs).to.deep.equal(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(results.every((r) => r.created)).to.equal(true);
+    expect(results.every((r) => parseNotificationId(r.notification.id)?.seq === r.notification.seq)).to.equal(true);
+    expect(await repo.head(user)).to.equal(30);
   });
 
   it('when the same event is stored twice, even concurrently, then one notification exists', async () => {
+    const user = newUser();
     const eventId = randomUUID();
-    const results = await Promise.all([add('u-dup', eventId), add('u-dup', eventId), add('u-dup', eventId)]);
+    const results = await Promise.all([add(user, eventId), add(user, eventId), add(user, eventId)]);
     expect(results.filter((r) => r.created)).to.have.length(1);
     expect(new Set(results.map((r) => r.notification.id)).size).to.equal(1);
+    expect(await repo.list(user, { limit: 10 })).to.have.length(1);
+  });
+
+  it('when the head lags behind what is stored (a lost $inc on FerretDB), then the next notification still gets a higher sequence', async () => {
+    const user = newUser();
+    for (let i = 0; i < 5; i++) await add(user);
+    await models.NotificationHead.updateOne({ _id: user }, { $set: { seq: 2 } });
+    const next = await add(user);
+    expect(next.created).to.equal(true);
+    expect(next.notification.seq).to.equal(6);
+  });
+
+  it('when an entry is deleted, then its notifications are gone from lists and replay, a redelivered event stays hidden, and their sequences are never reused', async () => {
+    const user = newUser();
+    await add(user, randomUUID(), 'd1');
+    const doomedEvent = randomUUID();
+    await add(user, doomedEvent, 'd2');
+    await add(user, randomUUID(), 'd2');
+    expect(await repo.removeForDiary(user, 'd2')).to.equal(2);
+    // The head lags too: only the tombstones keep 2 and 3 taken.
+    await models.NotificationHead.updateOne({ _id: user }, { $set: { seq: 1 } });
+    const redelivered = await add(user, doomedEvent, 'd2');
+    expect(redelivered.created).to.equal(false);
+    expect(redelivered.notification.payload).to.deep.equal({});
+    expect(redelivered.notification.ackedAt).to.not.equal(null);
+    const later = await add(user, randomUUID(), 'd3');
+    expect(later.notification.seq).to.equal(4);
+    const stored = await models.Notification.find({ userId: user }).lean();
+    expect(stored.filter((n) => n.type === 'removed').every((n) => n.diaryId === null && Object.keys(n.payload as object).length === 0)).to.equal(true);
+    expect((await repo.list(user, { limit: 10 })).map((n) => n.seq)).to.deep.equal([4, 1]);
+    expect((await repo.forReplay(user, 0, 10)).map((n) => n.seq)).to.deep.equal([1, 4]);
   });
 
   it('when a device replays after a sequence, then it gets later ones and every unacked earlier one, in order', async () => {
-    const user = 'u-replay';
+    const user = newUser();
     const stored = [];
     for (let i = 0; i < 5; i++) stored.push((await add(user)).notification);
-    await repo.ack(user, { upToSeq: 3 });
-    await repo.ack(user, { ids: [stored[4]!.id] });
+    expect(await repo.ack(user, { upToSeq: 3, ids: [stored[4]!.id] })).to.equal(4);
     // seq 1-3 and 5 acked; 4 unacked.
     expect((await repo.forReplay(user, 4, 100)).map((n) => n.seq)).to.deep.equal([4, 5]);
     expect((await repo.forReplay(user, 5, 100)).map((n) => n.seq)).to.deep.equal([4]);
-    expect(await repo.ack(user, { ids: ['not-an-id', stored[3]!.id] })).to.equal(1);
+    expect(await repo.ack(user, { ids: ['not-an-id', stored[3]!.id, stored[3]!.id] })).to.equal(1);
     expect(await repo.forReplay(user, 5, 100)).to.deep.equal([]);
+    expect((await repo.after(user, 2, 100)).map((n) => n.seq)).to.deep.equal([3, 4, 5]);
   });
 
-  it('when one device never acks a long backlog, then catch-up still finds what other users miss', async () => {
-    for (let i = 0; i < 30; i++) await add('u-backlog');
-    for (let i = 0; i < 40; i++) await add('u-behind-one');
-    // u-backlog is at cursor 0 (30 pending, seq 1-30); u-behind-one misses only seq 40, which sorts
-    // after the whole backlog and fell outside a shared limit of 20.
-    const found = await repo.afterCursors([{ userId: 'u-backlog', afterSeq: 0 }, { userId: 'u-behind-one', afterSeq: 39 }], 20);
-    expect(found.filter((n) => n.userId === 'u-behind-one').map((n) => n.seq)).to.deep.equal([40]);
-    const backlog = found.filter((n) => n.userId === 'u-backlog').map((n) => n.seq);
-    expect(backlog).to.deep.equal(Array.from({ length: backlog.length }, (_, i) => i + 1));
-    expect(backlog.length).to.be.within(10, 20);
+  it("when a user acks another user's ids, then nothing of theirs changes", async () => {
+    const [a, b] = [newUser(), newUser()];
+    const mine = (await add(a)).notification;
+    await add(b);
+    expect(await repo.ack(b, { ids: [mine.id] })).to.equal(0);
+    expect(await repo.ack(b, { upToSeq: 100 })).to.equal(1);
+    expect((await repo.forReplay(a, 0, 10)).map((n) => n.id)).to.deep.equal([mine.id]);
+    // A batch of device acks: each counts only for the user it was delivered to.
+    expect(await repo.ackMany([{ userId: b, id: mine.id }, { userId: a, id: `${a}:99` }])).to.equal(0);
+    expect(await repo.ackMany([{ userId: a, id: mine.id }])).to.equal(1);
   });
 
-  it("when one user acks, then another user's notifications are untouched", async () => {
-    const mine = (await add('u-a')).notification;
-    await add('u-b');
-    expect(await repo.ack('u-b', { ids: [mine.id] })).to.equal(0);
-    expect(await repo.ack('u-b', { upToSeq: 100 })).to.equal(1);
-    expect((await repo.forReplay('u-a', 0, 10)).map((n) => n.id)).to.deep.equal([mine.id]);
+  it('when a long inbox with holes is paged newest first, then every live notification comes once, in order', async () => {
+    const user = newUser();
+    for (let i = 1; i <= 150; i++) await add(user, randomUUID(), i % 7 === 0 ? 'gone' : `d${i}`);
+    await repo.removeForDiary(user, 'gone');
+    const seen: number[] = [];
+    let beforeSeq: number | undefined;
+    for (;;) {
+      const page = await repo.list(user, { beforeSeq, limit: 20 });
+      if (page.length === 0) break;
+      seen.push(...page.map((n) => n.seq));
+      beforeSeq = page.at(-1)!.seq;
+    }
+    const live = Array.from({ length: 150 }, (_, i) => 150 - i).filter((s) => s % 7 !== 0);
+    expect(seen).to.deep.equal(live);
+    expect((await repo.list(user, { afterSeq: 140, limit: 5 })).map((n) => n.seq)).to.deep.equal([141, 142, 143, 144, 145]);
+    expect((await repo.list(user, { unackedOnly: true, limit: 3 })).map((n) => n.seq)).to.deep.equal([150, 149, 148]);
+  });
+
+  it('when heads of many users are read together, then each user with notifications has its own', async () => {
+    const [a, b, none] = [newUser(), newUser(), newUser()];
+    await add(a);
+    await add(b);
+    await add(b);
+    const heads = await repo.heads([a, b, none]);
+    expect(Object.fromEntries(heads)).to.deep.equal({ [a]: 1, [b]: 2 });
+  });
+
+  it('when a user is deleted, then their inbox and head are gone and a new one starts at 1', async () => {
+    const user = newUser();
+    await add(user);
+    await repo.deleteForUser(user);
+    expect(await repo.head(user)).to.equal(0);
+    expect((await add(user)).notification.seq).to.equal(1);
   });
 });

@@ -55,8 +55,11 @@ export async function seedDrillData(config: AppConfig, users = 5, diariesPerUser
           analyzedAt: new Date(Date.UTC(2025, 0, 1, 12, d, 30, 123)),
         });
         await models.Notification.create({
+          _id: `${userId}:${d + 1}`,
           userId,
           seq: d + 1,
+          diaryId,
+          acked: d === 0,
           eventId: `evt-${userId}-${d}`,
           type: 'analysis.completed',
           payload: { diaryId, revision: 1, status: 'COMPLETED', nested: { scores: [1, 2.5, -3], ok: true, at: new Date(Date.UTC(2025, 0, 2)) } },

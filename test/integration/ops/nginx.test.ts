@@ -217,9 +217,10 @@ describe('nginx in front of two API instances (ops/nginx, real nginx)', function
         }
         await new Promise((r) => setTimeout(r, 200));
         first.realtime.delivery.deliver(user.userId, {
-          id: 'bbbbbbbbbbbbbbbbbbbbbbbb',
+          id: `${user.userId}:1`,
           userId: user.userId,
           seq: 1,
+          diaryId: '1',
           eventId: 'nginx-check',
           type: 'analysis.status',
           payload: { diaryId: '1', revision: 1, status: 'PROCESSING' },
@@ -228,8 +229,8 @@ describe('nginx in front of two API instances (ops/nginx, real nginx)', function
         });
         const deadline = Date.now() + 10_000;
         while ([...received.values()].some((ids) => ids.length === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        expect(received.get(polling)).to.deep.equal(['bbbbbbbbbbbbbbbbbbbbbbbb']);
-        expect(received.get(websocket)).to.deep.equal(['bbbbbbbbbbbbbbbbbbbbbbbb']);
+        expect(received.get(polling)).to.deep.equal([`${user.userId}:1`]);
+        expect(received.get(websocket)).to.deep.equal([`${user.userId}:1`]);
       } finally {
         polling.disconnect();
         websocket.disconnect();

@@ -33,9 +33,10 @@ for (const sharded of [false, true]) {
         // A stored notification handed to the *second* instance's delivery: only the adapter can
         // bring it to the socket on the first (catch-up is slowed down to a minute here).
         second.realtime.delivery.deliver(user.userId, {
-          id: 'aaaaaaaaaaaaaaaaaaaaaaaa',
+          id: `${user.userId}:1`,
           userId: user.userId,
           seq: 1,
+          diaryId: '1',
           eventId: randomUUID(),
           type: 'analysis.status',
           payload: { diaryId: '1', revision: 1, status: 'PROCESSING' },
