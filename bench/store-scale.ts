@@ -195,7 +195,8 @@ runBench('store-scale', async () => {
   for (let i = 0; i < 20; i++) announcementIds.push((await announcementRepo.create({ title: `a${i}`, body: 'b', createdBy: '1' })).id);
 
   const seeded: Seeded = { notifications: 0, perUser: Array.from({ length: options.users }, () => 0), announcementAcks: 0, analyses: 0 };
-  const user = () => pick(options.users);
+  // Users with an inbox (at 1k notifications, 1,000 of them), so every call reads a real one.
+  const user = () => pick(Math.min(options.users, Math.max(1, seeded.notifications)));
   const userId = (u: number) => String(u + 1);
   let fresh = 0;
   const ops: Array<[string, (i: number) => Promise<unknown>]> = [
@@ -228,7 +229,7 @@ runBench('store-scale', async () => {
     ['inbox list, newest 20', () => inbox.list(userId(user()), { limit: 20 })],
     ['inbox list, page before a sequence', () => {
       const u = user();
-      return inbox.list(userId(u), { beforeSeq: Math.max(1, Math.floor(seeded.perUser[u]! / 2)), limit: 20 });
+      return inbox.list(userId(u), { beforeSeq: Math.max(2, Math.floor(seeded.perUser[u]! / 2)), limit: 20 });
     }],
     ['inbox list, unacknowledged', () => inbox.list(userId(user()), { unackedOnly: true, limit: 20 })],
     ['announcement ack', () => announcements.ack(`fresh-${fresh++}`, announcementIds[pick(announcementIds.length)]!)],

@@ -59,10 +59,7 @@ export function createAnnouncementChannel(deps: {
       entry.inFlight = false;
       if (err) return; // no ack in time: the next tick sends it again while the socket is connected
       entry.acked = true;
-      deps
-        .announcements()
-        .ack(socket.data.userId as string, entry.message.id)
-        .catch((e: unknown) => log.warn({ err: e }, 'recording an announcement ack failed'));
+      deps.announcements().deviceAcked(socket.data.userId as string, entry.message.id);
     });
   }
 

@@ -76,10 +76,11 @@ if [ "$(id -u)" -eq 0 ] && ! id "${POSTGRES_OS_USER:-postgres}" >/dev/null 2>&1;
 fi
 
 # --- MongoDB-wire server ----------------------------------------------------------------------
-# FerretDB v1 on PostgreSQL, with scripts/ferretdb/postgresql-pushdown.patch (GIN indexes beside its
-# btree ones, field names as SQL literals, `_id` by the primary index, ranges and `$in` pushed down:
-# see the patch's comments). The build is named after the patch's hash, so a changed patch rebuilds.
-ferret_patch="$(cd "$(dirname "$0")" && pwd)/ferretdb/postgresql-pushdown.patch"
+# FerretDB v1 on PostgreSQL, with scripts/ferretdb/ferretdb-v1.24.2.patch (indexes that serve its
+# equality filters, ranges and `$in` pushed down, and a fix for a connection-pool deadlock in
+# updates: scripts/ferretdb/README.md). The build is named after the patch's hash, so a changed
+# patch rebuilds.
+ferret_patch="$(cd "$(dirname "$0")" && pwd)/ferretdb/ferretdb-v1.24.2.patch"
 ferret_bin="$CACHE_DIR/ferretdb-$FERRETDB_VERSION-pg-$(sha256sum "$ferret_patch" | cut -c1-12)/ferretdb"
 if [ ! -x "$ferret_bin" ]; then
   command -v go >/dev/null || { log "Go is required to build FerretDB"; exit 1; }
@@ -98,6 +99,10 @@ if [ ! -x "$ferret_bin" ]; then
   mv "$ferret_bin.tmp" "$ferret_bin"
   rm -rf "$work"
 fi
+# Builds of earlier patches (and the old SQLite build) are not used any more.
+for old in "$CACHE_DIR"/ferretdb-*; do
+  [ "$old" = "$(dirname "$ferret_bin")" ] || rm -rf "$old"
+done
 
 # --- actionlint (lints .github/workflows in the tests) -----------------------------------------
 actionlint_bin="$CACHE_DIR/actionlint-$ACTIONLINT_VERSION/actionlint"

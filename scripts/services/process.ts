@@ -13,7 +13,7 @@ export const CACHE_DIR =
 export const KAFKA_VERSION = process.env.KAFKA_VERSION ?? '3.9.1';
 export const FERRETDB_VERSION = process.env.FERRETDB_VERSION ?? 'v1.24.2';
 /** The patch provision.sh applies to FerretDB's PostgreSQL backend before building it. */
-export const FERRETDB_PATCH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'ferretdb', 'postgresql-pushdown.patch');
+export const FERRETDB_PATCH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'ferretdb', 'ferretdb-v1.24.2.patch');
 /** provision.sh's build of FerretDB, named after the patch it carries (a changed patch is a new build). */
 export const FERRETDB_BINARY = path.join(
   CACHE_DIR,

@@ -30,6 +30,15 @@ const toAnnouncement = (d: AnnouncementDocument): Announcement => ({
 
 const isObjectId = (id: string) => /^[a-f0-9]{24}$/.test(id);
 
+/** Indexes of the documents a bulk insert refused as duplicates, or null when it failed otherwise. */
+function writeErrorIndexes(err: unknown): Set<number> | null {
+  const writeErrors = (err as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
+  if (!writeErrors) return null;
+  const list = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+  if (!list.every((e) => isDuplicateKeyError(e))) return null;
+  return new Set(list.map((e) => e.index));
+}
+
 /**
  * Announcements, their per-user acks (`_id` = `<announcementId>:<userId>`: recording one is a
  * single insert, and a second insert of the same ack is refused) and their ack counters.
@@ -74,6 +83,25 @@ export function createAnnouncementRepository(models: MongoModels) {
       } catch (err) {
         if (isDuplicateKeyError(err)) return false;
         throw err;
+      }
+    },
+
+    /**
+     * Records many acks in one call; returns those that were new (a repeated ack is refused by
+     * its `_id` and left out).
+     */
+    async ackMany(acks: Array<{ announcementId: string; userId: string }>): Promise<Array<{ announcementId: string; userId: string }>> {
+      const unique = [...new Map(acks.map((a) => [announcementAckId(a.announcementId, a.userId), a])).entries()];
+      if (unique.length === 0) return [];
+      const ackedAt = new Date();
+      const docs = unique.map(([_id, a]) => ({ _id, announcementId: a.announcementId, userId: a.userId, ackedAt }));
+      try {
+        await AnnouncementAck.collection.insertMany(docs as never, { ordered: false });
+        return unique.map(([, a]) => a);
+      } catch (err) {
+        const refused = writeErrorIndexes(err);
+        if (!refused) throw err;
+        return unique.filter((_, i) => !refused.has(i)).map(([, a]) => a);
       }
     },
 

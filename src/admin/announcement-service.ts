@@ -15,6 +15,10 @@ export const ANNOUNCEMENT_WINDOW_MS = 30 * 86_400_000;
 /** How long ack counts are gathered before admins are told the new count. */
 export const ACK_COUNT_INTERVAL_MS = 1000;
 
+/** How long device acks are gathered before they are written together, and at most how many. */
+const ACK_BATCH_MS = 20;
+const ACK_BATCH_MAX = 1_000;
+
 /** Announcement ids known to exist, so an ack of a known one is a single insert. */
 const KNOWN_IDS_MAX = 1_000;
 
@@ -70,6 +74,33 @@ export function createAnnouncementService(deps: {
     return entry.writing;
   }
 
+  // Device acks arrive in bursts (an announcement reaches every socket at once): one insert per batch.
+  let queued: Array<{ userId: string; announcementId: string }> = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+
+  function flushAcks(): Promise<void> {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (queued.length === 0) return flushing;
+    const batch = queued;
+    queued = [];
+    flushing = flushing
+      .then(() => repo.ackMany(batch))
+      .then(
+        (created) => {
+          for (const { announcementId } of created) counted(announcementId);
+        },
+        (err: unknown) => deps.onError?.(err),
+      );
+    return flushing;
+  }
+
+  function counted(announcementId: string): void {
+    schedule(announcementId);
+    counting.get(announcementId)!.pending += 1;
+  }
+
   function schedule(announcementId: string): void {
     let entry = counting.get(announcementId);
     if (!entry) counting.set(announcementId, (entry = { pending: 0 }));
@@ -92,11 +123,15 @@ export function createAnnouncementService(deps: {
         remember(announcementId);
       }
       const newlyAcked = await repo.ack(announcementId, userId);
-      if (newlyAcked) {
-        schedule(announcementId);
-        counting.get(announcementId)!.pending += 1;
-      }
+      if (newlyAcked) counted(announcementId);
       return { newlyAcked };
+    },
+
+    /** A device acknowledged a delivery of an announcement that exists: recorded in the next batch. */
+    deviceAcked(userId: string, announcementId: string): void {
+      queued.push({ userId, announcementId });
+      if (queued.length >= ACK_BATCH_MAX) void flushAcks();
+      else flushTimer ??= setTimeout(() => void flushAcks(), ACK_BATCH_MS);
     },
 
     async listWithCounts(limit: number): Promise<Array<Announcement & { acks: number }>> {
@@ -125,8 +160,9 @@ export function createAnnouncementService(deps: {
       return list.map((a) => ({ ...a, acked: acked.has(a.id) }));
     },
 
-    /** Writes the counts still pending (at shutdown). */
+    /** Writes the acks and counts still pending (at shutdown). */
     async close(): Promise<void> {
+      await flushAcks();
       const writes: Array<Promise<void>> = [];
       for (const [id, entry] of counting) {
         if (entry.writing) writes.push(entry.writing);

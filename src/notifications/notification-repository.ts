@@ -64,7 +64,7 @@ export function createNotificationRepository(models: MongoModels, options: { max
   const maxAttempts = options.maxReserveAttempts ?? 20;
 
   async function reserve(userId: string): Promise<number> {
-    const head = await NotificationHead.findOneAndUpdate({ _id: userId }, { $inc: { seq: 1 } }, { upsert: true, new: true }).lean();
+    const head = await NotificationHead.findOneAndUpdate({ _id: userId }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean();
     return head!.seq;
   }
 

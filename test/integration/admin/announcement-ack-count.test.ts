@@ -92,6 +92,33 @@ describe('announcement ack counts for admins (real store)', () => {
     expect(Math.max(...a.seen, ...b.seen)).to.equal(5);
   });
 
+  it('when device acks arrive in a burst, repeats and acks stored before among them, then they are written together and each user is counted once', async () => {
+    const { service, seen, writes } = serviceCounting(50);
+    let batches = 0;
+    const { id } = await announce();
+    await service.ack('1', id); // acknowledged over REST before
+    const spied = createAnnouncementService({
+      repo: {
+        ...repo,
+        ackMany: (acks) => {
+          batches += 1;
+          return repo.ackMany(acks);
+        },
+      },
+      counterId: 'instance-a',
+      channel: () => ({ broadcast: () => undefined, ackCountChanged: (_id, n) => seen.push(n) }),
+      ackCountIntervalMs: 50,
+    });
+    for (const user of ['1', '2', '3', '2', '4']) spied.deviceAcked(user, id);
+    await sleep(300);
+    expect(batches).to.equal(1);
+    expect((await repo.ackCounts([id])).get(id)).to.equal(4);
+    expect(Math.max(...seen)).to.equal(4);
+    expect(writes()).to.equal(1);
+    expect(await repo.ackedIds('3', [id])).to.deep.equal(new Set([id]));
+    await Promise.all([service.close(), spied.close()]);
+  });
+
   it('when an unknown announcement is acknowledged, then it is a not-found and nothing is counted', async () => {
     const { service, writes } = serviceCounting(50);
     let error: unknown;

@@ -71,4 +71,15 @@ describe('MongoDB-wire server with mongoose', () => {
     }
     expect(isDuplicateKeyError(error)).to.equal(true);
   });
+
+  it('when more updates of existing documents run at once than the store has connections, and one command carries as many, then all complete', async () => {
+    // FerretDB v1 held each update's query (a pooled PostgreSQL connection) open while writing
+    // through a second one: this hung it until scripts/ferretdb/ patched it.
+    const docs = Array.from({ length: 120 }, (_, i) => ({ _id: `pool-${i}`, userId: 'pool', revision: 1 }));
+    await models.AnalysisHead.insertMany(docs);
+    await Promise.all(docs.map((d) => models.AnalysisHead.updateOne({ _id: d._id }, { $set: { revision: 2 } })));
+    const result = await models.AnalysisHead.bulkWrite(docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { revision: 3 } } } })));
+    expect(result.modifiedCount).to.equal(120);
+    expect(await models.AnalysisHead.countDocuments({ userId: 'pool', revision: 3 })).to.equal(120);
+  });
 });
