@@ -1,7 +1,7 @@
 /**
  * Idle sockets, memory per socket and broadcast fan-out of our API, against a bare socket.io +
  * Redis adapter server doing only the broadcast, in one run:
- *   npx tsx bench/realtime-fanout.ts [--sockets 2000] [--broadcasts 20] [--acked 3] [--client-procs 2]
+ *   npx tsx bench/realtime-fanout.ts [--sockets 2000] [--broadcasts 20] [--acked 10] [--client-procs 2]
  *
  * Each system in turn (ours, then the baseline) runs 2 instances on one Redis. Idle: warm up,
  * read each instance's memory (forced GC through the inspector, then VmRSS, V8 heap used and
@@ -11,7 +11,9 @@
  * clients acking as the contract says, each waited for until every ack is stored and the servers
  * and stores are idle again; then --broadcasts with the clients withholding acks, which leaves
  * the server's delivery path (per-socket emit with an ack timeout) without ack storage. The
- * baseline gets --broadcasts. Exits 1 on a failed connect, a missing delivery or a dropped socket.
+ * baseline gets the same two: --acked broadcasts asking every socket for an ack (socket.io's
+ * broadcast with acknowledgements, on each instance for its own sockets), then --broadcasts
+ * without. Exits 1 on a failed connect, a missing delivery or a dropped socket.
  */
 import * as mariadb from 'mariadb';
 import mongoose from 'mongoose';
@@ -19,6 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type AppConfig } from '../config/index.js';
+import { announcementAckId, defineMongoModels, notificationId } from '../models/mongo/index.js';
 import { runMigrate } from '../src/cli/migrate-command.js';
 import { createLogger } from '../src/platform/logger.js';
 import { startProcess } from '../scripts/services/index.js';
@@ -45,11 +48,11 @@ import { dropped, fanOut, idleSockets, type Instance, type PhaseOptions, type Sy
 import { nodeChildOf, openFileLimit } from './realtime-procs.js';
 import { printReport, type SystemResult } from './realtime-report.js';
 
-const USAGE = `usage: npx tsx bench/realtime-fanout.ts [--sockets 2000] [--broadcasts 20] [--acked 3] [--client-procs 2]
-    [--interval 0] [--concurrency 50] [--warmup 50] [--settle 5] [--gap 250] [--timeout 60] [--quiet-timeout 900]
-  --broadcasts     broadcasts to the baseline, and to ours with the clients withholding acks
-  --acked          broadcasts to ours with the clients acking (each waited for until every ack is stored
-                   and the servers are idle again: minutes each on FerretDB); 0 skips that phase
+const USAGE = `usage: npx tsx bench/realtime-fanout.ts [--sockets 2000] [--broadcasts 20] [--acked 10] [--client-procs 2]
+    [--interval 0] [--concurrency 50] [--warmup 50] [--settle 5] [--gap 250] [--timeout 60] [--quiet-timeout 900] [--inbox 0]
+  --broadcasts     broadcasts without acks: to ours with the clients withholding them, and to the baseline
+  --acked          broadcasts with the clients acking, to ours (each waited for until every ack is stored
+                   and the servers are idle again) and to the baseline; 0 skips those phases
   --interval ms    0: one broadcast at a time, the next once the servers are idle again;
                    >0: one every that many ms regardless (not for --acked)
   --client-procs   K: the client sockets in K forked client processes (one process alone is the
@@ -57,13 +60,15 @@ const USAGE = `usage: npx tsx bench/realtime-fanout.ts [--sockets 2000] [--broad
   --concurrency    connects in flight per client process; --warmup: sockets per instance before "before"
   --settle s       pause before each memory reading; --gap ms: pause between sequential broadcasts
   --timeout s      how long one broadcast may take to reach every socket
-  --quiet-timeout s  how long the servers may stay busy after one broadcast`;
+  --quiet-timeout s  how long the servers may stay busy after one broadcast
+  --inbox N        N notifications (acknowledged) in the store before the sockets connect, spread over
+                   the users: a connect reads the user's inbox, so its cost must not grow with N`;
 
 const TITLE = 'Scheduled maintenance tonight';
 const BODY = 'The diary will be read-only from 02:00 to 02:30 UTC while we upgrade the analysis service. Entries you write meanwhile are kept on your device and sent when we are back.';
 
 
-const DEFAULTS = { sockets: 2000, broadcasts: 20, acked: 3, clientProcs: 2, interval: 0, concurrency: 50, warmup: 50, settle: 5, gap: 250, timeout: 60, quietTimeout: 900 };
+const DEFAULTS = { sockets: 2000, broadcasts: 20, acked: 10, clientProcs: 2, interval: 0, concurrency: 50, warmup: 50, settle: 5, gap: 250, timeout: 60, quietTimeout: 900, inbox: 0 };
 
 runBench('realtime-fanout', async () => {
   const args = numericArgs(process.argv.slice(2), DEFAULTS, USAGE);
@@ -96,8 +101,13 @@ runBench('realtime-fanout', async () => {
   await withTimeout(runMigrate(config, createLogger(config, 'bench'), 'up'), 120_000, 'migrate');
   const users = await createUsers(config, args.sockets);
   log(`${users.tokens.length} users (one socket each) and an admin`);
+  if (args.inbox > 0) {
+    await seedInbox(config, users.userIds, args.inbox);
+    // The store indexes and vacuums after a bulk load; let that pass before measuring connects.
+    await sleep(20_000);
+  }
 
-  const ours = await startOurs(bench, config, users.adminToken);
+  const ours = await startOurs(bench, config, users.adminToken, users.userIds);
   const oursIdle = await idleSockets(ours, users.tokens.map((token, i) => ({ url: ours.instances[i % 2]!.url, token })), idleOptions);
   const oursPhases = [];
   if (args.acked > 0) oursPhases.push(await fanOut(ours, oursIdle.groups, args.sockets, phase('ours, clients ack', true, args.acked, 'acked')));
@@ -108,15 +118,17 @@ runBench('realtime-fanout', async () => {
 
   const bare = await startBare(bench);
   const bareIdle = await idleSockets(bare, Array.from({ length: args.sockets }, (_, i) => ({ url: bare.instances[i % 2]!.url })), idleOptions);
-  const barePhase = await fanOut(bare, bareIdle.groups, args.sockets, phase('bare', false, args.broadcasts, 'bare'));
-  const bareResult: SystemResult = { name: 'bare', idle: bareIdle, phases: [barePhase], dropped: await dropped(bareIdle.groups) };
+  const barePhases = [];
+  if (args.acked > 0) barePhases.push(await fanOut(bare, bareIdle.groups, args.sockets, phase('bare, clients ack', true, args.acked, 'bare-acked')));
+  barePhases.push(await fanOut(bare, bareIdle.groups, args.sockets, phase('bare', false, args.broadcasts, 'bare')));
+  const bareResult: SystemResult = { name: 'bare', idle: bareIdle, phases: barePhases, dropped: await dropped(bareIdle.groups) };
   await Promise.all(bareIdle.groups.map((g) => g.close()));
   await bare.stop();
 
   printReport(oursResult, bareResult, [
     `realtime-fanout: ${args.sockets} sockets over 2 instances; ${args.interval > 0 ? `a broadcast every ${args.interval} ms` : 'one broadcast at a time, the next once the servers are idle again'}`,
     `machine: ${machine}; open-file limit ${fdLimit}`,
-    `clients: ${args.clientProcs === 0 ? 'all in the benchmark process' : `${args.clientProcs} client processes`}; ours: one user per socket, profile ${config.profile}; mongo-wire store: ${bench.services.started.mongo?.flavour ?? 'MONGO_URL'}`,
+    `clients: ${args.clientProcs === 0 ? 'all in the benchmark process' : `${args.clientProcs} client processes`}; ours: one user per socket, profile ${config.profile}; mongo-wire store: ${bench.services.started.mongo?.flavour ?? 'MONGO_URL'}; inbox: ${args.inbox} notifications stored before the connects`,
   ]);
   const problems = [oursResult, bareResult].flatMap((r) => [
     ...r.phases.filter((ph) => ph.missing > 0).map((ph) => `${ph.label}: ${ph.missing} deliveries missing`),
@@ -126,7 +138,32 @@ runBench('realtime-fanout', async () => {
   return problems.length > 0 ? 1 : 0;
 });
 
-async function createUsers(config: AppConfig, count: number): Promise<{ tokens: string[]; adminToken: string }> {
+/** Acknowledged notifications spread over the users, as weeks of use leave them, written straight to the store. */
+async function seedInbox(config: AppConfig, userIds: string[], count: number): Promise<void> {
+  const started = now();
+  const mongo = await mongoose.createConnection(config.mongo.url).asPromise();
+  try {
+    const models = defineMongoModels(mongo);
+    const perUser = new Map<string, number>();
+    for (let done = 0; done < count; ) {
+      const batch = [];
+      for (let i = 0; i < 1_000 && done < count; i++, done++) {
+        const userId = userIds[done % userIds.length]!;
+        const seq = (perUser.get(userId) ?? 0) + 1;
+        perUser.set(userId, seq);
+        batch.push({ _id: notificationId(userId, seq), userId, seq, eventId: randomUUID(), type: 'analysis.status', payload: { diaryId: `${userId}-${seq}`, revision: 1, status: 'COMPLETED' }, diaryId: `${userId}-${seq}`, acked: true, ackedAt: new Date(), createdAt: new Date() });
+      }
+      await models.Notification.collection.insertMany(batch as never, { ordered: false });
+    }
+    const heads = [...perUser].map(([userId, seq]) => ({ _id: userId, seq }));
+    for (let i = 0; i < heads.length; i += 1_000) await models.NotificationHead.collection.insertMany(heads.slice(i, i + 1_000) as never);
+    log(`inbox: ${count} notifications over ${perUser.size} users stored in ${((now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    await mongo.close();
+  }
+}
+
+async function createUsers(config: AppConfig, count: number): Promise<{ tokens: string[]; userIds: string[]; adminToken: string }> {
   const url = new URL(config.mariadb.url);
   const db = await mariadb.createConnection({
     host: url.hostname,
@@ -146,7 +183,8 @@ async function createUsers(config: AppConfig, count: number): Promise<{ tokens: 
     const issue = (u: { id: number; role: 'USER' | 'ADMIN' }) => tokens.issue({ userId: String(u.id), role: u.role, sessionId: randomUUID() }).accessToken;
     const admin = saved.find((u) => u.role === 'ADMIN');
     if (!admin || saved.length !== count + 1) throw new Error(`expected ${count + 1} users, found ${saved.length}`);
-    return { tokens: saved.filter((u) => u.role === 'USER').map(issue), adminToken: issue(admin) };
+    const plain = saved.filter((u) => u.role === 'USER');
+    return { tokens: plain.map(issue), userIds: plain.map((u) => String(u.id)), adminToken: issue(admin) };
   } finally {
     await db.end().catch(() => undefined);
   }
@@ -185,7 +223,7 @@ async function startInstance(bench: BenchServices, label: string, script: string
   };
 }
 
-async function startOurs(bench: BenchServices, config: AppConfig, adminToken: string): Promise<System> {
+async function startOurs(bench: BenchServices, config: AppConfig, adminToken: string, userIds: string[]): Promise<System> {
   const instances: Instance[] = [];
   for (const label of ['api-1', 'api-2']) {
     const env = { METRICS_PORT: String(await freePort()), INSTANCE_ID: label };
@@ -214,11 +252,11 @@ async function startOurs(bench: BenchServices, config: AppConfig, adminToken: st
       return body.id;
     },
     async acksStored(id, expected, timeoutMs) {
-      // Counted in the store itself, 4 times a second: one count of one announcement, far less
-      // load than the admin list endpoint (a count per announcement listed).
+      // The ack documents themselves, by `_id` (`<announcementId>:<userId>`), 4 times a second.
+      const ids = userIds.map((userId) => announcementAckId(id, userId));
       const deadline = now() + timeoutMs;
       while (now() < deadline) {
-        if ((await acks.countDocuments({ announcementId: id })) >= expected) return now();
+        if ((await acks.countDocuments({ _id: { $in: ids } } as never)) >= expected) return now();
         await sleep(250);
       }
       return undefined;
@@ -242,11 +280,11 @@ async function startBare(bench: BenchServices): Promise<System> {
       const res = await request(`${instance.label}: GET /stats`, `${instance.url}/stats`, {}, 10_000);
       return ((await res.json()) as { sockets: number }).sockets;
     },
-    async broadcast(k) {
+    async broadcast(k, acked) {
       const id = randomUUID();
       const res = await request(
         `broadcast ${k + 1}: POST /broadcast`,
-        `${instances[0]!.url}/broadcast`,
+        `${instances[0]!.url}/broadcast${acked ? '?acked=1' : ''}`,
         { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, title: TITLE, body: `${BODY} (#${k + 1})`, createdAt: new Date().toISOString() }) },
         30_000,
       );

@@ -22,8 +22,8 @@ export interface System {
   name: 'ours' | 'bare';
   instances: Instance[];
   socketsOn(instance: Instance): Promise<number>;
-  /** Sends broadcast number `k` through instance 1; resolves with its id once answered. */
-  broadcast(k: number): Promise<string>;
+  /** Sends broadcast number `k` through instance 1 (asking for acks when `acked`); resolves with its id once answered. */
+  broadcast(k: number, acked: boolean): Promise<string>;
   /** Ours only: waits until `expected` acks of `id` are stored; resolves with the time (`now()`) it saw them. */
   acksStored?(id: string, expected: number, timeoutMs: number): Promise<number | undefined>;
   stop(): Promise<void>;
@@ -56,6 +56,8 @@ export interface Sent {
 
 export interface FanOutResult {
   label: string;
+  /** Whether the clients acked in this phase. */
+  acks: boolean;
   sent: Sent[];
   /** Every delivery's latency, ascending. */
   latencies: number[];
@@ -195,7 +197,7 @@ export async function fanOut(system: System, groups: ClientGroup[], expected: nu
     for (let k = 0; k < opts.broadcasts; k++) {
       const cpuBefore = cpuSnapshot(labels);
       const sentAt = now();
-      const id = await system.broadcast(k);
+      const id = await system.broadcast(k, opts.acks);
       const postMs = now() - sentAt;
       await untilDelivered(groups, [id], expected, opts.timeoutMs);
       const delivered = cpuSnapshot(labels);
@@ -218,7 +220,7 @@ export async function fanOut(system: System, groups: ClientGroup[], expected: nu
     const inflight: Array<Promise<Sent>> = [];
     for (let k = 0; k < opts.broadcasts; k++) {
       const sentAt = now();
-      inflight.push(system.broadcast(k).then((id) => ({ id, sentAt, postMs: now() - sentAt })));
+      inflight.push(system.broadcast(k, opts.acks).then((id) => ({ id, sentAt, postMs: now() - sentAt })));
       await sleep(Math.max(0, started + (k + 1) * opts.intervalMs - now()));
     }
     sent.push(...(await Promise.all(inflight)));
@@ -236,7 +238,7 @@ export async function fanOut(system: System, groups: ClientGroup[], expected: nu
   }
   const reports = await Promise.all(groups.map((g) => g.report()));
   const serverCpuMs = system.instances.reduce((sum, i) => sum + (cpu.coreSeconds.get(i.label) ?? 0), 0) * 1000;
-  return { label: opts.label, ...deliveryFigures(sent, reports, expected), cpu: cpu.cores(), serverCpuMs, tailCpu: tailCpu.cores(), profiles };
+  return { label: opts.label, acks: opts.acks, ...deliveryFigures(sent, reports, expected), cpu: cpu.cores(), serverCpuMs, tailCpu: tailCpu.cores(), profiles };
 }
 
 function deliveryFigures(sent: Sent[], reports: ClientReport[], expected: number) {

@@ -46,22 +46,36 @@ export function printReport(ours: SystemResult, bare: SystemResult, heading: str
     ),
   );
 
-  // One column per fan-out phase (ours: clients acking, then withholding acks), bare last, and
-  // the ratio of each ours column to bare.
+  // One column per fan-out phase (ours: clients acking, then withholding acks; bare: the same two),
+  // then the ratios of the phases that do the same socket work: acked against acked, and both of
+  // ours against the bare broadcast without acks (the least a Socket.IO cluster can do).
   const columns = [...ours.phases.map((p) => ({ system: ours, phase: p })), ...bare.phases.map((p) => ({ system: bare, phase: p }))];
-  const base = columns[columns.length - 1]!;
-  const oursColumns = columns.slice(0, -1);
+  const find = (r: SystemResult, acks: boolean) => r.phases.find((ph) => ph.acks === acks);
+  const bareAcked = find(bare, true);
+  const barePlain = find(bare, false)!;
+  const pairs = [
+    ...(find(ours, true) && bareAcked ? [{ label: 'ours ack / bare ack', a: find(ours, true)!, b: bareAcked }] : []),
+    ...(find(ours, true) ? [{ label: 'ours ack / bare', a: find(ours, true)!, b: barePlain }] : []),
+    ...(find(ours, false) ? [{ label: 'ours withheld / bare', a: find(ours, false)!, b: barePlain }] : []),
+  ];
+  const systemOf = (ph: FanOutResult) => (ours.phases.includes(ph) ? ours : bare);
   const row = (label: string, f: (s: SystemResult, p: FanOutResult) => number, ratio = true): Array<string | number> => {
-    const b = f(base.system, base.phase);
     const values = columns.map((c) => f(c.system, c.phase));
-    return [label, ...values, ...oursColumns.map((c) => (!ratio || b === 0 || !Number.isFinite(b) ? '' : (f(c.system, c.phase) / b).toFixed(2)))];
+    return [
+      label,
+      ...values,
+      ...pairs.map(({ a, b }) => {
+        const bv = f(systemOf(b), b);
+        return !ratio || bv === 0 || !Number.isFinite(bv) ? '' : (f(systemOf(a), a) / bv).toFixed(2);
+      }),
+    ];
   };
   const p = (q: number) => (_: SystemResult, phase: FanOutResult) => percentile(phase.latencies, q);
   console.log('');
   console.log('ours vs bare (ratio = ours / bare)');
   console.log(
     table(
-      ['', ...columns.map((c) => `${c.phase.label} (${c.phase.sent.length})`), ...oursColumns.map((c) => `ratio: ${c.phase.label}`)],
+      ['', ...columns.map((c) => `${c.phase.label} (${c.phase.sent.length})`), ...pairs.map((x) => `ratio: ${x.label}`)],
       [
         row('connects/s (ours: token + user checked)', (s) => s.idle.connect.sockets / (s.idle.connect.ms / 1000)),
         row('memory per socket: RSS KiB', (s) => perSocket(s.idle, (m) => m.rss)),

@@ -33,16 +33,10 @@ const PROJECTION = {
 export function createAnalysisRepository(models: MongoModels) {
   const { DiaryAnalysis, AnalysisHead } = models;
   return {
-    /**
-     * The analysis of a diary at a revision (the diary row says which revision was analysed).
-     * Looked up by `_id` alone, the one filter FerretDB answers from an index, and then checked
-     * against the owner here.
-     */
+    /** The analysis of a diary at a revision (the diary row says which revision was analysed), by `_id` and owner. */
     async forRevision(userId: string, diaryId: string, revision: number): Promise<AnalysisView | null> {
-      const doc = await DiaryAnalysis.findById(analysisId(diaryId, revision), { ...PROJECTION, userId: 1 }).lean();
-      if (!doc || doc.userId !== userId) return null;
-      const { userId: _owner, ...view } = doc as unknown as AnalysisView & { userId: string };
-      return view;
+      const doc = await DiaryAnalysis.findOne({ _id: analysisId(diaryId, revision), userId }, PROJECTION).lean();
+      return (doc as unknown as AnalysisView | null) ?? null;
     },
 
     /** Analyses of several diaries at their given revisions (for reports), fetched by id in chunks. */

@@ -44,8 +44,14 @@ export function parseNotificationId(id: string): { userId: string; seq: number }
 /** Ids of `userId`'s own notifications among `ids` (another user's id or garbage is dropped). */
 const ownIds = (userId: string, ids: string[]) => [...new Set(ids)].filter((id) => parseNotificationId(id)?.userId === userId);
 
-/** First window of sequences a range query covers; each further window is four times larger. */
-const MIN_WINDOW = 32;
+/**
+ * Sequences a window covers beyond the page it fills (room for tombstones and holes); each
+ * further window is four times larger, up to WINDOW_MAX sequences.
+ */
+const WINDOW_SLACK = 8;
+const WINDOW_MAX = 256;
+/** Users per heads query: FerretDB matches every fetched document against the whole `$in` list. */
+const HEADS_CHUNK = 100;
 
 /**
  * The per-user notification inbox in MongoDB. A notification is stored before anyone is told
@@ -74,22 +80,24 @@ export function createNotificationRepository(models: MongoModels, options: { max
 
   /**
    * Live notifications of a user with from < seq <= to (or, descending, to <= seq < from), in
-   * sequence order, at most `limit`, window by window.
+   * sequence order, at most `limit`, window by window. Each window asks for its notifications by
+   * `_id` (`<userId>:<seq>` names the owner): point lookups in the primary index, on FerretDB too,
+   * where a range would be filtered over all of the user's notifications.
    */
   async function scan(userId: string, range: { from: number; to: number; descending?: boolean }, limit: number): Promise<StoredNotification[]> {
     const out: StoredNotification[] = [];
     const { descending = false } = range;
-    let window = Math.max(MIN_WINDOW, 2 * limit);
+    let window = Math.min(WINDOW_MAX, limit + WINDOW_SLACK);
     let edge = range.from;
     while (out.length < limit && (descending ? edge > range.to : edge < range.to)) {
       const next = descending ? Math.max(range.to, edge - window) : Math.min(range.to, edge + window);
-      const seq = descending ? { $lt: edge, $gte: next } : { $gt: edge, $lte: next };
-      const docs = await Notification.find({ userId, seq })
+      const seqs = descending ? Array.from({ length: edge - next }, (_, i) => edge - 1 - i) : Array.from({ length: next - edge }, (_, i) => edge + 1 + i);
+      const docs = await Notification.find({ _id: { $in: seqs.map((seq) => notificationId(userId, seq)) } })
         .sort({ seq: descending ? -1 : 1 })
         .lean<NotificationDocument[]>();
       for (const d of docs) if (d.type !== REMOVED_TYPE && out.length < limit) out.push(toNotification(d));
       edge = next;
-      window *= 4;
+      window = Math.min(WINDOW_MAX, window * 4);
     }
     return out;
   }
@@ -147,8 +155,8 @@ export function createNotificationRepository(models: MongoModels, options: { max
     /** Heads of many users at once (`_id` lookups); users without one are absent. */
     async heads(userIds: string[]): Promise<Map<string, number>> {
       const out = new Map<string, number>();
-      for (let i = 0; i < userIds.length; i += 500) {
-        const docs = await NotificationHead.find({ _id: { $in: userIds.slice(i, i + 500) } }, { seq: 1 }).lean();
+      for (let i = 0; i < userIds.length; i += HEADS_CHUNK) {
+        const docs = await NotificationHead.find({ _id: { $in: userIds.slice(i, i + HEADS_CHUNK) } }, { seq: 1 }).lean();
         for (const d of docs) out.set(d._id, d.seq);
       }
       return out;
@@ -174,9 +182,9 @@ export function createNotificationRepository(models: MongoModels, options: { max
     /** Acknowledges by ids and/or up to a sequence in one call; returns how many were newly acknowledged. */
     async ack(userId: string, selector: AckSelector): Promise<number> {
       const ackedAt = new Date();
-      const ops: Array<AnyBulkWriteOperation<NotificationDocument>> = ownIds(userId, selector.ids ?? []).map((_id) => ({
-        updateOne: { filter: { _id, acked: false }, update: { $set: { acked: true, ackedAt } } },
-      }));
+      const ids = ownIds(userId, selector.ids ?? []);
+      const ops: Array<AnyBulkWriteOperation<NotificationDocument>> = [];
+      if (ids.length > 0) ops.push({ updateMany: { filter: { _id: { $in: ids }, acked: false }, update: { $set: { acked: true, ackedAt } } } });
       if (selector.upToSeq !== undefined) {
         ops.push({ updateMany: { filter: { userId, acked: false, seq: { $lte: selector.upToSeq } }, update: { $set: { acked: true, ackedAt } } } });
       }
@@ -187,12 +195,10 @@ export function createNotificationRepository(models: MongoModels, options: { max
 
     /** Acknowledgements of many users' notifications by id, written together (one call). */
     async ackMany(acks: Array<{ userId: string; id: string }>): Promise<number> {
-      const ackedAt = new Date();
-      const ops = acks
-        .filter((a) => parseNotificationId(a.id)?.userId === a.userId)
-        .map((a) => ({ updateOne: { filter: { _id: a.id, acked: false }, update: { $set: { acked: true, ackedAt } } } }));
-      if (ops.length === 0) return 0;
-      return (await Notification.bulkWrite(ops, { ordered: false })).modifiedCount;
+      // An id names its owner: those that do not match the user they were delivered to are dropped.
+      const ids = [...new Set(acks.filter((a) => parseNotificationId(a.id)?.userId === a.userId).map((a) => a.id))];
+      if (ids.length === 0) return 0;
+      return (await Notification.updateMany({ _id: { $in: ids }, acked: false }, { $set: { acked: true, ackedAt: new Date() } })).modifiedCount;
     },
 
     async list(userId: string, options: { afterSeq?: number; beforeSeq?: number; unackedOnly?: boolean; limit: number }): Promise<StoredNotification[]> {

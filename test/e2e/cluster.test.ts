@@ -51,7 +51,7 @@ describe('cluster: 3 API processes, 2 workers', function () {
     try {
       const ids: string[] = [];
       for (let i = 0; i < 10; i++) ids.push(await write(cluster.apis[2]!.url, user, `Entry ${i}: today I felt anxious but my friend made me laugh.`));
-      for (const device of [phone, laptop]) await device.waitFor(`all events (${missing(device, ids).join(',')})`, () => hasAll(device, ids), 60_000);
+      for (const device of [phone, laptop]) await device.waitFor(`all events (${missing(device, ids).join(',')})`, () => hasAll(device, ids), 20_000);
       expect(phone.connections).to.deep.equal([cluster.apis[0]!.url]);
       expect(laptop.connections).to.deep.equal([cluster.apis[1]!.url]);
       for (const device of [phone, laptop]) {
@@ -131,7 +131,7 @@ describe('cluster: 3 API processes, 2 workers', function () {
         const id = await retry(() => write(cluster.apis[1]!.url, user, `After the Redis restart ${i}: better.`));
         ids.push(id);
       }
-      for (const device of [phone, laptop]) await device.waitFor(`all events after Redis restart (${missing(device, ids).join(',')})`, () => hasAll(device, ids), 90_000);
+      for (const device of [phone, laptop]) await device.waitFor(`all events after Redis restart (${missing(device, ids).join(',')})`, () => hasAll(device, ids), 30_000);
     } finally {
       phone.close();
       laptop.close();
@@ -152,7 +152,7 @@ describe('cluster: 3 API processes, 2 workers', function () {
       await new Promise((r) => setTimeout(r, 3_000));
       await cluster.kafka.start();
       for (let i = 0; i < 2; i++) ids.push(await retry(() => write(cluster.apis[2]!.url, user, `After the Kafka restart ${i}: calmer now.`)));
-      for (const device of [phone, laptop]) await device.waitFor(`all events after Kafka restart (${missing(device, ids).join(',')})`, () => hasAll(device, ids), 150_000);
+      for (const device of [phone, laptop]) await device.waitFor(`all events after Kafka restart (${missing(device, ids).join(',')})`, () => hasAll(device, ids), 60_000);
     } finally {
       phone.close();
       laptop.close();
@@ -170,7 +170,7 @@ describe('cluster: 3 API processes, 2 workers', function () {
       for (let i = 0; i < 5; i++) ids.push(await write(cluster.apis[2]!.url, user, `After the crash ${i}: it was fine in the end.`));
       await onVictim.waitFor('reconnected elsewhere', () => onVictim.connections.length >= 2 && onVictim.connected(), 30_000);
       expect(onVictim.connections[1]).not.to.equal(cluster.apis[0]!.url);
-      for (const device of [onVictim, elsewhere]) await device.waitFor(`all events after the crash (${missing(device, ids).join(',')})`, () => hasAll(device, ids), 90_000);
+      for (const device of [onVictim, elsewhere]) await device.waitFor(`all events after the crash (${missing(device, ids).join(',')})`, () => hasAll(device, ids), 30_000);
     } finally {
       onVictim.close();
       elsewhere.close();
@@ -187,7 +187,7 @@ describe('cluster: 3 API processes, 2 workers', function () {
       const second = await write(cluster.apis[0]!.url, user, 'after the restart');
       await device.waitFor('moved', () => device.connections.length >= 2 && device.connected(), 30_000);
       expect(device.notices.map((n) => n.code)).to.include('shutdown');
-      await device.waitFor('all events', () => hasAll(device, [first, second]), 60_000);
+      await device.waitFor('all events', () => hasAll(device, [first, second]), 20_000);
     } finally {
       device.close();
       await cluster.startApi(1);
