@@ -213,9 +213,12 @@ runBench('store-scale', async () => {
   const ops: Array<[string, (i: number) => Promise<unknown>]> = [
     ['notification add', () => {
       const u = user();
-      return inbox.add(userId(u), { eventId: randomUUID(), type: 'analysis.status', payload: { diaryId: 'x' }, diaryId: 'x' }).then(() => seeded.perUser[u]!++);
+      return inbox.add(userId(u), { eventId: randomUUID(), type: 'analysis.status', payload: { diaryId: 'x' }, diaryId: 'x' }).then(() => {
+        seeded.perUser[u]!++;
+        return 1;
+      });
     }],
-    ['last sequence (head)', () => inbox.head(userId(user()))],
+    ['last sequence (head)', () => inbox.head(userId(user())).then(() => 1)],
     ['replay on connect (3 behind)', () => {
       const u = user();
       return inbox.forReplay(userId(u), Math.max(0, seeded.perUser[u]! - 3), 500);
@@ -246,8 +249,8 @@ runBench('store-scale', async () => {
     ['announcement ack', () => announcements.ack(`fresh-${fresh++}`, announcementIds[pick(announcementIds.length)]!)],
     ['announcement ack counts (20)', () => announcements.listWithCounts(20)],
     ['announcements pending for a user', () => announcements.pendingFor(userId(user()))],
-    ['analysis stale check (head)', () => store.newestRevision(`s${pick(Math.max(1, seeded.analyses))}`)],
-    ['analysis save', (i) => store.save({ diaryId: `new-${seeded.analyses}-${i}-${fresh++}`, userId: userId(user()), revision: 1 }, { name: 'offline', version: '1' }, RESULT, null)],
+    ['analysis stale check (head)', () => store.newestRevision(`s${pick(Math.max(1, seeded.analyses))}`).then(() => 1)],
+    ['analysis save', (i) => store.save({ diaryId: `new-${seeded.analyses}-${i}-${fresh++}`, userId: userId(user()), revision: 1 }, { name: 'offline', version: '1' }, RESULT, null).then(() => 2)],
     ['analysis read', () => {
       const n = pick(Math.max(1, seeded.analyses));
       return analyses.forRevision(String((n % options.users) + 1), `s${n}`, 1);
