@@ -10,7 +10,7 @@ import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import type { AnnouncementMessage, DeliveryAck } from '../realtime/contract.js';
+import type { AnnouncementMessage, DeliveryAck } from '../kernel/contracts/socket-events.js';
 import { pendingRequests } from './pending-requests.js';
 
 export const now = (): number => performance.timeOrigin + performance.now();

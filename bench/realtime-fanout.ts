@@ -23,7 +23,7 @@ import path from 'node:path';
 import { loadConfig, type AppConfig } from '../config/index.js';
 import { announcementAckId, defineMongoModels, notificationId } from '../models/mongo/index.js';
 import { runMigrate } from '../src/cli/migrate-command.js';
-import { createLogger } from '../src/platform/logger.js';
+import { createLogger } from '../kernel/logger.js';
 import { startProcess } from '../scripts/services/index.js';
 import {
   ROOT,

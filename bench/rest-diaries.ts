@@ -16,8 +16,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type AppConfig } from '../config/index.js';
 import { runMigrate } from '../src/cli/migrate-command.js';
-import { topicNames } from '../src/platform/kafka.js';
-import { createLogger } from '../src/platform/logger.js';
+import { topicNames } from '../kernel/contracts/analysis-events.js';
+import { createLogger } from '../kernel/logger.js';
 import {
   benchTokenIssuer,
   freePort,

@@ -20,8 +20,8 @@ import { analysisId, announcementAckId, defineMongoModels, notificationId, syncM
 import { startMongoWire } from '../scripts/services/mongo.js';
 import { freePort } from '../scripts/services/process.js';
 import { POSTGRES_USER, postgresBinDir } from '../scripts/services/postgres.js';
-import { createAnnouncementRepository } from '../src/admin/announcement-repository.js';
-import { createAnnouncementService } from '../src/admin/announcement-service.js';
+import { createAnnouncementRepository } from '../src/announcements/announcement-repository.js';
+import { createAnnouncementService } from '../src/announcements/announcement-service.js';
 import { createAnalysisRepository } from '../src/analysis/analysis-repository.js';
 import { createNotificationRepository } from '../src/notifications/notification-repository.js';
 import { createAnalysisStore } from '../workers/analysis-store.js';

@@ -17,8 +17,9 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
-import type { AnalysisRequested } from '../src/analysis/analysis-events.js';
-import { ensureTopics, topicNames } from '../src/platform/kafka.js';
+import type { AnalysisRequested } from '../kernel/contracts/analysis-events.js';
+import { ensureTopics } from '../kernel/clients/kafka.js';
+import { topicNames } from '../kernel/contracts/analysis-events.js';
 import {
   freePort,
   log,

@@ -2,8 +2,8 @@ import type { Namespace, Server } from 'socket.io';
 import type { AuthEvents } from '../src/auth/auth-events.js';
 import type { DiaryEvents } from '../src/diaries/diary-events.js';
 import type { AnalysisOutcomeEvents } from '../src/notifications/analysis-status-consumer.js';
-import type { Logger } from '../src/platform/logger.js';
-import type { ActivityEvent, ActivitySnapshot, InstanceStats } from './contract.js';
+import type { Logger } from '../kernel/logger.js';
+import type { ActivityEvent, ActivitySnapshot, InstanceStats } from '../kernel/contracts/socket-events.js';
 
 export const ACTIVITY_ROOM = 'activity';
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { Namespace } from 'socket.io';
-import type { AnnouncementService } from '../src/admin/announcement-service.js';
+import type { AnnouncementService } from '../src/announcements/announcement-service.js';
 import type { AccessTokens } from '../src/auth/access-tokens.js';
-import type { Logger } from '../src/platform/logger.js';
-import type { Metrics } from '../src/platform/metrics.js';
+import type { Logger } from '../kernel/logger.js';
+import type { Metrics } from '../kernel/metrics.js';
 import { ACTIVITY_ROOM, type ActivityFeed } from './activity-feed.js';
-import { createAnnouncementSchema } from './contract.js';
+import { createAnnouncementSchema } from '../kernel/contracts/socket-events.js';
 import { sessionRoom, userRoom } from './notification-delivery.js';
 import { guardSocket, type GuardOptions } from './socket-guard.js';
 import { acceptTokenRefresh, watchTokenExpiry } from './token-expiry.js';

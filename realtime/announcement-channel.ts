@@ -1,12 +1,12 @@
 import type { Namespace, Socket } from 'socket.io';
-import type { Announcement } from '../src/admin/announcement-repository.js';
-import type { AnnouncementService } from '../src/admin/announcement-service.js';
-import type { Logger } from '../src/platform/logger.js';
-import type { Metrics } from '../src/platform/metrics.js';
+import type { Announcement } from '../src/announcements/announcement-repository.js';
+import type { AnnouncementService } from '../src/announcements/announcement-service.js';
+import type { Logger } from '../kernel/logger.js';
+import type { Metrics } from '../kernel/metrics.js';
 import { ACTIVITY_ROOM } from './activity-feed.js';
-import type { AnnouncementMessage } from './contract.js';
+import type { AnnouncementMessage } from '../kernel/contracts/socket-events.js';
 
-export type { AnnouncementChannel } from '../src/admin/announcement-service.js';
+export type { AnnouncementChannel } from '../src/announcements/announcement-service.js';
 
 const toMessage = (a: Announcement): AnnouncementMessage => ({ id: a.id, title: a.title, body: a.body, createdAt: a.createdAt.toISOString() });
 

@@ -1,8 +1,8 @@
 import type { Socket } from 'socket.io';
 import type { AccessTokens } from '../src/auth/access-tokens.js';
-import { isAppError } from '../src/platform/errors.js';
-import type { Metrics } from '../src/platform/metrics.js';
-import { handshakeAuthSchema } from './contract.js';
+import { isAppError } from '../kernel/errors.js';
+import type { Metrics } from '../kernel/metrics.js';
+import { handshakeAuthSchema } from '../kernel/contracts/socket-events.js';
 import { userRoom } from './notification-delivery.js';
 
 export type UserStatusLookup = (userId: string) => Promise<'WAITING' | 'ACTIVE' | 'BLOCKED' | null>;

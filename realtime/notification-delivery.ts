@@ -1,9 +1,9 @@
 import type { Namespace, Socket } from 'socket.io';
-import type { Logger } from '../src/platform/logger.js';
-import type { Metrics } from '../src/platform/metrics.js';
+import type { Logger } from '../kernel/logger.js';
+import type { Metrics } from '../kernel/metrics.js';
 import { parseNotificationId, type NotificationRepository, type StoredNotification } from '../src/notifications/notification-repository.js';
 import type { NotificationDelivery, NotificationService } from '../src/notifications/notification-service.js';
-import type { NotificationEnvelope } from './contract.js';
+import type { NotificationEnvelope } from '../kernel/contracts/socket-events.js';
 
 export const userRoom = (userId: string) => `user:${userId}`;
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;

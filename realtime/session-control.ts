@@ -1,7 +1,7 @@
 import type { Server } from 'socket.io';
 import type { AuthEvents } from '../src/auth/auth-events.js';
-import type { Logger } from '../src/platform/logger.js';
-import type { ServerNotice } from './contract.js';
+import type { Logger } from '../kernel/logger.js';
+import type { ServerNotice } from '../kernel/contracts/socket-events.js';
 import { sessionRoom, userRoom } from './notification-delivery.js';
 
 /**

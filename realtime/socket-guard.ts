@@ -1,9 +1,9 @@
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
-import { isAppError } from '../src/platform/errors.js';
-import type { Logger } from '../src/platform/logger.js';
-import type { Metrics } from '../src/platform/metrics.js';
-import { KNOWN_CLIENT_EVENTS, type AckError, type ServerNotice } from './contract.js';
+import { isAppError } from '../kernel/errors.js';
+import type { Logger } from '../kernel/logger.js';
+import type { Metrics } from '../kernel/metrics.js';
+import { KNOWN_CLIENT_EVENTS, type AckError, type ServerNotice } from '../kernel/contracts/socket-events.js';
 
 export interface GuardOptions {
   eventsPerWindow: number;

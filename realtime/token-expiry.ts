@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io';
 import type { AccessTokens } from '../src/auth/access-tokens.js';
-import { ForbiddenError } from '../src/platform/errors.js';
-import { refreshTokenSchema, type ServerNotice } from './contract.js';
+import { ForbiddenError } from '../kernel/errors.js';
+import { refreshTokenSchema, type ServerNotice } from '../kernel/contracts/socket-events.js';
 import { sessionRoom } from './notification-delivery.js';
 import type { guardSocket } from './socket-guard.js';
 

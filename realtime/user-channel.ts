@@ -1,11 +1,11 @@
 import type { Namespace, Socket } from 'socket.io';
-import type { AnnouncementService } from '../src/admin/announcement-service.js';
+import type { AnnouncementService } from '../src/announcements/announcement-service.js';
 import type { AccessTokens } from '../src/auth/access-tokens.js';
-import type { Logger } from '../src/platform/logger.js';
-import type { Metrics } from '../src/platform/metrics.js';
+import type { Logger } from '../kernel/logger.js';
+import type { Metrics } from '../kernel/metrics.js';
 import type { NotificationService } from '../src/notifications/notification-service.js';
 import type { AnnouncementChannel } from './announcement-channel.js';
-import { ackAnnouncementSchema, ackNotificationsSchema, handshakeAuthSchema } from './contract.js';
+import { ackAnnouncementSchema, ackNotificationsSchema, handshakeAuthSchema } from '../kernel/contracts/socket-events.js';
 import type { createNotificationDelivery } from './notification-delivery.js';
 import { sessionRoom, userRoom } from './notification-delivery.js';
 import { guardSocket, type GuardOptions } from './socket-guard.js';

@@ -16,7 +16,7 @@ import { statsRoutes } from './analysis/stats-routes.js';
 import { createDiaryRepository } from './diaries/diary-repository.js';
 import { diaryRoutes } from './diaries/diary-routes.js';
 import { createDiaryService } from './diaries/diary-service.js';
-import { opsRoutes } from './ops/ops-routes.js';
+import { healthRoutes } from './health/health-routes.js';
 import { createOutboxRelay } from './outbox/outbox-relay.js';
 import { createOutboxRepository } from './outbox/outbox-repository.js';
 import { createReportRepository } from './reports/report-repository.js';
@@ -29,10 +29,10 @@ import { createAccessTokens, type AccessTokens } from './auth/access-tokens.js';
 import { createAuthenticate } from './auth/authenticate.js';
 import { createTokenRevocation, type TokenRevocation } from './auth/token-revocation.js';
 import type { AuthEvents } from './auth/auth-events.js';
-import { createAnnouncementRepository } from './admin/announcement-repository.js';
-import { announcementRoutes } from './admin/announcement-routes.js';
+import { createAnnouncementRepository } from './announcements/announcement-repository.js';
+import { announcementRoutes } from './announcements/announcement-routes.js';
 import { activityRoutes } from './admin/activity-routes.js';
-import { createAnnouncementService } from './admin/announcement-service.js';
+import { createAnnouncementService } from './announcements/announcement-service.js';
 import type { DiaryEvents } from './diaries/diary-events.js';
 import { createAnalysisStatusConsumer } from './notifications/analysis-status-consumer.js';
 import { createNotificationRepository } from './notifications/notification-repository.js';
@@ -42,14 +42,15 @@ import { createRealtime, type Realtime } from '../realtime/index.js';
 import { createIdentityModule } from './auth/identity-module.js';
 import type { AccountDeletionHook } from './users/user-service.js';
 import type { RouteSpec } from './http/route.js';
-import type { HealthCheck } from './platform/health.js';
-import { createKafka, ensureTopics, topicNames, type TopicNames } from './platform/kafka.js';
-import { createLogger, type Logger } from './platform/logger.js';
-import { createSequelize } from './platform/mariadb.js';
-import { createMetrics, type Metrics } from './platform/metrics.js';
-import { connectMongo, pingMongo } from './platform/mongo.js';
-import { createRateLimiter } from './platform/rate-limiter.js';
-import { createRedis } from './platform/redis.js';
+import type { HealthCheck } from '../kernel/health.js';
+import { createKafka, ensureTopics } from '../kernel/clients/kafka.js';
+import { topicNames, type TopicNames } from '../kernel/contracts/analysis-events.js';
+import { createLogger, type Logger } from '../kernel/logger.js';
+import { createSequelize } from '../kernel/clients/mariadb.js';
+import { createMetrics, type Metrics } from '../kernel/metrics.js';
+import { connectMongo, pingMongo } from '../kernel/clients/mongo.js';
+import { createRateLimiter } from '../kernel/rate-limiter.js';
+import { createRedis } from '../kernel/clients/redis.js';
 
 export interface ApiAppOptions {
   /** Called for every response that breaks its documented contract (tests collect these). */
@@ -203,7 +204,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     ...notificationRoutes(notifications),
     ...announcementRoutes(announcements),
     ...activityRoutes(() => live().feed.snapshot()),
-    ...opsRoutes({
+    ...healthRoutes({
       checks,
       readinessTimeoutMs: config.http.readinessTimeoutMs,
       registry: metrics.registry,

@@ -5,8 +5,9 @@ import { createApiApp } from './app.js';
 import { runBackupCommand } from './cli/backup-command.js';
 import { runMigrate, type MigrateAction } from './cli/migrate-command.js';
 import { runRestoreCommand } from './cli/restore-command.js';
-import { createKafka, topicNames } from './platform/kafka.js';
-import { createLogger } from './platform/logger.js';
+import { createKafka } from '../kernel/clients/kafka.js';
+import { topicNames } from '../kernel/contracts/analysis-events.js';
+import { createLogger } from '../kernel/logger.js';
 import { replayDeadLetters } from '../workers/dlq-replay.js';
 import { createWorkerApp } from '../workers/worker-app.js';
 

@@ -7,9 +7,9 @@ import {
   type AnalysisRequested,
   type AnalysisStatusEvent,
   type AnalysisSummary,
-} from '../src/analysis/analysis-events.js';
-import type { Logger } from '../src/platform/logger.js';
-import type { Metrics } from '../src/platform/metrics.js';
+} from '../kernel/contracts/analysis-events.js';
+import type { Logger } from '../kernel/logger.js';
+import type { Metrics } from '../kernel/metrics.js';
 import type { AnalysisResult, Analyzer } from './analyzers/analyzer.js';
 import type { AnalysisStore } from './analysis-store.js';
 import type { PipelinePublisher } from './pipeline-publisher.js';

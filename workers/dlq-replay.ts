@@ -1,7 +1,7 @@
 import { Partitioners, type Kafka } from 'kafkajs';
-import { dlqRecordSchema, parseEvent } from '../src/analysis/analysis-events.js';
-import type { TopicNames } from '../src/platform/kafka.js';
-import type { Logger } from '../src/platform/logger.js';
+import { dlqRecordSchema, parseEvent } from '../kernel/contracts/analysis-events.js';
+import type { TopicNames } from '../kernel/contracts/analysis-events.js';
+import type { Logger } from '../kernel/logger.js';
 
 export interface DlqReplayResult {
   replayed: number;

@@ -1,6 +1,5 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import type { AnalysisStatusEvent, DlqRecord } from '../src/analysis/analysis-events.js';
-import type { TopicNames } from '../src/platform/kafka.js';
+import type { AnalysisStatusEvent, DlqRecord, TopicNames } from '../kernel/contracts/analysis-events.js';
 
 /** Produces the worker's outputs: status events (key diaryId) and dead-letter records. */
 export function createPipelinePublisher(kafka: Kafka, topics: TopicNames) {

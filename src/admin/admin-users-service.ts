@@ -1,9 +1,9 @@
 import type { SessionService } from '../auth/session-service.js';
 import type { TokenRevocation } from '../auth/token-revocation.js';
 import type { AuthEvents } from '../auth/auth-events.js';
-import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../platform/errors.js';
-import type { Logger } from '../platform/logger.js';
-import type { Mailer } from '../platform/mailer.js';
+import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../kernel/errors.js';
+import type { Logger } from '../../kernel/logger.js';
+import type { Mailer } from '../../kernel/clients/mailer.js';
 import type { ProfileCache } from '../users/profile-cache.js';
 import type { User, UserRepository } from '../users/user-repository.js';
 import type { UserProfile } from '../users/user-schemas.js';

@@ -1,5 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { dateRange, localDate, utcOffset, weekStart } from '../platform/time-zones.js';
+import { dateRange, localDate, utcOffset, weekStart } from '../../kernel/time-zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
 
 export type Granularity = 'day' | 'week';

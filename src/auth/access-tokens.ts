@@ -2,7 +2,7 @@ import { createSecretKey, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { AppConfig } from '../../config/index.js';
 import type { Principal } from '../http/route.js';
-import { UnauthorizedError } from '../platform/errors.js';
+import { UnauthorizedError } from '../../kernel/errors.js';
 import type { TokenRevocation } from './token-revocation.js';
 
 export interface IssuedAccessToken {

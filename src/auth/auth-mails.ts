@@ -1,4 +1,4 @@
-import type { MailMessage } from '../platform/mailer.js';
+import type { MailMessage } from '../../kernel/clients/mailer.js';
 
 const minutes = (sec: number) => Math.max(1, Math.round(sec / 60));
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { AppConfig } from '../../config/index.js';
-import { AppError, ConflictError, ForbiddenError, RateLimitedError, UnauthorizedError, ValidationError } from '../platform/errors.js';
-import type { Logger } from '../platform/logger.js';
-import type { Mailer, MailMessage } from '../platform/mailer.js';
-import type { RateLimiter } from '../platform/rate-limiter.js';
+import { AppError, ConflictError, ForbiddenError, RateLimitedError, UnauthorizedError, ValidationError } from '../../kernel/errors.js';
+import type { Logger } from '../../kernel/logger.js';
+import type { Mailer, MailMessage } from '../../kernel/clients/mailer.js';
+import type { RateLimiter } from '../../kernel/rate-limiter.js';
 import { DuplicateUserError, type UserRepository } from '../users/user-repository.js';
 import { authMails } from './auth-mails.js';
 import { accountKey, type LoginThrottle } from './login-throttle.js';

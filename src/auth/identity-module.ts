@@ -5,9 +5,9 @@ import type { SqlModels } from '../../models/sql/index.js';
 import { adminUsersRoutes } from '../admin/admin-users-routes.js';
 import { createAdminUsersService } from '../admin/admin-users-service.js';
 import type { RouteSpec } from '../http/route.js';
-import type { Logger } from '../platform/logger.js';
-import { createMailer, type Mailer } from '../platform/mailer.js';
-import { createRateLimiter } from '../platform/rate-limiter.js';
+import type { Logger } from '../../kernel/logger.js';
+import { createMailer, type Mailer } from '../../kernel/clients/mailer.js';
+import { createRateLimiter } from '../../kernel/rate-limiter.js';
 import { createProfileCache } from '../users/profile-cache.js';
 import { createUserRepository } from '../users/user-repository.js';
 import { userRoutes } from '../users/user-routes.js';
@@ -50,7 +50,7 @@ export interface IdentityModule {
 }
 
 /**
- * Accounts and authentication (issue 3): wires the auth, users and admin-users pieces with plain
+ * Accounts and authentication: wires the auth, users and admin-users pieces with plain
  * factories. The composition root adds `routes` and calls `close` on stop.
  */
 export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/index.js';
-import { RateLimitedError } from '../platform/errors.js';
-import type { RateLimiter } from '../platform/rate-limiter.js';
+import { RateLimitedError } from '../../kernel/errors.js';
+import type { RateLimiter } from '../../kernel/rate-limiter.js';
 
 /**
  * Brute-force limits on password checks (login, and the current password of a password change).

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { AppError, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../platform/errors.js';
-import type { Logger } from '../platform/logger.js';
+import { AppError, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../kernel/errors.js';
+import type { Logger } from '../../kernel/logger.js';
 import { DuplicateUserError, type SocialProvider, type User, type UserRepository } from '../users/user-repository.js';
 import type { SocialProfile } from './oauth-profiles.js';
 import { sha256 } from './oauth-state-store.js';

@@ -1,6 +1,6 @@
 // A JSON module (not a .txt read from disk) so the compiled build carries it into dist/ too.
 import list from './data/common-passwords.json' with { type: 'json' };
-import type { FieldProblem } from '../platform/errors.js';
+import type { FieldProblem } from '../../kernel/errors.js';
 
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 128;
@@ -14,7 +14,7 @@ export function commonPasswords(): Set<string> {
 }
 
 /**
- * The password rules of §8: 10–128 characters (counted as code points), not the account's email
+ * The password rules: 10–128 characters (counted as code points), not the account's email
  * or username (case-insensitive), not in the common-password list. Returns the problems found,
  * each under `path` so the HTTP answer names the field.
  */

@@ -1,5 +1,5 @@
 import type { Principal } from '../http/route.js';
-import { ForbiddenError, UnauthorizedError } from '../platform/errors.js';
+import { ForbiddenError, UnauthorizedError } from '../../kernel/errors.js';
 import type { User, UserRepository } from '../users/user-repository.js';
 import type { AccessTokens } from './access-tokens.js';
 import type { AuthEvents, LoginMethod, SessionsRevokedReason } from './auth-events.js';

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { AppConfig } from '../../config/index.js';
 import { createBackup } from '../backup/create-backup.js';
 import { BackupError } from '../backup/manifest.js';
-import type { Logger } from '../platform/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 
 /**
  * `emotion-diary backup [--dir DIR]`: writes an archive and prints a JSON summary on stdout.

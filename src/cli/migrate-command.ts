@@ -2,9 +2,9 @@ import type { AppConfig } from '../../config/index.js';
 import { createMigrator } from '../../models/migrator.js';
 import { defineMongoModels, syncMongoIndexes } from '../../models/mongo/index.js';
 import { reshapeLegacyDocuments } from '../../models/mongo/reshape-legacy.js';
-import type { Logger } from '../platform/logger.js';
-import { createSequelize, ensureDatabase } from '../platform/mariadb.js';
-import { connectMongo } from '../platform/mongo.js';
+import type { Logger } from '../../kernel/logger.js';
+import { createSequelize, ensureDatabase } from '../../kernel/clients/mariadb.js';
+import { connectMongo } from '../../kernel/clients/mongo.js';
 
 export type MigrateAction = 'up' | 'down' | 'status';
 

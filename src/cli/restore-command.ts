@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { AppConfig } from '../../config/index.js';
 import { BackupError } from '../backup/manifest.js';
 import { restoreBackup } from '../backup/restore-backup.js';
-import type { Logger } from '../platform/logger.js';
+import type { Logger } from '../../kernel/logger.js';
 
 /**
  * `emotion-diary restore <archive> [--force]`: restores into the configured databases, which must be

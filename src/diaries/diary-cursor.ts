@@ -1,4 +1,4 @@
-import { ValidationError } from '../platform/errors.js';
+import { ValidationError } from '../../kernel/errors.js';
 
 /**
  * Keyset cursor over (created_at DESC, id DESC). Entries written while a client pages are newer

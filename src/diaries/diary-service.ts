@@ -1,11 +1,10 @@
 import type { Sequelize, Transaction } from 'sequelize';
-import type { AnalysisRequested } from '../analysis/analysis-events.js';
-import { newEventEnvelope } from '../analysis/analysis-events.js';
+import type { AnalysisRequested, TopicNames } from '../../kernel/contracts/analysis-events.js';
+import { newEventEnvelope } from '../../kernel/contracts/analysis-events.js';
 import type { AnalysisRepository, AnalysisView } from '../analysis/analysis-repository.js';
-import { NotFoundError, RateLimitedError, UnauthorizedError } from '../platform/errors.js';
-import type { Logger } from '../platform/logger.js';
-import type { RateLimiter, RateLimitRule } from '../platform/rate-limiter.js';
-import type { TopicNames } from '../platform/kafka.js';
+import { NotFoundError, RateLimitedError, UnauthorizedError } from '../../kernel/errors.js';
+import type { Logger } from '../../kernel/logger.js';
+import type { RateLimiter, RateLimitRule } from '../../kernel/rate-limiter.js';
 import type { OutboxRepository } from '../outbox/outbox-repository.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { decodeCursor, encodeCursor } from './diary-cursor.js';

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { ForbiddenError, ValidationError, type FieldProblem } from '../platform/errors.js';
+import { ForbiddenError, ValidationError, type FieldProblem } from '../../kernel/errors.js';
 import type { Principal, RouteSpec } from './route.js';
 
 /** Resolves the caller from the request (Authorization header); throws UnauthorizedError when it cannot. */

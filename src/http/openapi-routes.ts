@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
-import { NotFoundError } from '../platform/errors.js';
+import { NotFoundError } from '../../kernel/errors.js';
 import { API_PREFIX, buildOpenApiDocument } from './openapi.js';
 import { defineRoute, type RouteSpec } from './route.js';
 

@@ -1,11 +1,11 @@
 import type { Consumer, Kafka } from 'kafkajs';
-import { analysisStatusSchema, parseEvent, type AnalysisStatusEvent } from '../analysis/analysis-events.js';
+import { analysisStatusSchema, parseEvent, type AnalysisStatusEvent } from '../../kernel/contracts/analysis-events.js';
 import type { AnalysisRepository } from '../analysis/analysis-repository.js';
 import type { DiaryRepository } from '../diaries/diary-repository.js';
-import { startConsumerLagReporter } from '../platform/consumer-lag.js';
-import type { TopicNames } from '../platform/kafka.js';
-import type { Logger } from '../platform/logger.js';
-import type { Metrics } from '../platform/metrics.js';
+import { startConsumerLagReporter } from '../../kernel/consumer-lag.js';
+import type { TopicNames } from '../../kernel/contracts/analysis-events.js';
+import type { Logger } from '../../kernel/logger.js';
+import type { Metrics } from '../../kernel/metrics.js';
 import type { NotificationService } from './notification-service.js';
 
 export const GATEWAY_GROUP = 'realtime-gateway';

@@ -1,5 +1,5 @@
-import type { Logger } from '../platform/logger.js';
-import type { Metrics } from '../platform/metrics.js';
+import type { Logger } from '../../kernel/logger.js';
+import type { Metrics } from '../../kernel/metrics.js';
 import type { AckSelector, NotificationRepository, StoredNotification } from './notification-repository.js';
 
 export interface NotificationView {

@@ -1,9 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { Transaction, type Sequelize } from 'sequelize';
-import type { Logger } from '../platform/logger.js';
-import type { Metrics } from '../platform/metrics.js';
-import { ensureTopics, type TopicNames } from '../platform/kafka.js';
+import type { Logger } from '../../kernel/logger.js';
+import type { Metrics } from '../../kernel/metrics.js';
+import { ensureTopics } from '../../kernel/clients/kafka.js';
+import { type TopicNames } from '../../kernel/contracts/analysis-events.js';
 import type { ClaimedOutboxRow, OutboxRepository } from './outbox-repository.js';
 
 export interface OutboxRelayOptions {

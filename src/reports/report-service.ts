@@ -1,5 +1,5 @@
 import type { AnalysisRepository } from '../analysis/analysis-repository.js';
-import { NotFoundError } from '../platform/errors.js';
+import { NotFoundError } from '../../kernel/errors.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { Report, ReportRepository } from './report-repository.js';
 import { summarizeEntries } from './report-summary.js';

@@ -1,5 +1,5 @@
 import type { AnalysisView } from '../analysis/analysis-repository.js';
-import { localDate } from '../platform/time-zones.js';
+import { localDate } from '../../kernel/time-zones.js';
 
 export interface ReportEntry {
   diaryId: string;

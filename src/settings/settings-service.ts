@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SettingDataType } from '../../models/sql/index.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../kernel/errors.js';
 import { decodeSetting, encodeSetting, type SettingValue } from './setting-values.js';
 import type { SettingsOption, SettingsRepository } from './settings-repository.js';
 

@@ -13,9 +13,9 @@ import { createAccessTokens, type AccessTokens } from '../../src/auth/access-tok
 import { createTokenRevocation } from '../../src/auth/token-revocation.js';
 import { runMigrate } from '../../src/cli/migrate-command.js';
 import { GATEWAY_GROUP } from '../../src/notifications/analysis-status-consumer.js';
-import { createSequelize } from '../../src/platform/mariadb.js';
+import { createSequelize } from '../../kernel/clients/mariadb.js';
 import { WORKER_GROUP } from '../../workers/worker-app.js';
-import type { NotificationEnvelope, ServerNotice } from '../../realtime/contract.js';
+import type { NotificationEnvelope, ServerNotice } from '../../kernel/contracts/socket-events.js';
 import { eventually } from './kafka-tap.js';
 import { envFor, spawnApp, type AppProcess } from './processes.js';
 import { dropNamespace, testConfig, testLogger, uniqueNamespace } from './test-app.js';

@@ -8,7 +8,7 @@ import type {
   NotificationEnvelope,
   ServerNotice,
   ServerToClientEvents,
-} from '../../realtime/contract.js';
+} from '../../kernel/contracts/socket-events.js';
 
 export type UserSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type AdminSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>;

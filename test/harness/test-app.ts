@@ -4,7 +4,7 @@ import mongoose from 'mongoose';
 import { loadConfig, type AppConfig } from '../../config/index.js';
 import { createApiApp, type ApiApp } from '../../src/app.js';
 import { runMigrate } from '../../src/cli/migrate-command.js';
-import { createLogger, type Logger } from '../../src/platform/logger.js';
+import { createLogger, type Logger } from '../../kernel/logger.js';
 import { recordViolation } from './contract-audit.js';
 import { serviceUrls } from './services.js';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import { AppError, RateLimitedError, ValidationError } from '../../platform/errors.js';
-import { isDependencyUnavailable } from '../../platform/dependency-errors.js';
-import type { Logger } from '../../platform/logger.js';
+import { AppError, RateLimitedError, ValidationError } from '../../../kernel/errors.js';
+import { isDependencyUnavailable } from '../../../kernel/dependency-errors.js';
+import type { Logger } from '../../../kernel/logger.js';
 import { PROBLEM_CONTENT_TYPE, statusTitle, type Problem } from '../problem.js';
 
 interface HttpLikeError {

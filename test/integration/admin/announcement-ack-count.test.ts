@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import type { Connection } from 'mongoose';
 import type { AppConfig } from '../../../config/index.js';
 import { defineMongoModels, syncMongoIndexes } from '../../../models/mongo/index.js';
-import { createAnnouncementRepository, type AnnouncementRepository } from '../../../src/admin/announcement-repository.js';
-import { createAnnouncementService } from '../../../src/admin/announcement-service.js';
-import { connectMongo } from '../../../src/platform/mongo.js';
+import { createAnnouncementRepository, type AnnouncementRepository } from '../../../src/announcements/announcement-repository.js';
+import { createAnnouncementService } from '../../../src/announcements/announcement-service.js';
+import { connectMongo } from '../../../kernel/clients/mongo.js';
 import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

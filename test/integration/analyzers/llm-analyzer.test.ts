@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
-import { createMetrics } from '../../../src/platform/metrics.js';
+import { createMetrics } from '../../../kernel/metrics.js';
 import type { AnalysisInput } from '../../../workers/analyzers/analyzer.js';
 import { createAnalyzer } from '../../../workers/analyzers/index.js';
 import { createLlmAnalyzer, type LlmAnalyzerConfig, type LlmOutcome } from '../../../workers/analyzers/llm/llm-analyzer.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { createApiApp, type ApiApp } from '../../../src/app.js';
 import { runMigrate } from '../../../src/cli/migrate-command.js';
-import { createLogger } from '../../../src/platform/logger.js';
+import { createLogger } from '../../../kernel/logger.js';
 import { bearer, newAccount } from '../../harness/auth-flows.js';
 import { recordViolation } from '../../harness/contract-audit.js';
 import { startSmtpCapture, type SmtpCapture } from '../../harness/smtp-capture.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../../config/index.js';
 import { createRefreshTokenStore } from '../../../src/auth/refresh-token-store.js';
-import { createRedis } from '../../../src/platform/redis.js';
+import { createRedis } from '../../../kernel/clients/redis.js';
 import { testConfig, testLogger, uniqueNamespace } from '../../harness/test-app.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

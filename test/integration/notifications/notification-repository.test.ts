@@ -4,7 +4,7 @@ import type { Connection } from 'mongoose';
 import type { AppConfig } from '../../../config/index.js';
 import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../../../models/mongo/index.js';
 import { createNotificationRepository, parseNotificationId, type NotificationRepository } from '../../../src/notifications/notification-repository.js';
-import { connectMongo } from '../../../src/platform/mongo.js';
+import { connectMongo } from '../../../kernel/clients/mongo.js';
 import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
 
 describe('notification inbox on the MongoDB-wire server', () => {

@@ -3,7 +3,7 @@ import mongoose from 'mongoose';
 import type { AppConfig } from '../../../config/index.js';
 import { defineMongoModels } from '../../../models/mongo/index.js';
 import { defineSqlModels } from '../../../models/sql/index.js';
-import { createSequelize } from '../../../src/platform/mariadb.js';
+import { createSequelize } from '../../../kernel/clients/mariadb.js';
 
 /** Text that tests the dump's quoting: quotes, parentheses, backslashes, newlines, Korean, emoji. */
 const TRICKY = [

@@ -4,7 +4,7 @@ import jwt from 'jsonwebtoken';
 import mongoose from 'mongoose';
 import { io } from 'socket.io-client';
 import request from 'supertest';
-import { createLogger } from '../../../src/platform/logger.js';
+import { createLogger } from '../../../kernel/logger.js';
 import { createWorkerApp, type WorkerApp } from '../../../workers/worker-app.js';
 import { registerVerifyLogin } from '../../harness/auth-flows.js';
 import { eventually } from '../../harness/kafka-tap.js';

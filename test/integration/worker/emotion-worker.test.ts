@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { AppConfig } from '../../../config/index.js';
 import { defineMongoModels } from '../../../models/mongo/index.js';
-import { createLogger } from '../../../src/platform/logger.js';
+import { createLogger } from '../../../kernel/logger.js';
 import type { Analyzer } from '../../../workers/analyzers/analyzer.js';
 import { createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
 import { replayDeadLetters } from '../../../workers/dlq-replay.js';

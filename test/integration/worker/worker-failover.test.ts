@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import mongoose from 'mongoose';
 import type { AppConfig } from '../../../config/index.js';
-import { topicNames } from '../../../src/platform/kafka.js';
+import { topicNames } from '../../../kernel/contracts/analysis-events.js';
 import { WORKER_GROUP } from '../../../workers/worker-app.js';
 import { eventually, tapTopic } from '../../harness/kafka-tap.js';
 import { envFor, spawnApp, type AppProcess } from '../../harness/processes.js';

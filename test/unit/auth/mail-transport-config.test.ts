@@ -27,8 +27,8 @@ describe('config: mail transport', () => {
 
 describe('mailer: log transport', () => {
   it('when the log transport sends, then the message body is in the log record (the one place a code may be logged) and nothing is sent', async () => {
-    const { createLogger } = await import('../../../src/platform/logger.js');
-    const { createMailer } = await import('../../../src/platform/mailer.js');
+    const { createLogger } = await import('../../../kernel/logger.js');
+    const { createMailer } = await import('../../../kernel/clients/mailer.js');
     const config = loadConfig({ ...BASE, APP_PROFILE: 'test' });
     const records: Array<Record<string, unknown>> = [];
     const log = createLogger(config);

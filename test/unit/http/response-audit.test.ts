@@ -5,9 +5,9 @@ import { z } from 'zod';
 import { createHttpApp } from '../../../src/http/app.js';
 import type { ResponseAudit } from '../../../src/http/mount-routes.js';
 import { defineRoute } from '../../../src/http/route.js';
-import { UnauthorizedError } from '../../../src/platform/errors.js';
-import { createLogger } from '../../../src/platform/logger.js';
-import { createMetrics } from '../../../src/platform/metrics.js';
+import { UnauthorizedError } from '../../../kernel/errors.js';
+import { createLogger } from '../../../kernel/logger.js';
+import { createMetrics } from '../../../kernel/metrics.js';
 import { loadConfig } from '../../../config/index.js';
 
 describe('response contract audit', () => {

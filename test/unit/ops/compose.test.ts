@@ -7,7 +7,7 @@ import { SITE_TEMPLATE, templateVariables } from '../../integration/ops/nginx-ru
 
 /**
  * docker-compose.yml cannot be started here (no Docker engine), so its shape is checked instead:
- * the services DESIGN §9 asks for, health-gated start order, no secret written into the file, and
+ * the services a deployment needs (databases, Kafka, APIs, worker, nginx, Prometheus, Grafana), health-gated start order, no secret written into the file, and
  * agreement with .env.example, the nginx template, the Prometheus targets and Grafana's mounts.
  */
 interface Service {

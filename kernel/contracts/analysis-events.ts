@@ -2,13 +2,28 @@ import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * The Kafka contract of the analysis pipeline (DESIGN §5), shared by the API (outbox relay,
+ * The Kafka contract of the analysis pipeline, shared by the API (outbox relay,
  * gateway consumer) and the worker. Every consumer parses with these schemas: a message that
  * does not match is a poison message, never a crash.
  *
  * Topics: `<prefix>diary.analysis.requested` (key diaryId), `<prefix>diary.analysis.status`
  * (key diaryId), `<prefix>diary.analysis.dlq`. Header `requestId` carries the HTTP request id.
  */
+
+/** The pipeline topics (`kafka.topicPrefix` in front, so tests and tenants can isolate). */
+export interface TopicNames {
+  analysisRequested: string;
+  analysisStatus: string;
+  analysisDlq: string;
+}
+
+export function topicNames(prefix: string): TopicNames {
+  return {
+    analysisRequested: `${prefix}diary.analysis.requested`,
+    analysisStatus: `${prefix}diary.analysis.status`,
+    analysisDlq: `${prefix}diary.analysis.dlq`,
+  };
+}
 
 const id = z.string().regex(/^\d{1,20}$/);
 const envelope = {

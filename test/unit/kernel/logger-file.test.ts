@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { AppConfig } from '../../../config/index.js';
-import { createLogger, type Logger } from '../../../src/platform/logger.js';
+import { createLogger, type Logger } from '../../../kernel/logger.js';
 
 type LogConfig = Pick<AppConfig, 'app' | 'log'>;
 

@@ -1,4 +1,4 @@
-import { NotFoundError } from '../platform/errors.js';
+import { NotFoundError } from '../../kernel/errors.js';
 import type { Announcement, AnnouncementRepository } from './announcement-repository.js';
 
 /** How announcements reach sockets and ack counts reach admins (the realtime layer). */

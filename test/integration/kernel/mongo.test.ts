@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Connection } from 'mongoose';
 import type { AppConfig } from '../../../config/index.js';
 import { defineMongoModels, isDuplicateKeyError, syncMongoIndexes, type MongoModels } from '../../../models/mongo/index.js';
-import { connectMongo } from '../../../src/platform/mongo.js';
+import { connectMongo } from '../../../kernel/clients/mongo.js';
 import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
 
 describe('MongoDB-wire server with mongoose', () => {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/index.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /**
  * An ioredis client that retries forever with capped backoff, so a Redis restart is a blip,

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import bunyan from 'bunyan';
-import { REDACTED, TRUNCATED, redact, redactUrl } from '../../../src/platform/redact.js';
-import { createLogger } from '../../../src/platform/logger.js';
+import { REDACTED, TRUNCATED, redact, redactUrl } from '../../../kernel/redact.js';
+import { createLogger } from '../../../kernel/logger.js';
 
 describe('log redaction', () => {
   it('when a record carries credentials, codes or diary text at any depth, then they are replaced', () => {

@@ -1,7 +1,7 @@
 import bunyan from 'bunyan';
 import { createStream } from 'rotating-file-stream';
 import path from 'node:path';
-import type { AppConfig } from '../../config/index.js';
+import type { AppConfig } from '../config/index.js';
 import { redact, redactUrl } from './redact.js';
 
 export type Logger = bunyan;

@@ -1,7 +1,7 @@
 import * as mariadb from 'mariadb';
 import { Sequelize } from 'sequelize';
 import type { AppConfig } from '../../config/index.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /**
  * Sequelize over the mariadb driver. BIGINT ids come back as decimal strings (the domain treats

@@ -1,20 +1,7 @@
 import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { AppConfig } from '../../config/index.js';
-import type { Logger } from './logger.js';
-
-export interface TopicNames {
-  analysisRequested: string;
-  analysisStatus: string;
-  analysisDlq: string;
-}
-
-export function topicNames(prefix: string): TopicNames {
-  return {
-    analysisRequested: `${prefix}diary.analysis.requested`,
-    analysisStatus: `${prefix}diary.analysis.status`,
-    analysisDlq: `${prefix}diary.analysis.dlq`,
-  };
-}
+import type { TopicNames } from '../contracts/analysis-events.js';
+import type { Logger } from '../logger.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',

@@ -1,13 +1,13 @@
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import { checkReadiness, type HealthCheck } from '../platform/health.js';
+import { checkReadiness, type HealthCheck } from '../../kernel/health.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 
 const checkResult = z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.number(), error: z.string().optional() });
 const readinessSchema = z.object({ status: z.enum(['ok', 'fail']), checks: z.record(z.string(), checkResult) });
 
 /** Liveness, readiness (each dependency, time-bounded) and Prometheus metrics, at the server root. */
-export function opsRoutes(deps: {
+export function healthRoutes(deps: {
   checks: HealthCheck[];
   readinessTimeoutMs: number;
   registry: Registry;

@@ -1,6 +1,6 @@
 import { createTransport } from 'nodemailer';
 import type { AppConfig } from '../../config/index.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 export interface MailMessage {
   to: string;

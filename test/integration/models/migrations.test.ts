@@ -3,7 +3,7 @@ import { QueryTypes, type Sequelize } from 'sequelize';
 import type { AppConfig } from '../../../config/index.js';
 import { createMigrator } from '../../../models/migrator.js';
 import { runMigrate } from '../../../src/cli/migrate-command.js';
-import { createSequelize } from '../../../src/platform/mariadb.js';
+import { createSequelize } from '../../../kernel/clients/mariadb.js';
 import { dropNamespace, testConfig, testLogger, uniqueNamespace } from '../../harness/test-app.js';
 
 describe('MariaDB migrations', () => {

@@ -9,8 +9,8 @@ import { defineMongoModels, notificationId, syncMongoIndexes, type MongoModels }
 import { freePort } from '../../../scripts/services/process.js';
 import { startMongoWire, type MongoWireService } from '../../../scripts/services/mongo.js';
 import { POSTGRES_USER, postgresBinDir } from '../../../scripts/services/postgres.js';
-import { createAnnouncementRepository } from '../../../src/admin/announcement-repository.js';
-import { createAnnouncementService } from '../../../src/admin/announcement-service.js';
+import { createAnnouncementRepository } from '../../../src/announcements/announcement-repository.js';
+import { createAnnouncementService } from '../../../src/announcements/announcement-service.js';
 import { createAnalysisRepository } from '../../../src/analysis/analysis-repository.js';
 import { createNotificationRepository } from '../../../src/notifications/notification-repository.js';
 import { createAnalysisStore } from '../../../workers/analysis-store.js';

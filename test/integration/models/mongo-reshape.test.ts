@@ -3,9 +3,9 @@ import { Types, type Connection } from 'mongoose';
 import type { AppConfig } from '../../../config/index.js';
 import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../../../models/mongo/index.js';
 import { reshapeLegacyDocuments } from '../../../models/mongo/reshape-legacy.js';
-import { createAnnouncementRepository } from '../../../src/admin/announcement-repository.js';
+import { createAnnouncementRepository } from '../../../src/announcements/announcement-repository.js';
 import { createNotificationRepository } from '../../../src/notifications/notification-repository.js';
-import { connectMongo } from '../../../src/platform/mongo.js';
+import { connectMongo } from '../../../kernel/clients/mongo.js';
 import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
 
 describe('documents of an earlier version reshaped by migrate (real store)', () => {
