@@ -15,6 +15,7 @@ import { freePort, startLocalServices, startProcess, waitFor, type LocalServices
 import type { AppConfig } from '../config/index.js';
 import { createAccessTokens, type AccessTokens } from '../src/auth/access-tokens.js';
 import type { TokenRevocation } from '../src/auth/token-revocation.js';
+import { waitUntil } from '../kernel/wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -90,15 +91,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns a value that is not undefined; throws after the timeout. */
-export async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await sleep(everyMs);
-  }
-}
+export const poll = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> => waitUntil(what, check, timeoutMs, everyMs);
 
 export interface BenchServices {
   /** Unique name of this run: MariaDB and MongoDB database, Kafka topic prefix, Redis key prefix. */

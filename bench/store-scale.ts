@@ -21,7 +21,8 @@ import { startMongoWire } from '../scripts/services/mongo.js';
 import { freePort } from '../scripts/services/process.js';
 import { POSTGRES_USER, postgresBinDir } from '../scripts/services/postgres.js';
 import { createAnnouncementRepository } from '../src/announcements/announcement-repository.js';
-import { createAnnouncementService } from '../src/announcements/announcement-service.js';
+import { createAnnouncementAcks } from '../src/announcements/announcement-acks.js';
+import { createAnnouncementQueries } from '../src/announcements/announcement-service.js';
 import { createAnalysisRepository } from '../src/analysis/analysis-repository.js';
 import { createNotificationRepository } from '../src/notifications/notification-repository.js';
 import { createAnalysisStore } from '../workers/analysis-store.js';
@@ -199,7 +200,8 @@ runBench('store-scale', async () => {
 
   const inbox = createNotificationRepository(models);
   const announcementRepo = createAnnouncementRepository(models);
-  const announcements = createAnnouncementService({ repo: announcementRepo, counterId: 'bench', channel: () => ({ broadcast: () => undefined, ackCountChanged: () => undefined }), ackCountIntervalMs: 60_000 });
+  const announcements = createAnnouncementAcks({ repo: announcementRepo, counterId: 'bench', counts: { ackCountChanged: () => undefined }, ackCountIntervalMs: 60_000 });
+  const announcementQueries = createAnnouncementQueries(announcementRepo);
   const store = createAnalysisStore(models);
   const analyses = createAnalysisRepository(models);
   const announcementIds: string[] = [];
@@ -247,8 +249,8 @@ runBench('store-scale', async () => {
     }],
     ['inbox list, unacknowledged', () => inbox.list(userId(user()), { unackedOnly: true, limit: 20 })],
     ['announcement ack', () => announcements.ack(`fresh-${fresh++}`, announcementIds[pick(announcementIds.length)]!)],
-    ['announcement ack counts (20)', () => announcements.listWithCounts(20)],
-    ['announcements pending for a user', () => announcements.pendingFor(userId(user()))],
+    ['announcement ack counts (20)', () => announcementQueries.listWithCounts(20)],
+    ['announcements pending for a user', () => announcementQueries.pendingFor(userId(user()))],
     ['analysis stale check (head)', () => store.newestRevision(`s${pick(Math.max(1, seeded.analyses))}`).then(() => 1)],
     ['analysis save', (i) => store.save({ diaryId: `new-${seeded.analyses}-${i}-${fresh++}`, userId: userId(user()), revision: 1 }, { name: 'offline', version: '1' }, RESULT, null).then(() => 2)],
     ['analysis read', () => {

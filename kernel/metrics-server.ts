@@ -7,7 +7,14 @@ import { checkReadiness, type HealthCheck } from './health.js';
  * A minimal HTTP server for processes without the API's Koa app (the worker): /metrics for
  * Prometheus, /healthz for liveness and /readyz for its dependencies.
  */
-export function createMetricsServer(deps: { registry: Registry; checks: HealthCheck[]; readinessTimeoutMs: number; exposeMetrics?: boolean }) {
+export function createMetricsServer(deps: {
+  registry: Registry;
+  checks: HealthCheck[];
+  readinessTimeoutMs: number;
+  exposeMetrics?: boolean;
+  /** Told why a dependency failed its check (the report itself never carries driver messages). */
+  onCheckFailed?: (name: string, err: unknown) => void;
+}) {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string) => {
@@ -24,7 +31,7 @@ export function createMetricsServer(deps: { registry: Registry; checks: HealthCh
       return;
     }
     if (path === '/readyz') {
-      void checkReadiness(deps.checks, deps.readinessTimeoutMs).then((report) =>
+      void checkReadiness(deps.checks, deps.readinessTimeoutMs, deps.onCheckFailed).then((report) =>
         send(report.status === 'ok' ? 200 : 503, 'application/json', JSON.stringify(report)),
       );
       return;

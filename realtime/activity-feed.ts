@@ -1,9 +1,9 @@
-import type { Namespace, Server } from 'socket.io';
 import type { AuthEvents } from '../src/auth/auth-events.js';
 import type { DiaryEvents } from '../src/diaries/diary-events.js';
 import type { AnalysisOutcomeEvents } from '../src/notifications/analysis-status-consumer.js';
 import type { Logger } from '../kernel/logger.js';
 import type { ActivityEvent, ActivitySnapshot, InstanceStats } from '../kernel/contracts/socket-events.js';
+import type { SocketServer } from './socket-server.js';
 
 export const ACTIVITY_ROOM = 'activity';
 
@@ -12,15 +12,16 @@ export const ACTIVITY_ROOM = 'activity';
  * saw them, broadcast through the adapter), each instance's socket counts every few seconds, and
  * a cluster-wide snapshot on request that tolerates an instance that does not answer.
  */
-export function createActivityFeed(deps: { io: Server; admin: Namespace; instanceId: string; intervalMs: number; clusterReachable: () => boolean; log: Logger }) {
-  const { io, admin, instanceId } = deps;
+export function createActivityFeed(deps: { server: SocketServer; instanceId: string; intervalMs: number; log: Logger }) {
+  const { users, admin, clusterReachable } = deps.server;
+  const { instanceId } = deps;
   let timer: NodeJS.Timeout | undefined;
 
   const publish = (event: Omit<ActivityEvent, 'at' | 'instanceId'>) => {
     const message = { ...event, at: new Date().toISOString(), instanceId };
     try {
       // Without Redis only this instance's admins can be told; activity is live-only, not durable.
-      if (deps.clusterReachable()) admin.to(ACTIVITY_ROOM).emit('activity', message);
+      if (clusterReachable()) admin.to(ACTIVITY_ROOM).emit('activity', message);
       else admin.local.to(ACTIVITY_ROOM).emit('activity', message);
     } catch (err) {
       deps.log.warn({ err }, 'activity event not published');
@@ -28,17 +29,17 @@ export function createActivityFeed(deps: { io: Server; admin: Namespace; instanc
   };
 
   function localStats(): InstanceStats {
-    const users = new Set<string>();
-    for (const socket of io.of('/').sockets.values()) if (socket.data.userId) users.add(socket.data.userId as string);
-    return { instanceId, sockets: io.of('/').sockets.size, adminSockets: admin.sockets.size, users: users.size, at: new Date().toISOString() };
+    const people = new Set<string>();
+    for (const socket of users.sockets.values()) people.add(socket.data.userId);
+    return { instanceId, sockets: users.sockets.size, adminSockets: admin.sockets.size, users: people.size, at: new Date().toISOString() };
   }
 
   // Other instances ask for this instance's counts through the adapter.
-  admin.on('instance:stats', (ack: (stats: InstanceStats) => void) => ack(localStats()));
+  admin.on('instance:stats', (ack) => ack(localStats()));
 
   const events: Pick<AuthEvents, 'userLoggedIn'> & DiaryEvents & AnalysisOutcomeEvents = {
     userLoggedIn: (e) => publish({ type: 'user.login', userId: e.userId, detail: { method: e.method } }),
-    diaryWritten: (e) => publish({ type: `diary.${e.kind}` as ActivityEvent['type'], userId: e.userId, diaryId: e.diaryId, detail: { revision: e.revision } }),
+    diaryWritten: (e) => publish({ type: `diary.${e.kind}`, userId: e.userId, diaryId: e.diaryId, detail: { revision: e.revision } }),
     diaryDeleted: (e) => publish({ type: 'diary.deleted', userId: e.userId, diaryId: e.diaryId }),
     analysisFinished: (e) =>
       publish({
@@ -58,13 +59,18 @@ export function createActivityFeed(deps: { io: Server; admin: Namespace; instanc
      * when one did not (an instance that died is no longer subscribed and is not waited for).
      */
     snapshot(): Promise<ActivitySnapshot> {
-      if (!deps.clusterReachable()) return Promise.resolve({ instances: [localStats()], totalSockets: localStats().sockets, partial: true });
+      if (!clusterReachable()) return Promise.resolve({ instances: [localStats()], totalSockets: localStats().sockets, partial: true });
       return new Promise((resolve) => {
         admin.serverSideEmit('instance:stats', (err: Error | null, responses: InstanceStats[] = []) => {
           const instances = [localStats(), ...responses].sort((a, b) => a.instanceId.localeCompare(b.instanceId));
           resolve({ instances, totalSockets: instances.reduce((n, s) => n + s.sockets, 0), partial: Boolean(err) });
         });
       });
+    },
+
+    /** Admins see an announcement's ack count (all instances' counters summed). */
+    ackCountChanged(announcementId: string, acks: number): void {
+      (clusterReachable() ? admin : admin.local).to(ACTIVITY_ROOM).emit('announcement:acks', { announcementId, acks });
     },
 
     start() {

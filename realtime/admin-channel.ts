@@ -1,20 +1,18 @@
-import { z } from 'zod';
-import type { Namespace } from 'socket.io';
-import type { AnnouncementService } from '../src/announcements/announcement-service.js';
-import type { AccessTokens } from '../src/auth/access-tokens.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
+import { activitySnapshotRequestSchema, createAnnouncementSchema } from '../kernel/contracts/socket-events.js';
+import type { AnnouncementService } from '../src/announcements/announcement-service.js';
+import type { AccessTokens } from '../src/auth/access-tokens.js';
 import { ACTIVITY_ROOM, type ActivityFeed } from './activity-feed.js';
-import { createAnnouncementSchema } from '../kernel/contracts/socket-events.js';
-import { sessionRoom, userRoom } from './notification-delivery.js';
 import { guardSocket, type GuardOptions } from './socket-guard.js';
+import { sessionRoom, userRoom, type AdminNamespace } from './socket-server.js';
 import { acceptTokenRefresh, watchTokenExpiry } from './token-expiry.js';
 
 /** Namespace `/admin` (role ADMIN, checked at the handshake): the live activity room and admin actions. */
 export function attachAdminChannel(deps: {
-  nsp: Namespace;
-  feed: ActivityFeed;
-  announcements: AnnouncementService;
+  nsp: AdminNamespace;
+  feed: Pick<ActivityFeed, 'snapshot'>;
+  announcements: Pick<AnnouncementService, 'create'>;
   accessTokens: AccessTokens;
   guard: GuardOptions;
   metrics: Metrics;
@@ -24,7 +22,7 @@ export function attachAdminChannel(deps: {
   const log = deps.log.child({ component: 'admin-channel' });
 
   nsp.on('connection', (socket) => {
-    void socket.join([ACTIVITY_ROOM, userRoom(socket.data.userId as string), sessionRoom(socket.data.sessionId as string)]);
+    void socket.join([ACTIVITY_ROOM, userRoom(socket.data.userId), sessionRoom(socket.data.sessionId)]);
     metrics.socketsConnected.inc({ namespace: '/admin' });
     metrics.socketConnectionsTotal.inc({ namespace: '/admin' });
     socket.once('disconnect', (reason) => {
@@ -35,9 +33,9 @@ export function attachAdminChannel(deps: {
     const guard = guardSocket(socket, { options: deps.guard, metrics, log });
     acceptTokenRefresh({ socket, guard, expiry, accessTokens: deps.accessTokens, requiredRole: 'ADMIN' });
 
-    guard.on('activity:snapshot', z.union([z.undefined(), z.object({}).strict()]), () => deps.feed.snapshot());
+    guard.on('activity:snapshot', activitySnapshotRequestSchema, () => deps.feed.snapshot());
     guard.on('announcements:create', createAnnouncementSchema, async (body) => {
-      const a = await deps.announcements.create(socket.data.userId as string, body);
+      const a = await deps.announcements.create(socket.data.userId, body);
       return { id: a.id, title: a.title, body: a.body, createdAt: a.createdAt.toISOString() };
     });
   });

@@ -1,12 +1,10 @@
-import type { Namespace, Socket } from 'socket.io';
-import type { Announcement } from '../src/announcements/announcement-repository.js';
-import type { AnnouncementService } from '../src/announcements/announcement-service.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
-import { ACTIVITY_ROOM } from './activity-feed.js';
 import type { AnnouncementMessage } from '../kernel/contracts/socket-events.js';
-
-export type { AnnouncementChannel } from '../src/announcements/announcement-service.js';
+import type { AnnouncementAcks } from '../src/announcements/announcement-acks.js';
+import type { Announcement } from '../src/announcements/announcement-repository.js';
+import type { AnnouncementBroadcast, AnnouncementQueries } from '../src/announcements/announcement-service.js';
+import type { SocketServer, UserSocket } from './socket-server.js';
 
 const toMessage = (a: Announcement): AnnouncementMessage => ({ id: a.id, title: a.title, body: a.body, createdAt: a.createdAt.toISOString() });
 
@@ -30,28 +28,27 @@ interface SocketAnnouncement {
  * `redeliverIntervalMs` an instance re-sends what its sockets have not acked within the ack
  * timeout, and looks in the store for announcements created since it started that it never fanned
  * out (a `serverSideEmit` lost while Redis was down), so a blip delays an announcement instead of
- * losing it for devices that stay connected. Ack counts go to the admin activity room.
+ * losing it for devices that stay connected.
  */
 export function createAnnouncementChannel(deps: {
-  users: Namespace;
-  admin: Namespace;
-  announcements: () => AnnouncementService;
-  clusterReachable: () => boolean;
+  server: SocketServer;
+  queries: Pick<AnnouncementQueries, 'createdSince' | 'pendingFor'>;
+  acks: Pick<AnnouncementAcks, 'deviceAcked'>;
   ackTimeoutMs: number;
   redeliverIntervalMs: number;
   metrics: Metrics;
   log: Logger;
-}) {
-  const { users, admin } = deps;
+}): AnnouncementBroadcast & { sendPending(socket: UserSocket): Promise<void>; start(): void; stop(): void } {
+  const { users, admin, clusterReachable } = deps.server;
   const log = deps.log.child({ component: 'announcements' });
-  const bySocket = new WeakMap<Socket, Map<string, SocketAnnouncement>>();
+  const bySocket = new WeakMap<UserSocket, Map<string, SocketAnnouncement>>();
   /** Announcements this instance has fanned out (id → createdAt ms), pruned after the catch-up window. */
   const fannedOut = new Map<string, number>();
   const startedAtMs = Date.now();
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
 
-  function emit(socket: Socket, entry: SocketAnnouncement): void {
+  function emit(socket: UserSocket, entry: SocketAnnouncement): void {
     entry.inFlight = true;
     entry.lastSentAtMs = Date.now();
     deps.metrics.notificationsEmittedTotal.inc({ kind: 'announcement' });
@@ -59,11 +56,11 @@ export function createAnnouncementChannel(deps: {
       entry.inFlight = false;
       if (err) return; // no ack in time: the next tick sends it again while the socket is connected
       entry.acked = true;
-      deps.announcements().deviceAcked(socket.data.userId as string, entry.message.id);
+      deps.acks.deviceAcked(socket.data.userId, entry.message.id);
     });
   }
 
-  function sendTo(socket: Socket, message: AnnouncementMessage): void {
+  function sendTo(socket: UserSocket, message: AnnouncementMessage): void {
     let known = bySocket.get(socket);
     if (!known) bySocket.set(socket, (known = new Map()));
     if (known.has(message.id)) return;
@@ -77,14 +74,14 @@ export function createAnnouncementChannel(deps: {
     fannedOut.set(message.id, Date.parse(message.createdAt));
     for (const socket of users.sockets.values()) sendTo(socket, message);
   };
-  admin.on('announcement:fan-out', (message: AnnouncementMessage) => fanOutLocally(message));
+  admin.on('announcement:fan-out', (message) => fanOutLocally(message));
 
   async function tick(): Promise<void> {
     if (users.sockets.size === 0) return; // nobody to deliver to; those who connect get pending ones
     const now = Date.now();
     for (const [id, createdAtMs] of fannedOut) if (createdAtMs < now - CATCH_UP_WINDOW_MS) fannedOut.delete(id);
     const since = new Date(Math.max(startedAtMs, now - CATCH_UP_WINDOW_MS));
-    for (const a of await deps.announcements().createdSince(since)) fanOutLocally(toMessage(a));
+    for (const a of await deps.queries.createdSince(since)) fanOutLocally(toMessage(a));
     for (const socket of users.sockets.values()) {
       for (const entry of bySocket.get(socket)?.values() ?? []) {
         if (!entry.acked && !entry.inFlight && now - entry.lastSentAtMs >= deps.ackTimeoutMs) emit(socket, entry);
@@ -96,18 +93,15 @@ export function createAnnouncementChannel(deps: {
     broadcast(announcement: Announcement) {
       const message = toMessage(announcement);
       fanOutLocally(message);
-      if (!deps.clusterReachable()) return;
+      if (!clusterReachable()) return;
       try {
         admin.serverSideEmit('announcement:fan-out', message);
       } catch (err) {
         log.warn({ err }, 'announcement fan-out to other instances failed; the other instances find it in the store');
       }
     },
-    ackCountChanged(announcementId: string, acks: number) {
-      (deps.clusterReachable() ? admin : admin.local).to(ACTIVITY_ROOM).emit('announcement:acks', { announcementId, acks });
-    },
-    async sendPending(socket: Socket): Promise<void> {
-      for (const a of await deps.announcements().pendingFor(socket.data.userId as string)) sendTo(socket, toMessage(a));
+    async sendPending(socket: UserSocket): Promise<void> {
+      for (const a of await deps.queries.pendingFor(socket.data.userId)) sendTo(socket, toMessage(a));
     },
     start(): void {
       timer = setInterval(() => {

@@ -1,9 +1,8 @@
-import type { Socket } from 'socket.io';
 import type { AccessTokens } from '../src/auth/access-tokens.js';
 import { isAppError } from '../kernel/errors.js';
 import type { Metrics } from '../kernel/metrics.js';
 import { handshakeAuthSchema } from '../kernel/contracts/socket-events.js';
-import { userRoom } from './notification-delivery.js';
+import { userRoom, type EitherSocket } from './socket-server.js';
 
 export type UserStatusLookup = (userId: string) => Promise<'WAITING' | 'ACTIVE' | 'BLOCKED' | null>;
 
@@ -25,7 +24,7 @@ export function handshakeAuth(deps: {
   maxSocketsPerUser: number;
   requireAdmin?: boolean;
 }) {
-  return (socket: Socket, next: (err?: Error) => void): void => {
+  return (socket: EitherSocket, next: (err?: Error) => void): void => {
     const auth = handshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!auth.success) {
       deps.metrics.socketConnectErrorsTotal.inc({ reason: 'missing_token' });

@@ -1,20 +1,24 @@
-import type { Namespace, Socket } from 'socket.io';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
+import { analysisStatusEnvelopeSchema, type AnalysisStatusEnvelope, type NotificationEnvelope } from '../kernel/contracts/socket-events.js';
+import type { DeliveryAcks } from '../src/notifications/delivery-acks.js';
 import { parseNotificationId, type NotificationRepository, type StoredNotification } from '../src/notifications/notification-repository.js';
-import type { NotificationDelivery, NotificationService } from '../src/notifications/notification-service.js';
-import type { NotificationEnvelope } from '../kernel/contracts/socket-events.js';
-
-export const userRoom = (userId: string) => `user:${userId}`;
-export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
-
-/** The socket event a notification type travels as. */
-export function eventFor(type: string): 'analysis:status' | 'notification' {
-  return type === 'analysis.status' ? 'analysis:status' : 'notification';
-}
+import type { NotificationDelivery } from '../src/notifications/notification-service.js';
+import { userRoom, type SocketServer, type UserSocket } from './socket-server.js';
 
 export function envelope(n: StoredNotification): NotificationEnvelope {
   return { id: n.id, seq: n.seq, type: n.type, payload: n.payload, createdAt: n.createdAt.toISOString() };
+}
+
+/** A notification ready for the socket event its type travels as (`analysis:status` payloads checked once here). */
+type Outgoing = { event: 'analysis:status'; n: AnalysisStatusEnvelope } | { event: 'notification'; n: NotificationEnvelope };
+
+function outgoing(n: NotificationEnvelope): Outgoing {
+  if (n.type === 'analysis.status') {
+    const parsed = analysisStatusEnvelopeSchema.safeParse(n);
+    if (parsed.success) return { event: 'analysis:status', n: parsed.data };
+  }
+  return { event: 'notification', n };
 }
 
 /**
@@ -28,7 +32,7 @@ export function envelope(n: StoredNotification): NotificationEnvelope {
  */
 interface DeviceState {
   floor: number;
-  pending?: Map<number, { n: NotificationEnvelope; sentAtMs: number }>;
+  pending?: Map<number, { out: Outgoing; sentAtMs: number }>;
   acked?: Set<number>;
 }
 
@@ -49,37 +53,36 @@ interface DeviceState {
  * So a lost broadcast becomes a delay, not a loss.
  */
 export function createNotificationDelivery(deps: {
-  nsp: Namespace;
+  server: SocketServer;
   repo: NotificationRepository;
-  notifications: NotificationService;
+  acks: DeliveryAcks;
   metrics: Metrics;
   log: Logger;
-  /** False while the Redis adapter cannot publish: cross-instance sends are skipped, redelivery covers them. */
-  clusterReachable: () => boolean;
   options: { ackTimeoutMs: number; redeliverIntervalMs: number; replayLimit: number };
 }): NotificationDelivery & {
-  replay(socket: Socket, lastSeq: number | undefined): Promise<void>;
+  replay(socket: UserSocket, lastSeq: number | undefined): Promise<void>;
   /** A device acknowledged explicitly (`notifications:ack`): stop sending it those. */
-  deviceAcked(socket: Socket, selector: { ids?: string[]; upToSeq?: number }): void;
+  deviceAcked(socket: UserSocket, selector: { ids?: string[]; upToSeq?: number }): void;
   start(): void;
   stop(): Promise<void>;
 } {
-  const { nsp, repo, metrics, options } = deps;
+  const { repo, metrics, options } = deps;
+  const { users: nsp, clusterReachable } = deps.server;
   const log = deps.log.child({ component: 'notification-delivery' });
-  const devices = new WeakMap<Socket, DeviceState>();
+  const devices = new WeakMap<UserSocket, DeviceState>();
   /** Head of each user with a socket here as read by the previous round. */
   const headsLastRound = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> = Promise.resolve();
 
-  const stateOf = (socket: Socket): DeviceState => {
+  const stateOf = (socket: UserSocket): DeviceState => {
     let state = devices.get(socket);
     if (!state) devices.set(socket, (state = { floor: 0 }));
     return state;
   };
 
-  const localSocketsOf = (userId: string): Socket[] =>
-    [...(nsp.adapter.rooms.get(userRoom(userId)) ?? [])].map((id) => nsp.sockets.get(id)).filter((s): s is Socket => s !== undefined);
+  const localSocketsOf = (userId: string): UserSocket[] =>
+    [...(nsp.adapter.rooms.get(userRoom(userId)) ?? [])].map((id) => nsp.sockets.get(id)).filter((s): s is UserSocket => s !== undefined);
 
   function settle(state: DeviceState, seq: number): void {
     state.pending?.delete(seq);
@@ -94,37 +97,40 @@ export function createNotificationDelivery(deps: {
     if (state.acked?.size === 0) state.acked = undefined;
   }
 
-  function emit(socket: Socket, state: DeviceState, n: NotificationEnvelope, kind: 'live' | 'replay' | 'redelivery'): void {
-    (state.pending ??= new Map()).set(n.seq, { n, sentAtMs: Date.now() });
+  function emit(socket: UserSocket, state: DeviceState, out: Outgoing, kind: 'live' | 'replay' | 'redelivery'): void {
+    const { seq, id } = out.n;
+    (state.pending ??= new Map()).set(seq, { out, sentAtMs: Date.now() });
     metrics.notificationsEmittedTotal.inc({ kind });
-    socket.timeout(options.ackTimeoutMs).emit(eventFor(n.type), n, (err: Error | null) => {
+    const acked = (err: Error | null) => {
       if (err || !socket.connected) return;
-      settle(state, n.seq);
-      deps.notifications.deviceAcked(socket.data.userId as string, n.id);
-    });
+      settle(state, seq);
+      deps.acks.deviceAcked(socket.data.userId, id);
+    };
+    const timed = socket.timeout(options.ackTimeoutMs);
+    if (out.event === 'analysis:status') timed.emit('analysis:status', out.n, acked);
+    else timed.emit('notification', out.n, acked);
   }
 
   /** Sends to one local device unless it has it (acknowledged, or sent and awaiting its ack). */
-  function sendTo(socket: Socket, n: NotificationEnvelope, kind: 'live' | 'replay' | 'redelivery'): void {
+  function sendTo(socket: UserSocket, out: Outgoing, kind: 'live' | 'replay' | 'redelivery'): void {
     const state = stateOf(socket);
-    if (state.pending?.has(n.seq) || state.acked?.has(n.seq)) return;
-    emit(socket, state, n, kind);
+    if (state.pending?.has(out.n.seq) || state.acked?.has(out.n.seq)) return;
+    emit(socket, state, out, kind);
   }
 
-  const deliverLocally = (userId: string, n: NotificationEnvelope) => {
-    for (const socket of localSocketsOf(userId)) sendTo(socket, n, 'live');
+  const deliverLocally = (userId: string, out: Outgoing) => {
+    for (const socket of localSocketsOf(userId)) sendTo(socket, out, 'live');
   };
-  nsp.on('notification:deliver', (userId: string, n: NotificationEnvelope) => deliverLocally(userId, n));
+  nsp.on('notification:deliver', (userId, n) => deliverLocally(userId, outgoing(n)));
 
   async function redeliveryRound(): Promise<void> {
     const now = Date.now();
     const floors = new Map<string, number>();
     for (const socket of nsp.sockets.values()) {
-      const userId = socket.data.userId as string | undefined;
-      if (!userId) continue;
+      const { userId } = socket.data;
       const state = stateOf(socket);
       const due = [...(state.pending?.values() ?? [])].filter((sent) => now - sent.sentAtMs >= options.ackTimeoutMs);
-      for (const sent of due) emit(socket, state, sent.n, 'redelivery');
+      for (const sent of due) emit(socket, state, sent.out, 'redelivery');
       floors.set(userId, Math.min(floors.get(userId) ?? state.floor, state.floor));
     }
     for (const userId of headsLastRound.keys()) if (!floors.has(userId)) headsLastRound.delete(userId);
@@ -139,7 +145,7 @@ export function createNotificationDelivery(deps: {
       // A truncated answer covers the store only up to its last notification.
       const covered = missed.length >= options.replayLimit ? Math.min(settled, missed.at(-1)!.seq) : settled;
       for (const socket of localSocketsOf(userId)) {
-        for (const n of missed) sendTo(socket, envelope(n), 'redelivery');
+        for (const n of missed) sendTo(socket, outgoing(envelope(n)), 'redelivery');
         raiseFloor(stateOf(socket), covered);
       }
     }
@@ -148,8 +154,8 @@ export function createNotificationDelivery(deps: {
   return {
     deliver(userId, stored) {
       const n = envelope(stored);
-      deliverLocally(userId, n);
-      if (!deps.clusterReachable()) return;
+      deliverLocally(userId, outgoing(n));
+      if (!clusterReachable()) return;
       try {
         nsp.serverSideEmit('notification:deliver', userId, n);
       } catch (err) {
@@ -159,7 +165,7 @@ export function createNotificationDelivery(deps: {
 
     deviceAcked(socket, selector) {
       const state = stateOf(socket);
-      const userId = socket.data.userId as string;
+      const { userId } = socket.data;
       for (const id of selector.ids ?? []) {
         const ref = parseNotificationId(id);
         if (ref?.userId === userId) settle(state, ref.seq);
@@ -172,7 +178,7 @@ export function createNotificationDelivery(deps: {
     },
 
     async replay(socket, lastSeq) {
-      const userId = socket.data.userId as string;
+      const { userId } = socket.data;
       const head = await repo.head(userId);
       // A device that says nothing about what it saw is treated as up to date, except for what
       // nobody has acknowledged yet; one that claims more than was ever handed out (a store
@@ -182,7 +188,7 @@ export function createNotificationDelivery(deps: {
       raiseFloor(state, from);
       const missed = await repo.forReplay(userId, from, options.replayLimit, head);
       // One socket keeps emit order, so the device receives them in sequence order.
-      for (const n of missed) sendTo(socket, envelope(n), 'replay');
+      for (const n of missed) sendTo(socket, outgoing(envelope(n)), 'replay');
     },
 
     start() {

@@ -1,22 +1,21 @@
-import type { Server } from 'socket.io';
 import type { AuthEvents } from '../src/auth/auth-events.js';
 import type { Logger } from '../kernel/logger.js';
 import type { ServerNotice } from '../kernel/contracts/socket-events.js';
-import { sessionRoom, userRoom } from './notification-delivery.js';
+import { sessionRoom, userRoom, type SocketServer } from './socket-server.js';
 
 /**
  * Ends sockets when their sessions end: logout, password change, block, refresh-token reuse,
  * deletion. `disconnectSockets` goes through the adapter, so it reaches every instance.
  */
-export function createSessionControl(deps: { io: Server; log: Logger }): Pick<AuthEvents, 'sessionsRevoked'> {
-  const { io } = deps;
+export function createSessionControl(deps: { server: SocketServer; log: Logger }): Pick<AuthEvents, 'sessionsRevoked'> {
+  const { users, admin } = deps.server;
   return {
     sessionsRevoked(e) {
       const notice: ServerNotice = { code: 'session_revoked', message: `session ended: ${e.reason}` };
-      for (const nsp of [io.of('/'), io.of('/admin')]) {
+      const room = e.sessionId ? sessionRoom(e.sessionId) : userRoom(e.userId);
+      const keep = !e.sessionId && e.keepSessionId ? [sessionRoom(e.keepSessionId)] : [];
+      for (const target of [users.in(room).except(keep), admin.in(room).except(keep)]) {
         try {
-          let target = e.sessionId ? nsp.in(sessionRoom(e.sessionId)) : nsp.in(userRoom(e.userId));
-          if (!e.sessionId && e.keepSessionId) target = target.except(sessionRoom(e.keepSessionId));
           target.emit('server:notice', notice);
           target.disconnectSockets(true);
         } catch (err) {

@@ -1,24 +1,69 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { createShardedAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
-import { Server } from 'socket.io';
+import { Server, type Namespace, type Socket } from 'socket.io';
 import type { AppConfig } from '../config/index.js';
+import type {
+  AdminClientToServerEvents,
+  AdminServerToClientEvents,
+  ClientToServerEvents,
+  InterServerEvents,
+  ServerToClientEvents,
+  ServerNotice,
+  SocketData,
+  UntrustedEvents,
+} from '../kernel/contracts/socket-events.js';
+
+/** The Socket.IO server, typed by the contract (namespace `/`). */
+export type AppServer = Server<UntrustedEvents<ClientToServerEvents>, ServerToClientEvents, InterServerEvents, SocketData>;
+export type UserNamespace = Namespace<UntrustedEvents<ClientToServerEvents>, ServerToClientEvents, InterServerEvents, SocketData>;
+export type UserSocket = Socket<UntrustedEvents<ClientToServerEvents>, ServerToClientEvents, InterServerEvents, SocketData>;
+export type AdminNamespace = Namespace<UntrustedEvents<AdminClientToServerEvents>, AdminServerToClientEvents, InterServerEvents, SocketData>;
+export type AdminSocket = Socket<UntrustedEvents<AdminClientToServerEvents>, AdminServerToClientEvents, InterServerEvents, SocketData>;
+/**
+ * What sockets of both namespaces offer that the shared helpers (handshake, token expiry) use:
+ * each namespace's socket type satisfies it, so one helper serves both without a union.
+ */
+export interface EitherSocket {
+  readonly id: string;
+  data: SocketData;
+  handshake: { auth: unknown };
+  nsp: { adapter: { rooms: Map<string, Set<string>> } };
+  emit(event: 'server:notice', notice: ServerNotice): boolean;
+  disconnect(close?: boolean): unknown;
+  once(event: 'disconnect', listener: () => void): unknown;
+  join(rooms: string | string[]): Promise<void> | void;
+  leave(room: string): Promise<void> | void;
+}
+
+export const userRoom = (userId: string) => `user:${userId}`;
+export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
+
+export interface SocketServer {
+  io: AppServer;
+  users: UserNamespace;
+  admin: AdminNamespace;
+  /** False while the adapter cannot publish: cross-instance emits are skipped (redelivery covers them). */
+  clusterReachable(): boolean;
+  /** Attaches to the HTTP server (built last, once the routes exist). */
+  attach(httpServer: HttpServer): void;
+}
 
 /**
- * Socket.IO on the API's HTTP server: websocket first (polling only when enabled, and then behind
- * sticky sessions), a payload cap, an origin allowlist checked at the handshake, and the Redis
- * adapter so rooms span every instance (sharded pub/sub on Redis 7 when configured).
+ * Socket.IO with the Redis adapter, before any HTTP server exists: websocket first (polling only
+ * when enabled, and then behind sticky sessions), a payload cap, an origin allowlist checked at
+ * the handshake, and rooms spanning every instance (sharded pub/sub on Redis 7 when configured).
  */
-export function createSocketServer(deps: { httpServer: HttpServer; config: AppConfig; pub: Redis; sub: Redis; requestTimeoutMs: number }): Server {
+export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Redis; sub: Redis }; requestTimeoutMs: number }): SocketServer {
   const { realtime, redis } = deps.config;
+  const { pub, sub } = deps.pubsub;
   const allowed = new Set(realtime.corsOrigins);
   const key = `${redis.keyPrefix}socket.io`;
   const adapter = realtime.shardedPubSub
-    ? createShardedAdapter(deps.pub, deps.sub, { channelPrefix: key })
-    : createAdapter(deps.pub, deps.sub, { key, requestsTimeout: deps.requestTimeoutMs, publishOnSpecificResponseChannel: true });
+    ? createShardedAdapter(pub, sub, { channelPrefix: key })
+    : createAdapter(pub, sub, { key, requestsTimeout: deps.requestTimeoutMs, publishOnSpecificResponseChannel: true });
 
-  return new Server(deps.httpServer, {
+  const io: AppServer = new Server({
     path: realtime.path,
     serveClient: false,
     transports: realtime.allowPolling ? ['websocket', 'polling'] : ['websocket'],
@@ -35,4 +80,12 @@ export function createSocketServer(deps: { httpServer: HttpServer; config: AppCo
     },
     adapter,
   });
+  return {
+    io,
+    users: io.of('/'),
+    // socket.io types every namespace with the server's event maps; /admin has its own contract.
+    admin: io.of('/admin') as unknown as AdminNamespace,
+    clusterReachable: () => pub.status === 'ready',
+    attach: (httpServer) => void io.attach(httpServer),
+  };
 }

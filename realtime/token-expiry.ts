@@ -1,9 +1,8 @@
-import type { Socket } from 'socket.io';
 import type { AccessTokens } from '../src/auth/access-tokens.js';
 import { ForbiddenError } from '../kernel/errors.js';
 import { refreshTokenSchema, type ServerNotice } from '../kernel/contracts/socket-events.js';
-import { sessionRoom } from './notification-delivery.js';
-import type { guardSocket } from './socket-guard.js';
+import type { SocketGuard } from './socket-guard.js';
+import { sessionRoom, type EitherSocket } from './socket-server.js';
 
 // setTimeout cannot wait longer than ~24.8 days; access tokens live minutes.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -12,7 +11,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  * Disconnects a socket when its access token expires, unless the client sent a fresh token with
  * `auth:refresh` first (which calls `reschedule`).
  */
-export function watchTokenExpiry(socket: Socket): { reschedule(expiresAtMs: number): void; clear(): void } {
+export function watchTokenExpiry(socket: EitherSocket): { reschedule(expiresAtMs: number): void; clear(): void } {
   let timer: NodeJS.Timeout | undefined;
   const reschedule = (expiresAtMs: number) => {
     clearTimeout(timer);
@@ -25,7 +24,7 @@ export function watchTokenExpiry(socket: Socket): { reschedule(expiresAtMs: numb
       Math.min(MAX_TIMER_MS, Math.max(0, expiresAtMs - Date.now())),
     );
   };
-  reschedule(socket.data.tokenExpiresAtMs as number);
+  reschedule(socket.data.tokenExpiresAtMs);
   socket.once('disconnect', () => clearTimeout(timer));
   return { reschedule, clear: () => clearTimeout(timer) };
 }
@@ -36,8 +35,8 @@ export function watchTokenExpiry(socket: Socket): { reschedule(expiresAtMs: numb
  * revoking that session reaches it.
  */
 export function acceptTokenRefresh(deps: {
-  socket: Socket;
-  guard: ReturnType<typeof guardSocket>;
+  socket: EitherSocket;
+  guard: SocketGuard;
   expiry: ReturnType<typeof watchTokenExpiry>;
   accessTokens: AccessTokens;
   requiredRole?: 'ADMIN';
@@ -48,7 +47,7 @@ export function acceptTokenRefresh(deps: {
     if (principal.userId !== socket.data.userId) throw new ForbiddenError('token belongs to another user', 'token_mismatch');
     if (deps.requiredRole && principal.role !== deps.requiredRole) throw new ForbiddenError('token lacks the admin role', 'forbidden');
     if (principal.sessionId !== socket.data.sessionId) {
-      await socket.leave(sessionRoom(socket.data.sessionId as string));
+      await socket.leave(sessionRoom(socket.data.sessionId));
       await socket.join(sessionRoom(principal.sessionId));
       socket.data.sessionId = principal.sessionId;
     }

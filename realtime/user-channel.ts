@@ -1,14 +1,13 @@
-import type { Namespace, Socket } from 'socket.io';
-import type { AnnouncementService } from '../src/announcements/announcement-service.js';
-import type { AccessTokens } from '../src/auth/access-tokens.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
-import type { NotificationService } from '../src/notifications/notification-service.js';
-import type { AnnouncementChannel } from './announcement-channel.js';
 import { ackAnnouncementSchema, ackNotificationsSchema, handshakeAuthSchema } from '../kernel/contracts/socket-events.js';
+import type { AnnouncementService } from '../src/announcements/announcement-service.js';
+import type { AccessTokens } from '../src/auth/access-tokens.js';
+import type { NotificationService } from '../src/notifications/notification-service.js';
+import type { createAnnouncementChannel } from './announcement-channel.js';
 import type { createNotificationDelivery } from './notification-delivery.js';
-import { sessionRoom, userRoom } from './notification-delivery.js';
 import { guardSocket, type GuardOptions } from './socket-guard.js';
+import { sessionRoom, userRoom, type UserNamespace } from './socket-server.js';
 import { acceptTokenRefresh, watchTokenExpiry } from './token-expiry.js';
 
 /**
@@ -16,12 +15,12 @@ import { acceptTokenRefresh, watchTokenExpiry } from './token-expiry.js';
  * inbox and pending announcements on connect, acks, and token refresh.
  */
 export function attachUserChannel(deps: {
-  nsp: Namespace;
+  nsp: UserNamespace;
   accessTokens: AccessTokens;
-  notifications: NotificationService;
-  delivery: ReturnType<typeof createNotificationDelivery>;
-  announcements: AnnouncementService;
-  announcementChannel: AnnouncementChannel & { sendPending(socket: Socket): Promise<void> };
+  notifications: Pick<NotificationService, 'ack'>;
+  delivery: Pick<ReturnType<typeof createNotificationDelivery>, 'replay' | 'deviceAcked'>;
+  announcements: Pick<AnnouncementService, 'ack'>;
+  announcementChannel: Pick<ReturnType<typeof createAnnouncementChannel>, 'sendPending'>;
   guard: GuardOptions;
   metrics: Metrics;
   log: Logger;
@@ -30,8 +29,8 @@ export function attachUserChannel(deps: {
   const log = deps.log.child({ component: 'user-channel' });
 
   nsp.on('connection', (socket) => {
-    const userId = socket.data.userId as string;
-    void socket.join([userRoom(userId), sessionRoom(socket.data.sessionId as string)]);
+    const { userId, sessionId } = socket.data;
+    void socket.join([userRoom(userId), sessionRoom(sessionId)]);
     metrics.socketsConnected.inc({ namespace: '/' });
     metrics.socketConnectionsTotal.inc({ namespace: '/' });
     socket.once('disconnect', (reason) => {

@@ -25,26 +25,33 @@ interface Runnable {
   stop(): Promise<void>;
 }
 
-/** Runs a long-lived process until SIGTERM/SIGINT, then stops it gracefully (a second signal forces exit). */
-async function runUntilSignalled(app: Runnable, log: ReturnType<typeof createLogger>): Promise<void> {
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal, exiting now');
+/**
+ * Runs a long-lived process until SIGTERM/SIGINT (or a fatal error inside it), then stops it
+ * gracefully. A second signal while stopping forces the exit; a signal that arrives with the first
+ * (a terminal's Ctrl-C reaches the whole process group, and a supervisor may send TERM as well)
+ * within a second is not a second request.
+ */
+async function runUntilSignalled(build: (onFatal: (err: Error) => void) => Promise<Runnable>, log: ReturnType<typeof createLogger>): Promise<void> {
+  let stopping: number | undefined;
+  const shutdown = (reason: string, code: number) => {
+    if (stopping !== undefined) {
+      if (Date.now() - stopping < 1_000) return;
+      log.warn({ reason }, 'second signal, exiting now');
       process.exit(1);
     }
-    stopping = true;
-    log.info({ signal }, 'shutting down');
+    stopping = Date.now();
+    log.info({ reason }, 'shutting down');
     app.stop().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  const app = await build(() => shutdown('fatal error', 1));
+  process.on('SIGTERM', () => shutdown('SIGTERM', 0));
+  process.on('SIGINT', () => shutdown('SIGINT', 0));
   await app.start();
 }
 
@@ -64,13 +71,11 @@ async function main(argv: string[]): Promise<void> {
 
   switch (command) {
     case 'api': {
-      const app = await createApiApp(config, { log });
-      await runUntilSignalled(app, log);
+      await runUntilSignalled((onFatal) => createApiApp(config, { log, onFatal }), log);
       return;
     }
     case 'worker': {
-      const worker = await createWorkerApp(config, { log });
-      await runUntilSignalled(worker, log);
+      await runUntilSignalled((onFatal) => createWorkerApp(config, { log, onFatal }), log);
       return;
     }
     case 'dlq:replay': {

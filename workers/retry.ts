@@ -1,10 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-
-/** Exponential backoff with full jitter, capped: attempt 1 waits up to base, attempt n up to base·2^(n-1). */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
+import { backoffDelay } from '../kernel/backoff.js';
 
 export interface RetryOutcome<T> {
   ok: boolean;
@@ -31,7 +26,7 @@ export async function withRetries<T>(
       if (options.signal?.aborted) throw lastError;
       if (attempt < options.maxAttempts) {
         options.onRetry?.(attempt, lastError);
-        await delay(backoffDelay(attempt, options.baseMs, options.maxMs), undefined, { signal: options.signal });
+        await delay(backoffDelay(attempt, { baseMs: options.baseMs, maxMs: options.maxMs }), undefined, { signal: options.signal });
       }
     }
   }

@@ -1,14 +1,17 @@
 import type { Consumer } from 'kafkajs';
 import type { Connection } from 'mongoose';
+import { withDeadline } from '../kernel/backoff.js';
+import { createWorkerClients } from '../kernel/clients/index.js';
+import { watchConsumerCrashes } from '../kernel/consumer-health.js';
 import type { AppConfig } from '../config/index.js';
 import { defineMongoModels, syncMongoIndexes } from '../models/mongo/index.js';
 import { startConsumerLagReporter } from '../kernel/consumer-lag.js';
-import { createKafka, ensureTopics } from '../kernel/clients/kafka.js';
+import { ensureTopics } from '../kernel/clients/kafka.js';
 import { topicNames, type TopicNames } from '../kernel/contracts/analysis-events.js';
 import { createLogger, type Logger } from '../kernel/logger.js';
 import { createMetrics, type Metrics } from '../kernel/metrics.js';
 import { createMetricsServer } from '../kernel/metrics-server.js';
-import { connectMongo, pingMongo } from '../kernel/clients/mongo.js';
+import { pingMongo } from '../kernel/clients/mongo.js';
 import { createAnalyzer, type Analyzer } from './analyzers/index.js';
 import { createAnalysisRequestHandler } from './analysis-request-handler.js';
 import { createAnalysisStore } from './analysis-store.js';
@@ -34,7 +37,7 @@ export const WORKER_GROUP = 'emotion-worker';
  * several partitions in flight at once (order kept within each), results in MongoDB, status and
  * DLQ records back to Kafka, and a small HTTP server for /metrics and health.
  */
-export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Analyzer; log?: Logger } = {}): Promise<WorkerApp> {
+export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Analyzer; log?: Logger; onFatal?: (err: Error) => void } = {}): Promise<WorkerApp> {
   const log = deps.log ?? createLogger(config, 'worker');
   const metrics = createMetrics(undefined, { instance: config.app.instanceId, process: 'worker' });
   const topics = topicNames(config.kafka.topicPrefix);
@@ -42,9 +45,9 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
   const analyzer =
     deps.analyzer ?? createAnalyzer(config.worker, { log, onLlmOutcome: (outcome) => metrics.llmRequestsTotal.inc({ outcome }) });
 
-  const mongo = await connectMongo(config);
+  const clients = await createWorkerClients(config, log);
+  const { mongo, kafka } = clients;
   const models = defineMongoModels(mongo);
-  const kafka = createKafka(config, log);
   const admin = kafka.admin();
   const publisher = createPipelinePublisher(kafka, topics);
   const handle = createAnalysisRequestHandler({
@@ -65,6 +68,7 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
     // Offsets are committed only for messages whose handler returned: at-least-once.
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
   });
+  const consumerHealth = watchConsumerCrashes(consumer, { name: 'analysis-consumer', log, onFatal: (err) => deps.onFatal?.(err) });
   let inFlight = new AbortController();
   let lag: { stop(): Promise<void> } | undefined;
 
@@ -75,7 +79,9 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
     checks: [
       { name: 'mongo', check: () => pingMongo(mongo) },
       { name: 'kafka', check: async () => void (await admin.describeCluster()) },
+      consumerHealth,
     ],
+    onCheckFailed: (name, err) => log.warn({ err, dependency: name }, 'readiness check failed'),
   });
 
   return {
@@ -111,17 +117,21 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
       await metricsServer.listen(config.metrics.port, config.http.host);
       log.info({ groupId, metrics: metricsServer.url(), analyzer: analyzer.name }, 'worker started');
     },
+    /** Bounded as a whole: a broker that does not answer cannot hold the process. */
     async stop() {
-      // Let in-flight analyses finish within the grace period; then abandon them uncommitted so
-      // another worker takes them over after the rebalance.
-      const abandon = setTimeout(() => inFlight.abort(), config.http.shutdownGraceMs);
-      await consumer.disconnect().catch((err: unknown) => log.warn({ err }, 'consumer disconnect failed'));
-      clearTimeout(abandon);
-      await lag?.stop();
-      await publisher.disconnect().catch(() => undefined);
-      await admin.disconnect().catch(() => undefined);
-      await metricsServer.close();
-      await mongo.close().catch(() => undefined);
+      const steps = async () => {
+        // Let in-flight analyses finish within the grace period; then abandon them uncommitted so
+        // another worker takes them over after the rebalance.
+        const abandon = setTimeout(() => inFlight.abort(), config.http.shutdownGraceMs);
+        await consumer.disconnect().catch((err: unknown) => log.warn({ err }, 'consumer disconnect failed'));
+        clearTimeout(abandon);
+        await lag?.stop();
+        await publisher.disconnect().catch(() => undefined);
+        await admin.disconnect().catch(() => undefined);
+        await metricsServer.close();
+      };
+      await withDeadline(steps(), config.http.shutdownGraceMs + 10_000, () => log.warn('shutdown took too long; closing the connections anyway'));
+      await clients.close();
       log.info('worker stopped');
     },
   };

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/index.js';
+import { backoffDelay } from '../backoff.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -15,7 +16,7 @@ export function createRedis(config: Pick<AppConfig, 'redis'>, log: Logger, name:
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+    retryStrategy: (times) => backoffDelay(times, { baseMs: 100, maxMs: 2_000, jitter: 'none' }),
     reconnectOnError: (err) => err.message.startsWith('READONLY'),
   });
   let lastError = '';

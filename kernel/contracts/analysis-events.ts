@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { EMOTION_STATUSES } from './statuses.js';
 
 /**
  * The Kafka contract of the analysis pipeline, shared by the API (outbox relay,
@@ -45,7 +46,7 @@ export const analysisRequestedSchema = z.object({
 export type AnalysisRequested = z.infer<typeof analysisRequestedSchema>;
 
 export const analysisSummarySchema = z.object({
-  emotionStatus: z.enum(['POSITIVE', 'NEGATIVE', 'NEUTRAL']),
+  emotionStatus: z.enum(EMOTION_STATUSES),
   topEmotions: z.array(z.object({ name: z.string(), score: z.number() })).max(3),
   alternativeThought: z.string().nullable(),
   distortions: z.array(z.string()).default([]),

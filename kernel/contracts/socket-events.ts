@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import { analysisSummarySchema } from './analysis-events.js';
+import type { AnalysisEventStatus } from './statuses.js';
 
 /**
- * The Socket.IO contract, shared by the server and the test clients: event names, payloads and
- * acknowledgements. Client payloads are untrusted: every one has a zod schema.
+ * The Socket.IO contract, shared by the server, the web app and the test clients: event names,
+ * payloads and acknowledgements, each payload a zod schema its type is derived from. What clients
+ * send is untrusted: the server listens with `UntrustedEvents<...>` (every argument `unknown`)
+ * and parses each payload with its schema.
  *
  * Namespace `/` (every user): rooms `user:<id>` (all devices of a person) and `session:<sid>`.
  * Namespace `/admin` (role ADMIN): room `activity`.
@@ -16,53 +20,58 @@ export const handshakeAuthSchema = z.object({
 });
 export type HandshakeAuth = z.infer<typeof handshakeAuthSchema>;
 
-export interface NotificationEnvelope<T = Record<string, unknown>> {
-  /** Unique id: clients deduplicate by it (a notification can arrive more than once). */
-  id: string;
-  /** Per-user increasing sequence (gaps are possible). */
-  seq: number;
-  type: string;
-  payload: T;
-  createdAt: string;
-}
+// ---- server → client payloads ----
 
-export interface AnalysisStatusPayload {
-  diaryId: string;
-  revision: number;
-  status: 'PROCESSING' | 'COMPLETED' | 'FAILED';
-  summary?: {
-    emotionStatus: 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
-    topEmotions: Array<{ name: string; score: number }>;
-    alternativeThought: string | null;
-    distortions: string[];
-  };
-  error?: string;
-}
+const ANALYSIS_EVENT_STATUSES = ['PROCESSING', 'COMPLETED', 'FAILED'] as const satisfies readonly AnalysisEventStatus[];
 
-export interface AnnouncementMessage {
-  id: string;
-  title: string;
-  body: string;
-  createdAt: string;
-}
+/** The analysis summary a COMPLETED status carries to the devices. */
+export const analysisStatusSummarySchema = analysisSummarySchema.omit({ analyzer: true });
 
-export interface ServerNotice {
-  code: 'token_expired' | 'session_revoked' | 'rate_limited' | 'shutdown';
-  message: string;
-}
+export const analysisStatusPayloadSchema = z.object({
+  diaryId: z.string(),
+  revision: z.number().int(),
+  status: z.enum(ANALYSIS_EVENT_STATUSES),
+  summary: analysisStatusSummarySchema.optional(),
+  error: z.string().optional(),
+});
+export type AnalysisStatusPayload = z.infer<typeof analysisStatusPayloadSchema>;
+
+const envelopeFields = {
+  /** `<userId>:<seq>`, unique: clients deduplicate by it (a notification can arrive more than once). */
+  id: z.string(),
+  /** Per-user, increasing; not gapless. */
+  seq: z.number().int(),
+  createdAt: z.iso.datetime(),
+};
+
+/** A notification of the durable inbox as it travels to a device. */
+export const notificationEnvelopeSchema = z.object({ ...envelopeFields, type: z.string(), payload: z.record(z.string(), z.unknown()) });
+export type NotificationEnvelope = z.infer<typeof notificationEnvelopeSchema>;
+
+/** The same for `analysis:status` (type `analysis.status`). */
+export const analysisStatusEnvelopeSchema = z.object({ ...envelopeFields, type: z.literal('analysis.status'), payload: analysisStatusPayloadSchema });
+export type AnalysisStatusEnvelope = z.infer<typeof analysisStatusEnvelopeSchema>;
+
+export const announcementMessageSchema = z.object({ id: z.string(), title: z.string(), body: z.string(), createdAt: z.iso.datetime() });
+export type AnnouncementMessage = z.infer<typeof announcementMessageSchema>;
+
+export const serverNoticeSchema = z.object({ code: z.enum(['token_expired', 'session_revoked', 'rate_limited', 'shutdown']), message: z.string() });
+export type ServerNotice = z.infer<typeof serverNoticeSchema>;
 
 export type AckError = { error: { code: string; message: string } };
 export type Ack<T> = (response: T | AckError) => void;
 
-/** What a device acknowledges for a delivery. */
+/** What a device answers to a delivery (anything, or nothing, counts as received). */
 export type DeliveryAck = { ok: true } | undefined;
 
 export interface ServerToClientEvents {
-  'analysis:status': (n: NotificationEnvelope<AnalysisStatusPayload>, ack: (r?: DeliveryAck) => void) => void;
+  'analysis:status': (n: AnalysisStatusEnvelope, ack: (r?: DeliveryAck) => void) => void;
   notification: (n: NotificationEnvelope, ack: (r?: DeliveryAck) => void) => void;
   announcement: (a: AnnouncementMessage, ack: (r?: DeliveryAck) => void) => void;
   'server:notice': (notice: ServerNotice) => void;
 }
+
+// ---- client → server payloads ----
 
 export const ackNotificationsSchema = z
   .object({
@@ -84,57 +93,69 @@ export interface ClientToServerEvents {
 
 // ---- /admin namespace ----
 
-export interface ActivityEvent {
-  type:
-    | 'user.login'
-    | 'diary.created'
-    | 'diary.updated'
-    | 'diary.reanalyze'
-    | 'diary.deleted'
-    | 'analysis.completed'
-    | 'analysis.failed'
-    | 'instance.sockets';
-  at: string;
-  instanceId: string;
-  userId?: string;
-  diaryId?: string;
-  detail?: Record<string, unknown>;
-}
+export const ACTIVITY_TYPES = [
+  'user.login',
+  'diary.created',
+  'diary.updated',
+  'diary.reanalyze',
+  'diary.deleted',
+  'analysis.completed',
+  'analysis.failed',
+  'instance.sockets',
+] as const;
 
-export interface InstanceStats {
-  instanceId: string;
-  sockets: number;
-  adminSockets: number;
-  users: number;
-  at: string;
-}
+export const activityEventSchema = z.object({
+  type: z.enum(ACTIVITY_TYPES),
+  at: z.iso.datetime(),
+  instanceId: z.string(),
+  userId: z.string().optional(),
+  diaryId: z.string().optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+export type ActivityEvent = z.infer<typeof activityEventSchema>;
 
-export interface ActivitySnapshot {
-  instances: InstanceStats[];
-  totalSockets: number;
+export const instanceStatsSchema = z.object({ instanceId: z.string(), sockets: z.number().int(), adminSockets: z.number().int(), users: z.number().int(), at: z.iso.datetime() });
+export type InstanceStats = z.infer<typeof instanceStatsSchema>;
+
+export const activitySnapshotSchema = z.object({
+  instances: z.array(instanceStatsSchema),
+  totalSockets: z.number().int(),
   /** True when an instance did not answer in time: the counts cover the others only. */
-  partial: boolean;
-}
+  partial: z.boolean(),
+});
+export type ActivitySnapshot = z.infer<typeof activitySnapshotSchema>;
+
+export const announcementAcksSchema = z.object({ announcementId: z.string(), acks: z.number().int() });
+export type AnnouncementAcks = z.infer<typeof announcementAcksSchema>;
 
 export interface AdminServerToClientEvents {
   activity: (e: ActivityEvent) => void;
-  'announcement:acks': (e: { announcementId: string; acks: number }) => void;
+  'announcement:acks': (e: AnnouncementAcks) => void;
+  'server:notice': (notice: ServerNotice) => void;
 }
 
+export const activitySnapshotRequestSchema = z.union([z.undefined(), z.object({}).strict()]);
 export const createAnnouncementSchema = z.object({ title: z.string().trim().min(1).max(200), body: z.string().trim().min(1).max(5000) }).strict();
 
 export interface AdminClientToServerEvents {
-  'activity:snapshot': (body: Record<string, never> | undefined, ack: Ack<ActivitySnapshot>) => void;
+  'activity:snapshot': (body: z.input<typeof activitySnapshotRequestSchema>, ack: Ack<ActivitySnapshot>) => void;
   'announcements:create': (body: z.input<typeof createAnnouncementSchema>, ack: Ack<AnnouncementMessage>) => void;
   /** As on `/`; the fresh token must still carry the ADMIN role. */
   'auth:refresh': (body: z.input<typeof refreshTokenSchema>, ack: Ack<{ ok: true; expiresAt: string }>) => void;
 }
 
-/** Between server instances (through the Redis adapter). */
+// ---- between server instances (through the Redis adapter) ----
+
 export interface InterServerEvents {
+  /** Each instance answers with its own counts (the admin snapshot). */
   'instance:stats': (ack: (stats: InstanceStats) => void) => void;
+  /** A stored notification: each instance sends it to its own sockets of the user. */
+  'notification:deliver': (userId: string, n: NotificationEnvelope) => void;
+  /** A new announcement: each instance sends it to its own sockets. */
+  'announcement:fan-out': (message: AnnouncementMessage) => void;
 }
 
+/** What the handshake puts on every accepted socket. */
 export interface SocketData {
   userId: string;
   role: 'USER' | 'ADMIN';
@@ -142,5 +163,14 @@ export interface SocketData {
   tokenExpiresAtMs: number;
 }
 
+/** The server's view of what clients send: every argument unknown until its schema parses it. */
+export type UntrustedEvents<E> = { [K in keyof E]: (...args: unknown[]) => void };
+
 /** Client events the server knows; anything else is ignored and counted. */
-export const KNOWN_CLIENT_EVENTS = new Set(['notifications:ack', 'announcements:ack', 'auth:refresh', 'activity:snapshot', 'announcements:create']);
+export const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEvents | keyof AdminClientToServerEvents>([
+  'notifications:ack',
+  'announcements:ack',
+  'auth:refresh',
+  'activity:snapshot',
+  'announcements:create',
+]);

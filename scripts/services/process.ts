@@ -5,6 +5,7 @@ import { createServer, connect } from 'node:net';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitUntil } from '../../kernel/wait.js';
 
 /** Where scripts/provision.sh caches Kafka and FerretDB. */
 export const CACHE_DIR =
@@ -49,14 +50,17 @@ export function tcpOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
+/** Waits until `check` answers true, failing early when `child` exits first. */
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, child?: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it was ready`);
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not ready after ${timeoutMs} ms`);
+  await waitUntil(
+    `${what} ready`,
+    async () => {
+      if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it was ready`);
+      return check().catch(() => false);
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /** Every child this process started; all are killed when it exits, however it exits. */

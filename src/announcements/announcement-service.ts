@@ -1,137 +1,33 @@
-import { NotFoundError } from '../../kernel/errors.js';
+import type { AnnouncementAcks } from './announcement-acks.js';
 import type { Announcement, AnnouncementRepository } from './announcement-repository.js';
 
-/** How announcements reach sockets and ack counts reach admins (the realtime layer). */
-export interface AnnouncementChannel {
+/** How announcements reach sockets (the realtime layer). */
+export interface AnnouncementBroadcast {
   broadcast(announcement: Announcement): void;
-  ackCountChanged(announcementId: string, acks: number): void;
 }
-
-export const noAnnouncementChannel: AnnouncementChannel = { broadcast: () => undefined, ackCountChanged: () => undefined };
 
 /** Announcements stay deliverable (on next connect) for this long. */
 export const ANNOUNCEMENT_WINDOW_MS = 30 * 86_400_000;
 
-/** How long ack counts are gathered before admins are told the new count. */
-export const ACK_COUNT_INTERVAL_MS = 1000;
-
-/** How long device acks are gathered before they are written together, and at most how many. */
-const ACK_BATCH_MS = 20;
-const ACK_BATCH_MAX = 1_000;
-
-/** Announcement ids known to exist, so an ack of a known one is a single insert. */
-const KNOWN_IDS_MAX = 1_000;
-
-/**
- * Announcements: an admin writes one, every user gets it live or on their next connect, and each
- * user's ack is counted once; admins see the count change live.
- *
- * Counting never recounts: new acks are added to this instance's counter in the store (its own
- * document, `counterId` = the instance id, so it has one writer), at most once per
- * `ackCountIntervalMs` per announcement, and admins are told the sum of all instances' counters.
- * Acks arriving while a write is in flight ride on the next one, so writes to one counter never
- * overlap. A process that dies loses at most the acks of its last interval from the count (the
- * acks themselves are stored); a graceful stop writes them.
- */
-export function createAnnouncementService(deps: {
-  repo: AnnouncementRepository;
-  channel: () => AnnouncementChannel;
-  counterId: string;
-  ackCountIntervalMs?: number;
-  onError?: (err: unknown) => void;
-}) {
-  const { repo } = deps;
-  const intervalMs = deps.ackCountIntervalMs ?? ACK_COUNT_INTERVAL_MS;
-  const known = new Set<string>();
-  /** Per announcement: acks not yet added to the counter, and the write in flight or scheduled. */
-  const counting = new Map<string, { pending: number; timer?: NodeJS.Timeout; writing?: Promise<void> }>();
-
-  function remember(id: string): void {
-    if (known.size >= KNOWN_IDS_MAX) known.delete(known.values().next().value!);
-    known.add(id);
-  }
-
-  function writeCount(announcementId: string): Promise<void> {
-    const entry = counting.get(announcementId)!;
-    entry.timer = undefined;
-    const count = entry.pending;
-    entry.pending = 0;
-    entry.writing = repo
-      .addAcks(announcementId, deps.counterId, count)
-      .then(async () => {
-        const total = (await repo.ackCounts([announcementId])).get(announcementId) ?? 0;
-        deps.channel().ackCountChanged(announcementId, total);
-      })
-      .catch((err: unknown) => {
-        entry.pending += count; // not written: the next write carries it
-        deps.onError?.(err);
-      })
-      .finally(() => {
-        entry.writing = undefined;
-        if (entry.pending > 0) schedule(announcementId);
-        else if (!entry.timer) counting.delete(announcementId);
-      });
-    return entry.writing;
-  }
-
-  // Device acks arrive in bursts (an announcement reaches every socket at once): one insert per batch.
-  let queued: Array<{ userId: string; announcementId: string }> = [];
-  let flushTimer: NodeJS.Timeout | undefined;
-  let flushing: Promise<void> = Promise.resolve();
-
-  function flushAcks(): Promise<void> {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (queued.length === 0) return flushing;
-    const batch = queued;
-    queued = [];
-    flushing = flushing
-      .then(() => repo.ackMany(batch))
-      .then(
-        (created) => {
-          for (const { announcementId } of created) counted(announcementId);
-        },
-        (err: unknown) => deps.onError?.(err),
-      );
-    return flushing;
-  }
-
-  function counted(announcementId: string): void {
-    schedule(announcementId);
-    counting.get(announcementId)!.pending += 1;
-  }
-
-  function schedule(announcementId: string): void {
-    let entry = counting.get(announcementId);
-    if (!entry) counting.set(announcementId, (entry = { pending: 0 }));
-    if (entry.timer || entry.writing) return;
-    entry.timer = setTimeout(() => void writeCount(announcementId), intervalMs);
-    entry.timer.unref();
-  }
-
+/** What users and the realtime layer read: recent announcements and which a user has acknowledged. */
+export function createAnnouncementQueries(repo: AnnouncementRepository) {
+  const recent = () => repo.list(50, new Date(Date.now() - ANNOUNCEMENT_WINDOW_MS));
   return {
-    async create(adminId: string, input: { title: string; body: string }): Promise<Announcement> {
-      const announcement = await repo.create({ ...input, createdBy: adminId });
-      remember(announcement.id);
-      deps.channel().broadcast(announcement);
-      return announcement;
+    /** Announcements created since `since` (for instances looking for a broadcast they missed). */
+    createdSince: (since: Date) => repo.createdSince(since),
+
+    /** Active announcements of the delivery window the user has not acknowledged, oldest first. */
+    async pendingFor(userId: string): Promise<Announcement[]> {
+      const now = Date.now();
+      const active = (await recent()).filter((a) => a.expiresAt === null || a.expiresAt.getTime() > now);
+      const acked = await repo.ackedIds(userId, active.map((a) => a.id));
+      return active.filter((a) => !acked.has(a.id)).reverse();
     },
 
-    async ack(userId: string, announcementId: string): Promise<{ newlyAcked: boolean }> {
-      if (!known.has(announcementId)) {
-        if (!(await repo.find(announcementId))) throw new NotFoundError('Announcement');
-        remember(announcementId);
-      }
-      const newlyAcked = await repo.ack(announcementId, userId);
-      if (newlyAcked) counted(announcementId);
-      return { newlyAcked };
-    },
-
-    /** A device acknowledged a delivery of an announcement that exists: recorded in the next batch. */
-    deviceAcked(userId: string, announcementId: string): void {
-      queued.push({ userId, announcementId });
-      if (queued.length >= ACK_BATCH_MAX) void flushAcks();
-      else flushTimer ??= setTimeout(() => void flushAcks(), ACK_BATCH_MS);
+    async listFor(userId: string): Promise<Array<Announcement & { acked: boolean }>> {
+      const list = await recent();
+      const acked = await repo.ackedIds(userId, list.map((a) => a.id));
+      return list.map((a) => ({ ...a, acked: acked.has(a.id) }));
     },
 
     async listWithCounts(limit: number): Promise<Array<Announcement & { acks: number }>> {
@@ -139,40 +35,27 @@ export function createAnnouncementService(deps: {
       const counts = await repo.ackCounts(list.map((a) => a.id));
       return list.map((a) => ({ ...a, acks: counts.get(a.id) ?? 0 }));
     },
+  };
+}
 
-    /** Announcements created since `since` (for instances looking for a broadcast they missed). */
-    createdSince(since: Date): Promise<Announcement[]> {
-      return repo.createdSince(since);
-    },
+export type AnnouncementQueries = ReturnType<typeof createAnnouncementQueries>;
 
-    /** Announcements of the delivery window the user has not acknowledged, oldest first. */
-    async pendingFor(userId: string): Promise<Announcement[]> {
-      const recent = await repo.list(50, new Date(Date.now() - ANNOUNCEMENT_WINDOW_MS));
-      const now = Date.now();
-      const active = recent.filter((a) => a.expiresAt === null || a.expiresAt.getTime() > now);
-      const acked = await repo.ackedIds(userId, active.map((a) => a.id));
-      return active.filter((a) => !acked.has(a.id)).reverse();
+/**
+ * Announcements: an admin writes one, every user gets it live or on their next connect, and each
+ * user's ack is counted once; admins see the count change live.
+ */
+export function createAnnouncementService(deps: { repo: AnnouncementRepository; queries: AnnouncementQueries; acks: AnnouncementAcks; channel: AnnouncementBroadcast }) {
+  const { repo, queries, acks } = deps;
+  return {
+    async create(adminId: string, input: { title: string; body: string }): Promise<Announcement> {
+      const announcement = await repo.create({ ...input, createdBy: adminId });
+      acks.remember(announcement.id);
+      deps.channel.broadcast(announcement);
+      return announcement;
     },
-
-    async listFor(userId: string): Promise<Array<Announcement & { acked: boolean }>> {
-      const list = await repo.list(50, new Date(Date.now() - ANNOUNCEMENT_WINDOW_MS));
-      const acked = await repo.ackedIds(userId, list.map((a) => a.id));
-      return list.map((a) => ({ ...a, acked: acked.has(a.id) }));
-    },
-
-    /** Writes the acks and counts still pending (at shutdown). */
-    async close(): Promise<void> {
-      await flushAcks();
-      const writes: Array<Promise<void>> = [];
-      for (const [id, entry] of counting) {
-        if (entry.writing) writes.push(entry.writing);
-        if (entry.timer) {
-          clearTimeout(entry.timer);
-          writes.push(writeCount(id));
-        }
-      }
-      await Promise.all(writes);
-    },
+    ack: (userId: string, announcementId: string) => acks.ack(userId, announcementId),
+    listWithCounts: queries.listWithCounts,
+    listFor: queries.listFor,
   };
 }
 

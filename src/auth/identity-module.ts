@@ -6,8 +6,8 @@ import { adminUsersRoutes } from '../admin/admin-users-routes.js';
 import { createAdminUsersService } from '../admin/admin-users-service.js';
 import type { RouteSpec } from '../http/route.js';
 import type { Logger } from '../../kernel/logger.js';
-import { createMailer, type Mailer } from '../../kernel/clients/mailer.js';
-import { createRateLimiter } from '../../kernel/rate-limiter.js';
+import type { Mailer } from '../../kernel/clients/mailer.js';
+import type { RateLimiter } from '../../kernel/rate-limiter.js';
 import { createProfileCache } from '../users/profile-cache.js';
 import { createUserRepository } from '../users/user-repository.js';
 import { userRoutes } from '../users/user-routes.js';
@@ -39,19 +39,18 @@ export interface IdentityModuleDeps {
   events: AuthEvents;
   /** Cleaners of the data a user owns outside MariaDB, run after an account is deleted. */
   deletionHooks: AccountDeletionHook[];
-  /** Replaces the mailer built from `config.mail` (tests). */
-  mailer?: Mailer;
+  mailer: Mailer;
+  limiter: RateLimiter;
 }
 
 export interface IdentityModule {
   routes: RouteSpec[];
   sessions: SessionService;
-  close(): void;
 }
 
 /**
  * Accounts and authentication: wires the auth, users and admin-users pieces with plain
- * factories. The composition root adds `routes` and calls `close` on stop.
+ * factories. The composition root adds `routes`.
  */
 export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
   const { config, redis, log, accessTokens, tokenRevocation, events } = deps;
@@ -62,9 +61,8 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
   const cache = createProfileCache<UserProfile>(redis, authConfig.profileCacheTtlSec);
   const onUserChanged = (userId: string) => cache.invalidate(userId);
   const hasher = createPasswordHasher(authConfig.argon2);
-  const limiter = createRateLimiter(redis);
+  const { limiter, mailer } = deps;
   const throttle = createLoginThrottle(limiter, redis, authConfig.rateLimits);
-  const mailer = deps.mailer ?? createMailer(config, log);
   const codeSecret = `one-time-codes:${authConfig.jwt.secret}`;
 
   const sessions = createSessionService({
@@ -105,6 +103,5 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
   return {
     routes: [...authRoutes(auth, sessions), ...oauthRoutes({ config, passport, oauth, log }), ...userRoutes(userService), ...adminUsersRoutes(admin)],
     sessions,
-    close: () => mailer.close(),
   };
 }

@@ -2,6 +2,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { analysisStatusSchema, parseEvent, type AnalysisStatusEvent } from '../../kernel/contracts/analysis-events.js';
 import type { AnalysisRepository } from '../analysis/analysis-repository.js';
 import type { DiaryRepository } from '../diaries/diary-repository.js';
+import { watchConsumerCrashes } from '../../kernel/consumer-health.js';
 import { startConsumerLagReporter } from '../../kernel/consumer-lag.js';
 import type { TopicNames } from '../../kernel/contracts/analysis-events.js';
 import type { Logger } from '../../kernel/logger.js';
@@ -38,7 +39,9 @@ export function createAnalysisStatusConsumer(deps: {
   diaries: DiaryRepository;
   analyses: AnalysisRepository;
   notifications: NotificationService;
-  events: () => AnalysisOutcomeEvents;
+  events: AnalysisOutcomeEvents;
+  /** The consumer crashed beyond kafkajs's own restarts: the process must stop. */
+  onFatal: (err: Error) => void;
   metrics: Metrics;
   log: Logger;
   partitionsConcurrently: number;
@@ -54,6 +57,7 @@ export function createAnalysisStatusConsumer(deps: {
     maxWaitTimeInMs: 1_000,
     heartbeatInterval: Math.min(3_000, Math.floor(deps.sessionTimeoutMs / 3)),
   });
+  const health = watchConsumerCrashes(consumer, { name: 'status-consumer', log, onFatal: deps.onFatal });
   const admin = deps.kafka.admin();
   let lag: { stop(): Promise<void> } | undefined;
 
@@ -80,13 +84,15 @@ export function createAnalysisStatusConsumer(deps: {
       if (event.requestedAt) {
         metrics.analysisEndToEndLatency.observe({ status: event.status }, Math.max(0, Date.now() - Date.parse(event.requestedAt)) / 1000);
       }
-      deps.events().analysisFinished({ userId: event.userId, diaryId: event.diaryId, revision: event.revision, status: event.status, emotionStatus: summary?.emotionStatus });
+      deps.events.analysisFinished({ userId: event.userId, diaryId: event.diaryId, revision: event.revision, status: event.status, emotionStatus: summary?.emotionStatus });
     }
     return applied ? 'applied' : 'duplicate';
   }
 
   return {
     groupId,
+    /** Readiness: fails once the consumer has crashed for good. */
+    health,
     async start(): Promise<void> {
       await admin.connect();
       await consumer.connect();

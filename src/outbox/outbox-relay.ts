@@ -1,8 +1,8 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { Transaction, type Sequelize } from 'sequelize';
 import type { Logger } from '../../kernel/logger.js';
 import type { Metrics } from '../../kernel/metrics.js';
+import { backoffDelay, sleep } from '../../kernel/backoff.js';
 import { ensureTopics } from '../../kernel/clients/kafka.js';
 import { type TopicNames } from '../../kernel/contracts/analysis-events.js';
 import type { ClaimedOutboxRow, OutboxRepository } from './outbox-repository.js';
@@ -22,8 +22,6 @@ export interface OutboxRelay {
   wake(): void;
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /**
  * Publishes pending outbox rows to Kafka. Rows are claimed with FOR UPDATE SKIP LOCKED inside a
@@ -85,12 +83,13 @@ export function createOutboxRelay(deps: {
     // READ COMMITTED: the locking read takes row locks only. Under REPEATABLE READ it would also
     // take gap locks, and every diary write (an outbox insert) would wait for this transaction,
     // i.e. for Kafka, which is exactly what the outbox exists to avoid.
+    // Connecting (and creating topics) happens before any row is locked: it may take a while.
+    await ensureProducer();
     return sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, async (transaction) => {
       const rows = await outbox.claimDue(options.batchSize, transaction);
       if (rows.length === 0) return { published: 0 };
       const ids = rows.map((r) => r.id);
       try {
-        await ensureProducer();
         await publish(rows);
       } catch (err) {
         producerReady = false;
@@ -129,8 +128,7 @@ export function createOutboxRelay(deps: {
         if (published > 0) wait = 0;
       } catch (err) {
         failures++;
-        const capped = Math.min(options.maxBackoffMs, options.pollIntervalMs * 2 ** Math.min(failures, 16));
-        wait = Math.round(capped / 2 + Math.random() * (capped / 2));
+        wait = backoffDelay(failures + 1, { baseMs: options.pollIntervalMs, maxMs: options.maxBackoffMs });
         if (failures === 1 || failures % 10 === 0) log.warn({ err, failures, retryInMs: wait }, 'outbox publish failed');
       }
       if (wait > 0 && failures > 0) {

@@ -16,10 +16,10 @@ import { GATEWAY_GROUP } from '../../src/notifications/analysis-status-consumer.
 import { createSequelize } from '../../kernel/clients/mariadb.js';
 import { WORKER_GROUP } from '../../workers/worker-app.js';
 import type { NotificationEnvelope, ServerNotice } from '../../kernel/contracts/socket-events.js';
-import { eventually } from './kafka-tap.js';
 import { envFor, spawnApp, type AppProcess } from './processes.js';
 import { dropNamespace, testConfig, testLogger, uniqueNamespace } from './test-app.js';
 import type { UserSocket } from './socket-client.js';
+import { waitUntil } from '../../kernel/wait.js';
 
 export interface ApiProcess extends AppProcess {
   url: string;
@@ -40,7 +40,7 @@ export interface Cluster {
 }
 
 async function ready(url: string, timeoutMs: number): Promise<void> {
-  await eventually(`${url}/readyz`, async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, timeoutMs);
+  await waitUntil(`${url}/readyz`, async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, timeoutMs);
 }
 
 /**
@@ -89,7 +89,7 @@ export async function startCluster(options: { apis: number; workers: number; env
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await eventually(
+    await waitUntil(
       'consumer groups stable',
       async () => {
         const { groups } = await admin.describeGroups([`${config.kafka.topicPrefix}${WORKER_GROUP}`, `${config.kafka.topicPrefix}${GATEWAY_GROUP}`]);
@@ -146,15 +146,7 @@ export function roamingDevice(urls: string[], token: string, startAt = 0): Promi
     connections: [],
     connected: () => Boolean(socket?.connected),
     lastSeq: () => device.notifications.reduce((max, n) => Math.max(max, n.seq), 0),
-    waitFor: async (what, check, timeoutMs = 30_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const value = check();
-        if (value) return value;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    waitFor: (what, check, timeoutMs = 30_000) => waitUntil(what, check, timeoutMs),
     close: () => {
       closed = true;
       socket?.disconnect();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { waitUntil } from '../../kernel/wait.js';
 
 export interface TappedMessage {
   key: string | null;
@@ -39,26 +40,15 @@ export async function tapTopic(brokers: string[], topic: string): Promise<KafkaT
   });
   return {
     messages,
-    async waitFor(count, timeoutMs = 20_000, filter = () => true) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const matching = messages.filter(filter);
-        if (matching.length >= count) return matching;
-        if (Date.now() > deadline) throw new Error(`expected ${count} messages on ${topic}, got ${matching.length}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    waitFor: (count, timeoutMs = 20_000, filter = () => true) =>
+      waitUntil(
+        `${count} messages on ${topic}`,
+        () => {
+          const matching = messages.filter(filter);
+          return matching.length >= count ? matching : undefined;
+        },
+        timeoutMs,
+      ),
     stop: () => consumer.disconnect(),
   };
-}
-
-/** Polls `check` until it returns a truthy value; fails with `what` after the timeout. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

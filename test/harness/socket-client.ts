@@ -9,6 +9,7 @@ import type {
   ServerNotice,
   ServerToClientEvents,
 } from '../../kernel/contracts/socket-events.js';
+import { waitUntil } from '../../kernel/wait.js';
 
 export type UserSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type AdminSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>;
@@ -24,16 +25,6 @@ export interface TestDevice {
   lastSeq(): number;
   waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   close(): void;
-}
-
-async function poll<T>(what: string, check: () => T | undefined | false, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /**
@@ -56,7 +47,7 @@ export async function connectDevice(baseUrl: string, token: string, options: { l
     announcements: [],
     notices: [],
     lastSeq: () => device.notifications.reduce((max, n) => Math.max(max, n.seq), options.lastSeq ?? 0),
-    waitFor: (what, check, timeoutMs = 15_000) => poll(what, check, timeoutMs),
+    waitFor: (what, check, timeoutMs = 15_000) => waitUntil(what, check, timeoutMs, 25),
     close: () => void socket.disconnect(),
   };
   const onNotification = (n: NotificationEnvelope, ack: (r?: { ok: true }) => void) => {
@@ -116,7 +107,7 @@ export async function connectAdmin(baseUrl: string, token: string): Promise<Test
     socket,
     activity: [],
     ackCounts: new Map(),
-    waitFor: (what, check, timeoutMs = 15_000) => poll(what, check, timeoutMs),
+    waitFor: (what, check, timeoutMs = 15_000) => waitUntil(what, check, timeoutMs, 25),
     close: () => void socket.disconnect(),
   };
   socket.on('activity', (e) => admin.activity.push(e));

@@ -3,7 +3,8 @@ import type { Connection } from 'mongoose';
 import type { AppConfig } from '../../../config/index.js';
 import { defineMongoModels, syncMongoIndexes } from '../../../models/mongo/index.js';
 import { createAnnouncementRepository, type AnnouncementRepository } from '../../../src/announcements/announcement-repository.js';
-import { createAnnouncementService } from '../../../src/announcements/announcement-service.js';
+import { createAnnouncementAcks } from '../../../src/announcements/announcement-acks.js';
+import { createAnnouncementQueries } from '../../../src/announcements/announcement-service.js';
 import { connectMongo } from '../../../kernel/clients/mongo.js';
 import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
 
@@ -39,10 +40,10 @@ describe('announcement ack counts for admins (real store)', () => {
         return repo.addAcks(id, counter, n);
       },
     };
-    const service = createAnnouncementService({
+    const service = createAnnouncementAcks({
       repo: counted,
       counterId,
-      channel: () => ({ broadcast: () => undefined, ackCountChanged: (_id, n) => seen.push(n) }),
+      counts: { ackCountChanged: (_id, n) => void seen.push(n) },
       ackCountIntervalMs: intervalMs,
     });
     return { service, seen, writes: () => writes };
@@ -88,7 +89,7 @@ describe('announcement ack counts for admins (real store)', () => {
     await Promise.all([...['1', '2', '3'].map((u) => a.service.ack(u, id)), ...['4', '5'].map((u) => b.service.ack(u, id)), b.service.ack('1', id)]);
     await sleep(300);
     expect((await repo.ackCounts([id])).get(id)).to.equal(5);
-    expect((await a.service.listWithCounts(100)).find((x) => x.id === id)?.acks).to.equal(5);
+    expect((await createAnnouncementQueries(repo).listWithCounts(100)).find((x) => x.id === id)?.acks).to.equal(5);
     expect(Math.max(...a.seen, ...b.seen)).to.equal(5);
   });
 
@@ -97,7 +98,7 @@ describe('announcement ack counts for admins (real store)', () => {
     let batches = 0;
     const { id } = await announce();
     await service.ack('1', id); // acknowledged over REST before
-    const spied = createAnnouncementService({
+    const spied = createAnnouncementAcks({
       repo: {
         ...repo,
         ackMany: (acks) => {
@@ -106,7 +107,7 @@ describe('announcement ack counts for admins (real store)', () => {
         },
       },
       counterId: 'instance-a',
-      channel: () => ({ broadcast: () => undefined, ackCountChanged: (_id, n) => seen.push(n) }),
+      counts: { ackCountChanged: (_id, n) => void seen.push(n) },
       ackCountIntervalMs: 50,
     });
     for (const user of ['1', '2', '3', '2', '4']) spied.deviceAcked(user, id);

@@ -42,11 +42,11 @@ describe('auth: a login in flight does not survive what ends the account’s ses
         return ok;
       },
     };
-    const users = createUserRepository(app.sequelize, app.sql);
-    const limiter = createRateLimiter(app.redis);
-    refreshTokens = createRefreshTokenStore(app.redis, config.refresh);
+    const users = createUserRepository(app.clients.sequelize, app.sql);
+    const limiter = createRateLimiter(app.clients.redis);
+    refreshTokens = createRefreshTokenStore(app.clients.redis, config.refresh);
     const sessions = createSessionService({ accessTokens: app.accessTokens, refreshTokens, revocation: app.tokenRevocation, users, events: noopAuthEvents, onUserChanged: async () => {} });
-    const codes = (purpose: 'verify' | 'reset') => createOneTimeCodes(app.redis, { purpose, ttlSec: 60, maxAttempts: 5, secret: 'login-race-test' });
+    const codes = (purpose: 'verify' | 'reset') => createOneTimeCodes(app.clients.redis, { purpose, ttlSec: 60, maxAttempts: 5, secret: 'login-race-test' });
     auth = createAuthService({
       config,
       users,
@@ -55,7 +55,7 @@ describe('auth: a login in flight does not survive what ends the account’s ses
       verifyCodes: codes('verify'),
       resetCodes: codes('reset'),
       limiter,
-      throttle: createLoginThrottle(limiter, app.redis, config.rateLimits),
+      throttle: createLoginThrottle(limiter, app.clients.redis, config.rateLimits),
       mailer: { send: async () => {}, close() {} },
       log: app.log,
       onUserChanged: async () => {},
@@ -66,7 +66,7 @@ describe('auth: a login in flight does not survive what ends the account’s ses
     await smtp.stop();
   });
 
-  const liveSessions = (user: TestUser) => app.redis.smembers(`rt:user:${user.userId}`);
+  const liveSessions = (user: TestUser) => app.clients.redis.smembers(`rt:user:${user.userId}`);
 
   /** Logs in through the test's auth service while `competing` runs between verification and session start. */
   async function loginRacing(user: TestUser, competing: () => Promise<void>): Promise<unknown> {

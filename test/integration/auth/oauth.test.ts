@@ -112,12 +112,12 @@ describe('auth: OAuth2 login and linking against a real local OAuth2 server', ()
     const run = await startOAuth(app, provider);
     const state = run.authorizationUrl.searchParams.get('state')!;
     const key = `oauth:state:${state}`;
-    const record = JSON.parse((await app.redis.get(key))!);
+    const record = JSON.parse((await app.clients.redis.get(key))!);
     // The stored verifier really is the one behind the challenge sent to the provider…
     const challenge = createHash('sha256').update(record.verifier).digest('base64url');
     expect(challenge).to.equal(run.authorizationUrl.searchParams.get('code_challenge'));
     // …and replacing it makes the mock server's /token refuse the code.
-    await app.redis.set(key, JSON.stringify({ ...record, verifier: randomBytes(32).toString('base64url') }), 'EX', 60);
+    await app.clients.redis.set(key, JSON.stringify({ ...record, verifier: randomBytes(32).toString('base64url') }), 'EX', 60);
     const callback = await authorizeAtProvider(provider, run.authorizationUrl, socialUser());
     const calls = provider.userinfoCalls();
     expect((await completeOAuth(app, callback, run.cookie)).get('error')).to.equal('provider_error');

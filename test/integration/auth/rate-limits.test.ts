@@ -106,8 +106,8 @@ describe('auth: brute-force limits and lockouts (Redis)', () => {
   });
 
   it('when counters are written, then they live in Redis with a TTL (no key without expiry)', async () => {
-    const keys = await app.redis.keys(`${app.config.redis.keyPrefix}rl:*`);
+    const keys = await app.clients.redis.keys(`${app.config.redis.keyPrefix}rl:*`);
     expect(keys.length).to.be.greaterThan(0);
-    for (const key of keys) expect(await app.redis.pttl(key.slice(app.config.redis.keyPrefix.length))).to.be.greaterThan(0);
+    for (const key of keys) expect(await app.clients.redis.pttl(key.slice(app.config.redis.keyPrefix.length))).to.be.greaterThan(0);
   });
 });

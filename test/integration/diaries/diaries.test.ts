@@ -25,7 +25,7 @@ describe('diaries over REST', () => {
 
   const create = (user: TestUser, body: object) => request(app.server).post('/api/v1/diaries').set(user.auth).send(body);
   const countDiaries = async () => {
-    const [row] = await app.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM diaries', { type: QueryTypes.SELECT });
+    const [row] = await app.clients.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM diaries', { type: QueryTypes.SELECT });
     return Number(row?.n);
   };
 
@@ -59,7 +59,7 @@ describe('diaries over REST', () => {
         promptForChange: 'What went right?',
         analyzedAt: new Date(),
       });
-      const repo = (await import('../../../src/diaries/diary-repository.js')).createDiaryRepository(app.sequelize, app.sql);
+      const repo = (await import('../../../src/diaries/diary-repository.js')).createDiaryRepository(app.clients.sequelize, app.sql);
       expect(await repo.applyAnalysisStatus(alice.userId, diary.id, { revision: 1, status: 'COMPLETED', emotionStatus: 'NEGATIVE', alternativeThought: 'Some things went wrong.' })).to.equal(true);
 
       const res = await request(app.server).get(`/api/v1/diaries/${diary.id}`).set(alice.auth);
@@ -142,9 +142,9 @@ describe('diaries over REST', () => {
         sad: (await create(dave, { content: 'A sad and long day, 100% tired' })).body.id,
         old: (await create(dave, { content: 'An old entry from last year' })).body.id,
       };
-      await app.sequelize.query("UPDATE diaries SET emotion_status = 'POSITIVE', analysis_status = 'COMPLETED' WHERE id = ?", { replacements: [ids.happy] });
-      await app.sequelize.query("UPDATE diaries SET emotion_status = 'NEGATIVE', analysis_status = 'COMPLETED' WHERE id = ?", { replacements: [ids.sad] });
-      await app.sequelize.query("UPDATE diaries SET created_at = '2025-03-01 10:00:00' WHERE id = ?", { replacements: [ids.old] });
+      await app.clients.sequelize.query("UPDATE diaries SET emotion_status = 'POSITIVE', analysis_status = 'COMPLETED' WHERE id = ?", { replacements: [ids.happy] });
+      await app.clients.sequelize.query("UPDATE diaries SET emotion_status = 'NEGATIVE', analysis_status = 'COMPLETED' WHERE id = ?", { replacements: [ids.sad] });
+      await app.clients.sequelize.query("UPDATE diaries SET created_at = '2025-03-01 10:00:00' WHERE id = ?", { replacements: [ids.old] });
 
       const list = async (query: Record<string, string>) =>
         (await request(app.server).get('/api/v1/diaries').query(query).set(dave.auth)).body.items.map((d: { id: string }) => d.id);
@@ -220,7 +220,7 @@ describe('diaries over REST', () => {
 
   describe('transactional outbox', () => {
     it('when the outbox insert fails, then the diary is rolled back and nothing is half-written', async () => {
-      await app.sequelize.query(
+      await app.clients.sequelize.query(
         "CREATE TRIGGER outbox_fail BEFORE INSERT ON outbox_events FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'outbox unavailable'",
       );
       try {
@@ -230,7 +230,7 @@ describe('diaries over REST', () => {
         expect(res.body.code).to.equal('internal_error');
         expect(await countDiaries()).to.equal(before);
       } finally {
-        await app.sequelize.query('DROP TRIGGER outbox_fail');
+        await app.clients.sequelize.query('DROP TRIGGER outbox_fail');
       }
     });
 
@@ -239,7 +239,7 @@ describe('diaries over REST', () => {
       const deadline = Date.now() + 15_000;
       let pending = -1;
       while (Date.now() < deadline) {
-        const [row] = await app.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM outbox_events WHERE status = 'PENDING'", { type: QueryTypes.SELECT });
+        const [row] = await app.clients.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM outbox_events WHERE status = 'PENDING'", { type: QueryTypes.SELECT });
         pending = Number(row?.n);
         if (pending === 0) break;
         await new Promise((r) => setTimeout(r, 100));

@@ -26,7 +26,7 @@ describe('diary write limits', () => {
   const reanalyze = (user: TestUser, id: string) => request(app.server).post(`/api/v1/diaries/${id}/reanalyze`).set(user.auth);
   const patch = (user: TestUser, id: string, body: object) => request(app.server).patch(`/api/v1/diaries/${id}`).set(user.auth).send(body);
   const count = async (sql: string, replacements: unknown[]) => {
-    const [row] = await app.sequelize.query<{ n: number }>(sql, { type: QueryTypes.SELECT, replacements });
+    const [row] = await app.clients.sequelize.query<{ n: number }>(sql, { type: QueryTypes.SELECT, replacements });
     return Number(row?.n);
   };
   const outboxRowsOf = (diaryId: string) => count('SELECT COUNT(*) AS n FROM outbox_events WHERE message_key = ?', [diaryId]);

@@ -8,7 +8,8 @@ import { freePort } from '../../../scripts/services/index.js';
 import { startKafka } from '../../../scripts/services/kafka.js';
 import { createApiApp, type ApiApp } from '../../../src/app.js';
 import { recordViolation } from '../../harness/contract-audit.js';
-import { eventually, tapTopic } from '../../harness/kafka-tap.js';
+import { tapTopic } from '../../harness/kafka-tap.js';
+import { waitUntil } from '../../../kernel/wait.js';
 import { startTestApp, type TestApp } from '../../harness/test-app.js';
 import { createTestUser } from '../../harness/users.js';
 
@@ -42,15 +43,15 @@ describe('outbox relay', () => {
         ids.push(res.body.id);
       }
       const pending = async () =>
-        Number((await app.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM outbox_events WHERE status = 'PENDING'", { type: QueryTypes.SELECT }))[0]?.n);
+        Number((await app.clients.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM outbox_events WHERE status = 'PENDING'", { type: QueryTypes.SELECT }))[0]?.n);
       expect(await pending()).to.equal(50);
       // The backlog is visible to operators while Kafka is away.
-      await eventually('backlog gauge', async () => /outbox_backlog_events\{[^}]*\} 50/.test(await app.metrics.registry.getSingleMetricAsString('outbox_backlog_events')));
+      await waitUntil('backlog gauge', async () => /outbox_backlog_events\{[^}]*\} 50/.test(await app.metrics.registry.getSingleMetricAsString('outbox_backlog_events')));
 
       await kafka.start();
       const tap = await tapTopic(kafka.brokers, app.topics.analysisRequested);
       try {
-        await eventually('outbox drained', async () => (await pending()) === 0, 60_000);
+        await waitUntil('outbox drained', async () => (await pending()) === 0, 60_000);
         const messages = await tap.waitFor(50, 30_000);
         // At-least-once: a consumer deduplicates by eventId. After that, exactly one request per entry.
         const byEvent = new Map(messages.map((m) => [m.json<{ eventId: string }>().eventId, m.json<{ diaryId: string }>()]));

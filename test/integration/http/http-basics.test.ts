@@ -48,7 +48,7 @@ describe('HTTP platform: health, readiness, metrics, request ids, errors', () =>
   it('when every dependency is up, then /readyz answers 200 with each check', async () => {
     const res = await request(app.server).get('/readyz');
     expect(res.status).to.equal(200);
-    expect(Object.keys(res.body.checks).sort()).to.deep.equal(['kafka', 'mariadb', 'mongo', 'redis']);
+    expect(Object.keys(res.body.checks).sort()).to.deep.equal(['kafka', 'mariadb', 'mongo', 'redis', 'status-consumer']);
   });
 
   it('when Redis is stopped, then /readyz answers 503 naming redis, API calls answer 503 with Retry-After, and all is 200 again once it is back', async () => {

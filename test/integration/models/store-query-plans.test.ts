@@ -10,7 +10,8 @@ import { freePort } from '../../../scripts/services/process.js';
 import { startMongoWire, type MongoWireService } from '../../../scripts/services/mongo.js';
 import { POSTGRES_USER, postgresBinDir } from '../../../scripts/services/postgres.js';
 import { createAnnouncementRepository } from '../../../src/announcements/announcement-repository.js';
-import { createAnnouncementService } from '../../../src/announcements/announcement-service.js';
+import { createAnnouncementAcks } from '../../../src/announcements/announcement-acks.js';
+import { createAnnouncementQueries } from '../../../src/announcements/announcement-service.js';
 import { createAnalysisRepository } from '../../../src/analysis/analysis-repository.js';
 import { createNotificationRepository } from '../../../src/notifications/notification-repository.js';
 import { createAnalysisStore } from '../../../workers/analysis-store.js';
@@ -159,13 +160,14 @@ describe('query plans of the hot store paths (FerretDB on PostgreSQL, EXPLAIN th
 
   it('when announcements are acknowledged and counted, then every statement is served by an index', async () => {
     const repo = createAnnouncementRepository(models);
-    const service = createAnnouncementService({ repo, counterId: 'plans', channel: () => ({ broadcast: () => undefined, ackCountChanged: () => undefined }), ackCountIntervalMs: 10 });
+    const service = createAnnouncementAcks({ repo, counterId: 'plans', counts: { ackCountChanged: () => undefined }, ackCountIntervalMs: 10 });
+    const queries = createAnnouncementQueries(repo);
     const a = await repo.create({ title: 't', body: 'b', createdBy: '1' });
     await check('announcement ack', () => service.ack('3', a.id));
     await check('announcement ack counter', () => repo.addAcks(a.id, 'plans', 1));
-    await check('announcement ack counts', () => service.listWithCounts(10));
-    await check('announcements pending for a user', () => service.pendingFor('3'));
-    await check('announcements created since', () => service.createdSince(new Date(Date.now() - 60_000)));
+    await check('announcement ack counts', () => queries.listWithCounts(10));
+    await check('announcements pending for a user', () => queries.pendingFor('3'));
+    await check('announcements created since', () => queries.createdSince(new Date(Date.now() - 60_000)));
     await check('announcement acks of a deleted account', () => repo.deleteAcksOfUser('3'));
     await service.close();
   });

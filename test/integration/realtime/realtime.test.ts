@@ -7,7 +7,7 @@ import request from 'supertest';
 import { createLogger } from '../../../kernel/logger.js';
 import { createWorkerApp, type WorkerApp } from '../../../workers/worker-app.js';
 import { registerVerifyLogin } from '../../harness/auth-flows.js';
-import { eventually } from '../../harness/kafka-tap.js';
+import { waitUntil } from '../../../kernel/wait.js';
 import { startSmtpCapture, type SmtpCapture } from '../../harness/smtp-capture.js';
 import { connectAdmin, connectDevice, connectError } from '../../harness/socket-client.js';
 import { startTestApp, type TestApp } from '../../harness/test-app.js';
@@ -52,7 +52,7 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
         expect(refused.message).to.equal('too_many_connections');
         expect((await connectDevice(capped.url(), (await createTestUser(capped)).accessToken)).socket.connected, 'another user is not affected').to.equal(true);
         devices.shift()!.close();
-        await eventually('a slot freed', async () => {
+        await waitUntil('a slot freed', async () => {
           const err = await connectDevice(capped.url(), someone.accessToken).then((d) => (devices.push(d), undefined), (e: Error) => e);
           return err === undefined;
         }, 5_000);
@@ -125,7 +125,7 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
         expect(res.body).to.include({ analysisStatus: 'COMPLETED', emotionStatus: 'NEGATIVE', isNegative: true });
         expect(res.body.analysis.automaticThoughts.length).to.be.greaterThan(0);
         // Acked by the devices: nothing is left unacknowledged in the inbox.
-        await eventually('acks recorded', async () => (await request(app.server).get('/api/v1/notifications?unacked=true').set(user.auth)).body.items.length === 0);
+        await waitUntil('acks recorded', async () => (await request(app.server).get('/api/v1/notifications?unacked=true').set(user.auth)).body.items.length === 0);
       } finally {
         phone.close();
         laptop.close();
@@ -160,7 +160,7 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
       await write(user, 'second entry while offline');
       await write(user, 'third entry while offline');
       const inbox = async () => (await request(app.server).get('/api/v1/notifications').query({ afterSeq: lastSeq }).set(user.auth)).body.items;
-      await eventually('offline notifications stored', async () => (await inbox()).length >= 4, 30_000);
+      await waitUntil('offline notifications stored', async () => (await inbox()).length >= 4, 30_000);
 
       const back = await connectDevice(app.url(), user.accessToken, { lastSeq });
       try {

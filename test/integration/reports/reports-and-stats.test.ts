@@ -23,7 +23,7 @@ describe('reports and emotion statistics over REST', () => {
     const res = await request(app.server).post('/api/v1/diaries').set(user.auth).send({ content: `entry at ${at}` });
     expect(res.status).to.equal(201);
     const id = res.body.id as string;
-    await app.sequelize.query('UPDATE diaries SET created_at = ?, emotion_status = ?, analyzed_revision = IF(? IS NULL, NULL, 1) WHERE id = ?', {
+    await app.clients.sequelize.query('UPDATE diaries SET created_at = ?, emotion_status = ?, analyzed_revision = IF(? IS NULL, NULL, 1) WHERE id = ?', {
       replacements: [new Date(at), status, status, id],
     });
     if (status && analysis) {

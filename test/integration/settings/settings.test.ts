@@ -81,7 +81,7 @@ describe('settings over REST', () => {
 
   it('when the effective settings are cached, then a write invalidates the cache (no stale read)', async () => {
     await effective(bob);
-    expect(await app.redis.keys(`${app.config.redis.keyPrefix}settings:effective:*`)).to.have.length.greaterThan(0);
+    expect(await app.clients.redis.keys(`${app.config.redis.keyPrefix}settings:effective:*`)).to.have.length.greaterThan(0);
     await put(bob, 'timezone', 'Asia/Seoul');
     expect((await effective(bob)).timezone!.value).to.equal('Asia/Seoul');
   });

@@ -24,7 +24,7 @@ describe('users/me: profile, cache, account deletion', () => {
     const auth = { Authorization: bearer(user.accessToken) };
     const first = await request(app.server).get('/api/v1/users/me').set(auth);
     expect(first.body.nickname).to.equal(user.nickname);
-    expect(await app.redis.ttl(profileKey(user.userId))).to.be.greaterThan(0);
+    expect(await app.clients.redis.ttl(profileKey(user.userId))).to.be.greaterThan(0);
 
     const patched = await request(app.server).patch('/api/v1/users/me').set(auth).send({ nickname: '  Morning Pages  ', profileImageUrl: 'http://img.example.test/a.jpg' });
     expect(patched.status).to.equal(200);
@@ -39,7 +39,7 @@ describe('users/me: profile, cache, account deletion', () => {
     await request(app.server).get('/api/v1/users/me').set(auth);
     await app.sql.User.update({ nickname: 'Changed Underneath' }, { where: { id: user.userId } });
     expect((await request(app.server).get('/api/v1/users/me').set(auth)).body.nickname).to.equal(user.nickname);
-    await app.redis.del(profileKey(user.userId));
+    await app.clients.redis.del(profileKey(user.userId));
     expect((await request(app.server).get('/api/v1/users/me').set(auth)).body.nickname).to.equal('Changed Underneath');
   });
 
@@ -65,7 +65,7 @@ describe('users/me: profile, cache, account deletion', () => {
 
     expect(await app.sql.User.count({ where: { id: user.userId } })).to.equal(0);
     expect(await app.sql.Diary.count({ where: { userId: user.userId } })).to.equal(0);
-    expect(await app.redis.exists(profileKey(user.userId))).to.equal(0);
+    expect(await app.clients.redis.exists(profileKey(user.userId))).to.equal(0);
     for (const token of [user.accessToken, other.accessToken]) expect((await request(app.server).get('/api/v1/users/me').set('Authorization', bearer(token))).status).to.equal(401);
     expect((await request(app.server).post('/api/v1/auth/refresh').send({ refreshToken: other.refreshToken })).status).to.equal(401);
     expect((await request(app.server).post('/api/v1/auth/login').send({ identifier: user.email, password: user.password })).status).to.equal(401);

@@ -8,7 +8,8 @@ import type { Analyzer } from '../../../workers/analyzers/analyzer.js';
 import { createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
 import { replayDeadLetters } from '../../../workers/dlq-replay.js';
 import { createWorkerApp, type WorkerApp } from '../../../workers/worker-app.js';
-import { eventually, tapTopic, type KafkaTap } from '../../harness/kafka-tap.js';
+import { tapTopic, type KafkaTap } from '../../harness/kafka-tap.js';
+import { waitUntil } from '../../../kernel/wait.js';
 import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
 
 /**
@@ -168,7 +169,7 @@ describe('emotion worker', () => {
     const first = await replayDeadLetters(deps, { limit: 100 });
     // One failed analysis is re-queued; the two invalid messages cannot be fixed by a replay.
     expect(first).to.deep.equal({ replayed: 1, skipped: 2 });
-    await eventually('replayed request completed', async () => statusesOf(failedDiary).at(-1)?.status === 'COMPLETED');
+    await waitUntil('replayed request completed', async () => statusesOf(failedDiary).at(-1)?.status === 'COMPLETED');
     expect(statusesOf(failedDiary).map((e) => e.status)).to.deep.equal(['PROCESSING', 'FAILED', 'PROCESSING', 'COMPLETED']);
     expect(await models().DiaryAnalysis.countDocuments({ diaryId: failedDiary })).to.equal(1);
     expect(await replayDeadLetters(deps, { limit: 100 })).to.deep.equal({ replayed: 0, skipped: 0 });
@@ -178,7 +179,7 @@ describe('emotion worker', () => {
     expect((await fetch(`${worker.metricsUrl()}/healthz`)).status).to.equal(200);
     const ready = await fetch(`${worker.metricsUrl()}/readyz`);
     expect(ready.status).to.equal(200);
-    expect(Object.keys(((await ready.json()) as { checks: object }).checks).sort()).to.deep.equal(['kafka', 'mongo']);
+    expect(Object.keys(((await ready.json()) as { checks: object }).checks).sort()).to.deep.equal(['analysis-consumer', 'kafka', 'mongo']);
   });
 });
 

@@ -5,7 +5,8 @@ import mongoose from 'mongoose';
 import type { AppConfig } from '../../../config/index.js';
 import { topicNames } from '../../../kernel/contracts/analysis-events.js';
 import { WORKER_GROUP } from '../../../workers/worker-app.js';
-import { eventually, tapTopic } from '../../harness/kafka-tap.js';
+import { tapTopic } from '../../harness/kafka-tap.js';
+import { waitUntil } from '../../../kernel/wait.js';
 import { envFor, spawnApp, type AppProcess } from '../../harness/processes.js';
 import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
 
@@ -23,7 +24,7 @@ describe('emotion worker processes: partition split and failover', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await eventually(
+      await waitUntil(
         'both workers in the group with partitions',
         async () => {
           const { groups } = await admin.describeGroups([`${config.kafka.topicPrefix}${WORKER_GROUP}`]);
@@ -72,12 +73,12 @@ describe('emotion worker processes: partition split and failover', () => {
         });
       await send(diaryIds.slice(0, 100));
       // Kill worker A without any shutdown while the stream is under way.
-      await eventually('first completions', async () => completed().size >= 30, 30_000);
+      await waitUntil('first completions', async () => completed().size >= 30, 30_000);
       await workers[0]!.kill();
       for (let i = 100; i < total; i += 20) await send(diaryIds.slice(i, i + 20));
       expect(workers[0]!.child.signalCode).to.equal('SIGKILL');
 
-      await eventually('every request completed', async () => completed().size === total, 90_000);
+      await waitUntil('every request completed', async () => completed().size === total, 90_000);
       expect([...completed()].sort()).to.deep.equal([...diaryIds].sort());
       const mongo = await mongoose.createConnection(config.mongo.url).asPromise();
       try {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { AppConfig } from '../../../config/index.js';
 import { createLogger, type Logger } from '../../../kernel/logger.js';
+import { waitUntil } from '../../../kernel/wait.js';
 
 type LogConfig = Pick<AppConfig, 'app' | 'log'>;
 
@@ -18,21 +19,19 @@ function destination(log: Logger): unknown {
   return streams[0]?.stream.out;
 }
 
-async function eventually<T>(read: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = (() => {
+/** What `read` returns once it stops throwing or returning undefined (the file is written asynchronously). */
+const eventually = <T>(read: () => T | undefined, timeoutMs = 5_000): Promise<T> =>
+  waitUntil(
+    'log output',
+    () => {
       try {
         return read();
       } catch {
         return undefined;
       }
-    })();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+    },
+    timeoutMs,
+  );
 
 describe('logger output (stdout by default, rotating file as an option)', function () {
   this.timeout(10_000);

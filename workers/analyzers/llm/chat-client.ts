@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FallbackReason } from '../analyzer.js';
+import { backoffDelay } from '../../../kernel/backoff.js';
 
 /**
  * A minimal client for OpenAI-compatible `POST {baseUrl}/chat/completions`: one timeout per
@@ -100,9 +101,8 @@ export function retryDelay(attempt: number, retryAfter: string | null, endpoint:
     const ms = Number.isFinite(seconds) ? seconds * 1_000 : Date.parse(retryAfter) - now;
     if (Number.isFinite(ms)) return Math.min(cap, Math.max(0, Math.round(ms)));
   }
-  const base = endpoint.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
-  const ceiling = Math.min(endpoint.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS, base * 2 ** attempt);
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  // `attempt` counts from 0 here.
+  return backoffDelay(attempt + 1, { baseMs: endpoint.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS, maxMs: endpoint.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS });
 }
 
 function extractContent(body: string): string {
