@@ -10,12 +10,17 @@ import { fileURLToPath } from 'node:url';
 import { startLocalServices } from './services/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dataDir = path.join(root, '.data');
-const DEV_PORTS = { mariadb: 3307, redis: 6380, mongo: 27018, kafka: 9093 };
+/** EMOTION_DIARY_DATA_DIR and EMOTION_DIARY_FREE_PORTS=1 let a second copy (or a test) run beside the first. */
+const dataDir = process.env.EMOTION_DIARY_DATA_DIR ?? path.join(root, '.data');
+const DEV_PORTS = process.env.EMOTION_DIARY_FREE_PORTS === '1' ? undefined : { mariadb: 3307, redis: 6380, mongo: 27018, kafka: 9093 };
 const PROCESSES = (process.env.START_PROCESSES ?? 'api,worker').split(',').filter(Boolean);
 
+/**
+ * The API and the worker run in process groups of their own, like the services: a Ctrl-C in the
+ * terminal reaches only this script, which stops them first and the services after, in order.
+ */
 function run(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), ...args], { cwd: root, env, stdio: 'inherit' });
+  return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), ...args], { cwd: root, env, stdio: 'inherit', detached: true });
 }
 
 function exitCode(child: ChildProcess): Promise<number> {

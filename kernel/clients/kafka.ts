@@ -11,6 +11,49 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 /**
+ * Broker answers kafkajs logs as errors although they are part of normal operation: a broker
+ * warming up (no group coordinator yet), consumers joining a group (rebalancing), topics just
+ * created (no leader yet). kafkajs retries them by itself.
+ */
+const TRANSIENT = [
+  'The group coordinator is not available',
+  'The coordinator is loading and hence can\'t process requests',
+  'This is not the correct coordinator for this group',
+  'The group is rebalancing, so a rejoin is needed',
+  'There is no leader for this topic-partition as we are in the middle of a leadership election',
+  'This server is not the leader for that topic-partition',
+  'This server does not host this topic-partition',
+];
+
+/** How long a transient answer may keep coming before it is worth a warning (once per streak). */
+const TRANSIENT_PATIENCE_MS = 30_000;
+
+/**
+ * Turns kafkajs log entries into bunyan lines: transient broker answers at debug, unless the same
+ * one keeps coming for longer than TRANSIENT_PATIENCE_MS, which is logged once as a warning.
+ */
+export function kafkaLogSink(log: Logger, now: () => number = Date.now): (entry: { level: number; message: string; extra: Record<string, unknown> }) => void {
+  const streaks = new Map<string, { since: number; last: number; count: number; warned: boolean }>();
+  return ({ level, message, extra }) => {
+    const brokerError = typeof extra.error === 'string' ? extra.error : undefined;
+    if (!brokerError || !TRANSIENT.includes(brokerError)) {
+      log[LEVELS[level] ?? 'info']({ kafka: extra }, message);
+      return;
+    }
+    const t = now();
+    let streak = streaks.get(brokerError);
+    // kafkajs retries within seconds; a pause longer than its longest retry ends a streak.
+    if (!streak || t - streak.last > 10_000) streaks.set(brokerError, (streak = { since: t, last: t, count: 0, warned: false }));
+    streak.count += 1;
+    streak.last = t;
+    if (!streak.warned && t - streak.since > TRANSIENT_PATIENCE_MS) {
+      streak.warned = true;
+      log.warn({ kafka: extra, occurrences: streak.count, sinceMs: t - streak.since }, `kafka keeps answering: ${brokerError}`);
+    } else log.debug({ kafka: extra }, message);
+  };
+}
+
+/**
  * A kafkajs client. `retries` bounds how long connects and requests retry before failing: callers
  * with their own backoff (the outbox relay) use few, so a dead broker is noticed quickly.
  */
@@ -26,12 +69,13 @@ export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logge
     requestTimeout: 10_000,
     retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: options.retries ?? 8 },
     logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ level, log: entry }: LogEntry) => {
+    logCreator: () => {
+      const sink = kafkaLogSink(kafkaLog);
+      return ({ level, log: entry }: LogEntry) => {
         const { message, ...extra } = entry;
-        kafkaLog[LEVELS[level] ?? 'info']({ kafka: extra }, message);
-      },
+        sink({ level, message, extra });
+      };
+    },
   });
 }
 

@@ -112,7 +112,9 @@ export function startProcess(
     'code=0; while kill -0 $child 2>/dev/null; do wait $child; code=$?; done',
     'kill $wd 2>/dev/null; exit $code',
   ].join('\n');
+  // Its own process group: a terminal's Ctrl-C reaches the parent, which stops servers in order.
   const child = spawn('bash', ['-c', watchdog, name, command, ...args], {
+    detached: true,
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

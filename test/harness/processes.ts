@@ -66,3 +66,10 @@ export function runCli(args: string[], env: Record<string, string>, stdin = ''):
     child.stdin.end(stdin);
   });
 }
+
+/** This process's environment without the given variables, plus `extra` (for commands the tests run as a user would). */
+export function environmentWithout(names: string[], extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of names) delete env[name];
+  return env;
+}

@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { logLevel } from 'kafkajs';
+import { kafkaLogSink } from '../../../kernel/clients/kafka.js';
+import type { Logger } from '../../../kernel/logger.js';
+
+/** A logger that records (level, message) pairs. */
+function recorder() {
+  const lines: Array<[string, string]> = [];
+  const at = (level: string) => (_fields: object, message: string) => void lines.push([level, message]);
+  return { lines, log: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } as unknown as Logger };
+}
+
+describe('kafkajs log lines', () => {
+  const coordinator = { level: logLevel.ERROR, message: 'Response GroupCoordinator(key: 10, version: 2)', extra: { error: 'The group coordinator is not available' } };
+
+  it('when the broker answers with a transient error while it warms up, then the line is debug, not error', () => {
+    const { lines, log } = recorder();
+    const sink = kafkaLogSink(log, () => 1_000);
+    sink(coordinator);
+    sink(coordinator);
+    expect(lines).to.deep.equal([
+      ['debug', coordinator.message],
+      ['debug', coordinator.message],
+    ]);
+  });
+
+  it('when the same transient error keeps coming for more than 30 s, then it is warned about once', () => {
+    const { lines, log } = recorder();
+    let now = 0;
+    const sink = kafkaLogSink(log, () => now);
+    for (; now <= 40_000; now += 2_000) sink(coordinator);
+    expect(lines.filter(([level]) => level === 'warn')).to.have.length(1);
+    expect(lines.find(([level]) => level === 'warn')![1]).to.include('The group coordinator is not available');
+  });
+
+  it('when a streak pauses for longer than kafkajs retries, then a new streak starts without a warning', () => {
+    const { lines, log } = recorder();
+    let now = 0;
+    const sink = kafkaLogSink(log, () => now);
+    for (; now <= 20_000; now += 2_000) sink(coordinator);
+    now += 60_000;
+    for (let i = 0; i < 5; i++, now += 2_000) sink(coordinator);
+    expect(lines.some(([level]) => level === 'warn')).to.equal(false);
+  });
+
+  it('when kafkajs logs any other error, then it stays an error', () => {
+    const { lines, log } = recorder();
+    kafkaLogSink(log)({ level: logLevel.ERROR, message: 'Connection error: connect ECONNREFUSED', extra: {} });
+    expect(lines).to.deep.equal([['error', 'Connection error: connect ECONNREFUSED']]);
+  });
+});
