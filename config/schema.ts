@@ -111,6 +111,11 @@ export const configSchema = z
           .object({
             ttlSec: int(60).default(14 * 86_400),
             absoluteTtlSec: int(60).default(60 * 86_400),
+            /**
+             * A token presented again this soon after it was exchanged (two tabs refreshing at once)
+             * gets the family's newest token instead of revoking the family; 0 turns this off.
+             */
+            reuseGraceSec: int(0, 60).default(10),
           })
           .strict(),
         argon2: z

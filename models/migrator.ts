@@ -6,6 +6,7 @@ import * as diaries from './migrations/003-diaries.js';
 import * as outbox from './migrations/004-outbox.js';
 import * as seedProviders from './migrations/005-seed-auth-providers.js';
 import * as seedSettings from './migrations/006-seed-settings-options.js';
+import * as outboxKeyIndex from './migrations/007-outbox-key-index.js';
 
 interface MigrationModule {
   up(qi: QueryInterface): Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['004-outbox', outbox],
   ['005-seed-auth-providers', seedProviders],
   ['006-seed-settings-options', seedSettings],
+  ['007-outbox-key-index', outboxKeyIndex],
 ];
 
 export interface MigrationLog {

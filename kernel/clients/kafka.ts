@@ -23,6 +23,9 @@ const TRANSIENT = [
   'There is no leader for this topic-partition as we are in the middle of a leadership election',
   'This server is not the leader for that topic-partition',
   'This server does not host this topic-partition',
+  // Logged for every failed CreateTopics, also when another process created the topics a moment
+  // before, which kafkajs then treats as success; any other failure is thrown to the caller.
+  'Topic creation errors',
 ];
 
 /** How long a transient answer may keep coming before it is worth a warning (once per streak). */

@@ -20,7 +20,7 @@ export interface VerifiedAccessToken extends Principal {
 
 export interface AccessTokens {
   issue(subject: { userId: string; role: Principal['role']; sessionId: string }): IssuedAccessToken;
-  /** Verifies signature (pinned algorithm), iss, aud, exp and revocation; throws UnauthorizedError. */
+  /** Verifies signature (pinned algorithm), iss, aud, exp and iat (both required), and revocation; throws UnauthorizedError. */
   verify(token: string): Promise<VerifiedAccessToken>;
 }
 
@@ -81,7 +81,10 @@ export function createAccessTokens(config: AppConfig['auth']['jwt'], revocation:
         (claims.role === 'USER' || claims.role === 'ADMIN') &&
         typeof claims.sid === 'string' &&
         typeof claims.jti === 'string' &&
-        typeof claims.iat_ms === 'number';
+        typeof claims.iat_ms === 'number' &&
+        // jsonwebtoken checks exp only when present: a token without one would never expire.
+        typeof claims.exp === 'number' &&
+        typeof claims.iat === 'number';
       if (!valid) throw new UnauthorizedError('Invalid access token', 'invalid_token');
       if (await revocation.isRevoked({ userId: claims.sub, sessionId: claims.sid, issuedAtMs: claims.iat_ms })) {
         throw new UnauthorizedError('Access token revoked', 'token_revoked');

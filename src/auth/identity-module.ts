@@ -67,7 +67,7 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
 
   const sessions = createSessionService({
     accessTokens,
-    refreshTokens: createRefreshTokenStore(redis, authConfig.refresh),
+    refreshTokens: createRefreshTokenStore(redis, { ...authConfig.refresh, secret: authConfig.jwt.secret }),
     revocation: tokenRevocation,
     users,
     events,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
 import type { SocialProvider } from '../users/user-repository.js';
@@ -30,7 +30,7 @@ const STATE_PATTERN = /^[A-Za-z0-9_-]{32}$/;
 /**
  * passport-oauth2 state store in Redis (no Koa session needed). The `state` sent to the provider is
  * a random handle; the record behind it holds the PKCE verifier, the intent and the binding hash,
- * expires after `ttlSec` and is deleted on first use, so a state can be redeemed once, for the
+ * expires after `ttlSec` and is deleted when redeemed, so a state can be redeemed once, for the
  * provider it was made for, by the browser holding the binding cookie (login CSRF defence).
  * The method arities (5 and 4) are what passport-oauth2 dispatches on; keep them.
  */
@@ -50,20 +50,19 @@ export class RedisOAuthStateStore {
     );
   }
 
+  /**
+   * Redeems the state only for its own provider and the browser holding its binding cookie: a
+   * callback without the cookie, or with another browser's, is refused and leaves the state for
+   * the genuine one (otherwise anyone who saw the callback URL could spoil the user's login).
+   */
   verify(req: { ctx: Context }, providedState: unknown, _meta: unknown, callback: VerifyCallback): void {
     const refuse = () => callback(null, false, { message: 'invalid_state' });
     if (typeof providedState !== 'string' || !STATE_PATTERN.test(providedState)) return refuse();
-    this.redis
-      .multi()
-      .get(key(providedState))
-      .del(key(providedState))
-      .exec()
-      .then((results) => {
-        const raw = results?.[0]?.[1];
+    const binding = sha256(req.ctx.cookies.get(BINDING_COOKIE) ?? '');
+    (this.redis.eval(REDEEM, 1, key(providedState), this.provider, binding) as Promise<string | null>)
+      .then((raw) => {
         if (typeof raw !== 'string') return refuse();
         const record = JSON.parse(raw) as StoredState;
-        const cookie = req.ctx.cookies.get(BINDING_COOKIE) ?? '';
-        if (record.provider !== this.provider || !sameHash(sha256(cookie), record.binding)) return refuse();
         callback(null, record.verifier ?? true, record);
       })
       .catch((err: Error) => callback(err, false, { message: 'state_store_error' }));
@@ -72,8 +71,11 @@ export class RedisOAuthStateStore {
 
 const key = (handle: string) => `oauth:state:${handle}`;
 
-function sameHash(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+// KEYS: the state record. ARGV: provider, binding hash. Deletes and returns the record only when both match.
+const REDEEM = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local record = cjson.decode(raw)
+if record.provider ~= ARGV[1] or record.binding ~= ARGV[2] then return false end
+redis.call('DEL', KEYS[1])
+return raw`;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { LoginMethod } from './auth-events.js';
 
@@ -9,11 +9,18 @@ import type { LoginMethod } from './auth-events.js';
  * family until the absolute expiry, so presenting one that was already rotated away is detected
  * as reuse (the caller then revokes the family).
  *
+ * Grace for concurrent refreshes: for `reuseGraceSec` after an exchange, the tokens exchanged
+ * in that window are remembered with the family's newest token, sealed (AES-256-GCM under a
+ * server key, in a key that expires with the window); presenting one of them then answers with
+ * that newest token instead of revoking the family. Two tabs refreshing with the same token end
+ * up holding the same new one; after the window, reuse revokes the family as before.
+ *
  * `revokeAll` also leaves a per-user cutoff: the session service refuses a family whose login read
  * the account at or before it, which ends a login that was in flight while `revokeAll` ran.
  *
  * Keys: `rt:fam:<sid>` hash {userId, current, method, createdAt, authAt, absExp};
- *       `rt:tok:<sha256>` → sid; `rt:user:<userId>` set of sids; `rt:cutoff:<userId>` → ms.
+ *       `rt:tok:<sha256>` → sid; `rt:user:<userId>` set of sids; `rt:cutoff:<userId>` → ms;
+ *       `rt:grace:<sid>` → JSON {recent: [hashes exchanged in the window], sealed: newest token}.
  */
 export interface RefreshFamily {
   sessionId: string;
@@ -27,6 +34,8 @@ export interface RefreshFamily {
 
 export type RotateResult =
   | { kind: 'ok'; family: RefreshFamily; refreshToken: string }
+  /** The token was exchanged moments ago (another tab): the family's newest token, not a new one. */
+  | { kind: 'grace'; family: RefreshFamily; refreshToken: string }
   | { kind: 'reused'; family: RefreshFamily }
   | { kind: 'invalid' };
 
@@ -55,24 +64,45 @@ const famKey = (sid: string) => `rt:fam:${sid}`;
 const tokKey = (hash: string) => `rt:tok:${hash}`;
 const userKey = (userId: string) => `rt:user:${userId}`;
 const cutoffKey = (userId: string) => `rt:cutoff:${userId}`;
+const graceKey = (sid: string) => `rt:grace:${sid}`;
 const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');
 const newToken = () => randomBytes(32).toString('base64url');
 
-// KEYS: family, new token key. ARGV: expected current hash (or '' to skip the check), new hash, now ms, sliding ms, sid.
+// KEYS: family, new token key, grace key. ARGV: expected current hash (or '' for a reissue, which
+// skips the check and forgets the grace), new hash, now ms, sliding ms, sid, grace ms, sealed new token.
 const ROTATE = `
 local cur = redis.call('HGET', KEYS[1], 'current')
-if not cur then return 'missing' end
-if ARGV[1] ~= '' and cur ~= ARGV[1] then return 'reused' end
+if not cur then return {'missing'} end
+if ARGV[1] ~= '' and cur ~= ARGV[1] then
+  local raw = redis.call('GET', KEYS[3])
+  if raw then
+    local grace = cjson.decode(raw)
+    for _, h in ipairs(grace.recent) do
+      if h == ARGV[1] then return {'grace', grace.sealed} end
+    end
+  end
+  return {'reused'}
+end
 local left = tonumber(redis.call('HGET', KEYS[1], 'absExp')) - tonumber(ARGV[3])
 if left <= 0 then
   redis.call('DEL', KEYS[1])
-  return 'missing'
+  return {'missing'}
 end
 redis.call('HSET', KEYS[1], 'current', ARGV[2], 'rotatedAt', ARGV[3])
-if ARGV[1] == '' then redis.call('HSET', KEYS[1], 'authAt', ARGV[3]) end
+if ARGV[1] == '' then
+  redis.call('HSET', KEYS[1], 'authAt', ARGV[3])
+  redis.call('DEL', KEYS[3])
+elseif tonumber(ARGV[6]) > 0 then
+  local recent = {}
+  local raw = redis.call('GET', KEYS[3])
+  if raw then recent = cjson.decode(raw).recent end
+  table.insert(recent, ARGV[1])
+  if #recent > 5 then table.remove(recent, 1) end
+  redis.call('SET', KEYS[3], cjson.encode({recent = recent, sealed = ARGV[7]}), 'PX', ARGV[6])
+end
 redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[4]), left))
 redis.call('SET', KEYS[2], ARGV[5], 'PX', left)
-return 'ok'`;
+return {'ok'}`;
 
 // KEYS: cutoff key. ARGV: now ms, ttl ms. Only ever raised, whatever order concurrent calls land in.
 const RAISE_CUTOFF = `
@@ -80,9 +110,33 @@ local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 0`;
 
-export function createRefreshTokenStore(redis: Redis, options: { ttlSec: number; absoluteTtlSec: number }): RefreshTokenStore {
+/** AES-256-GCM for the grace window's copy of the newest token (key from the server secret). */
+function sealer(key: Buffer) {
+  return {
+    seal(token: string): string {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
+      return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+    },
+    open(sealed: string): string | null {
+      try {
+        const raw = Buffer.from(sealed, 'base64url');
+        const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+        decipher.setAuthTag(raw.subarray(12, 28));
+        return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+export function createRefreshTokenStore(redis: Redis, options: { ttlSec: number; absoluteTtlSec: number; reuseGraceSec?: number; secret: string }): RefreshTokenStore {
   const slidingMs = options.ttlSec * 1000;
   const absoluteMs = options.absoluteTtlSec * 1000;
+  const graceMs = (options.reuseGraceSec ?? 0) * 1000;
+  const sealed = sealer(createHash('sha256').update(`refresh-grace:${options.secret}`).digest());
 
   async function get(sessionId: string): Promise<RefreshFamily | null> {
     const h = await redis.hgetall(famKey(sessionId));
@@ -102,10 +156,23 @@ export function createRefreshTokenStore(redis: Redis, options: { ttlSec: number;
     return redis.get(tokKey(sha256(refreshToken)));
   }
 
-  async function rotateFamily(sessionId: string, expectedHash: string): Promise<{ status: string; token: string }> {
+  async function rotateFamily(sessionId: string, expectedHash: string): Promise<{ status: string; token: string | null }> {
     const token = newToken();
-    const status = (await redis.eval(ROTATE, 2, famKey(sessionId), tokKey(sha256(token)), expectedHash, sha256(token), String(Date.now()), String(slidingMs), sessionId)) as string;
-    return { status, token };
+    const [status, graceToken] = (await redis.eval(
+      ROTATE,
+      3,
+      famKey(sessionId),
+      tokKey(sha256(token)),
+      graceKey(sessionId),
+      expectedHash,
+      sha256(token),
+      String(Date.now()),
+      String(slidingMs),
+      sessionId,
+      String(graceMs),
+      graceMs > 0 && expectedHash !== '' ? sealed.seal(token) : '',
+    )) as [string, string?];
+    return { status, token: status === 'grace' ? sealed.open(graceToken ?? '') : token };
   }
 
   const store: RefreshTokenStore = {
@@ -138,8 +205,9 @@ export function createRefreshTokenStore(redis: Redis, options: { ttlSec: number;
       const family = await get(sessionId);
       if (!family) return { kind: 'invalid' };
       const { status, token } = await rotateFamily(sessionId, sha256(refreshToken));
-      if (status === 'ok') return { kind: 'ok', family, refreshToken: token };
-      if (status === 'reused') return { kind: 'reused', family };
+      if (status === 'ok' && token) return { kind: 'ok', family, refreshToken: token };
+      if (status === 'grace' && token) return { kind: 'grace', family, refreshToken: token };
+      if (status === 'reused' || status === 'grace') return { kind: 'reused', family };
       return { kind: 'invalid' };
     },
 
@@ -157,7 +225,7 @@ export function createRefreshTokenStore(redis: Redis, options: { ttlSec: number;
 
     async revoke(sessionId) {
       const family = await get(sessionId);
-      await redis.del(famKey(sessionId));
+      await redis.del(famKey(sessionId), graceKey(sessionId));
       if (family) await redis.srem(userKey(family.userId), sessionId);
       return family;
     },

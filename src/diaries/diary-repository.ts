@@ -100,8 +100,13 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
       return this.findOwned(userId, id, { transaction });
     },
 
-    async deleteOwned(userId: string, id: string): Promise<boolean> {
-      return (await DiaryModel.destroy({ where: { id, userId } })) > 0;
+    async deleteOwned(userId: string, id: string, transaction?: Transaction): Promise<boolean> {
+      return (await DiaryModel.destroy({ where: { id, userId }, transaction })) > 0;
+    },
+
+    /** Whether the user still has this entry (cheaper than reading it). */
+    async exists(userId: string, id: string): Promise<boolean> {
+      return (await DiaryModel.count({ where: { id, userId } })) > 0;
     },
 
     async countCreatedSince(userId: string, since: Date, transaction?: Transaction): Promise<number> {

@@ -146,12 +146,21 @@ export function createDiaryService(deps: {
       return this.get(userId, diary.id);
     },
 
+    /**
+     * Deletes the entry and, in the same transaction, its outbox rows (a request not yet sent is
+     * never sent; a sent one no longer keeps the text). Then the hooks clear the analyses and
+     * the notifications. A status event still on its way finds the entry gone and clears what it
+     * would have left (the gateway checks again after storing its notification).
+     */
     async remove(userId: string, id: string): Promise<void> {
-      if (!(await diaries.deleteOwned(userId, id))) throw new NotFoundError('Diary');
+      const deleted = await sequelize.transaction(async (transaction) => {
+        if (!(await diaries.deleteOwned(userId, id, transaction))) return false;
+        await outbox.deleteForKey(id, transaction);
+        return true;
+      });
+      if (!deleted) throw new NotFoundError('Diary');
       events.diaryDeleted({ userId, diaryId: id });
       for (const hook of deps.onDeleted) {
-        // The entry is gone for the user already; leftovers are also removed when a late
-        // status event for the deleted diary reaches the gateway.
         await hook(userId, id).catch((err: unknown) => deps.log.error({ err, diaryId: id }, 'diary deletion hook failed'));
       }
     },

@@ -69,17 +69,23 @@ export function createAnalysisStatusConsumer(deps: {
       emotionStatus: summary?.emotionStatus,
       alternativeThought: summary?.alternativeThought ?? null,
     });
+    /** The entry was deleted while this event was on its way: remove what it left behind. */
+    const orphan = async () => {
+      await deps.analyses.deleteForDiary(event.userId, event.diaryId);
+      await deps.notifications.removeForDiary(event.userId, event.diaryId);
+      return 'orphan' as const;
+    };
     if (!applied) {
       const diary = await diaries.findOwned(event.userId, event.diaryId);
-      if (!diary) {
-        // The entry was deleted while it was being analysed: remove what the worker wrote.
-        await deps.analyses.deleteForDiary(event.userId, event.diaryId);
-        return 'orphan';
-      }
+      if (!diary) return orphan();
       if (diary.statusRevision !== event.revision) return 'stale';
     }
-    // Idempotent: a redelivered event finds its notification already stored and does nothing.
-    await deps.notifications.publish(event.userId, { eventId: event.eventId, type: 'analysis.status', payload: notificationPayload(event), diaryId: event.diaryId });
+    // Idempotent: a redelivered event finds its notification already stored.
+    const stored = await deps.notifications.store(event.userId, { eventId: event.eventId, type: 'analysis.status', payload: notificationPayload(event), diaryId: event.diaryId });
+    // A deletion between the status update and the store has run its cleanup before this
+    // notification existed: look again now that it does. A deletion after this look finds it.
+    if (!(await diaries.exists(event.userId, event.diaryId))) return orphan();
+    deps.notifications.deliver(event.userId, stored);
     if (applied && event.status !== 'PROCESSING') {
       if (event.requestedAt) {
         metrics.analysisEndToEndLatency.observe({ status: event.status }, Math.max(0, Date.now() - Date.parse(event.requestedAt)) / 1000);

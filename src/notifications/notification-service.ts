@@ -26,17 +26,24 @@ export const toView = ({ id, seq, type, payload, createdAt, ackedAt }: StoredNot
 export function createNotificationService(deps: { repo: NotificationRepository; metrics: Metrics; delivery: NotificationDelivery }) {
   const { repo, metrics, delivery } = deps;
   return {
-    /**
-     * Stores the notification and hands it to delivery. A redelivered event finds it stored: it is
-     * handed to delivery again unless acknowledged (its first delivery may have been lost with the
-     * instance that stored it), and never when its entry has been deleted meanwhile (a tombstone).
-     */
-    async publish(userId: string, input: { eventId: string; type: string; payload: Record<string, unknown>; diaryId?: string | null }): Promise<{ notification: StoredNotification; created: boolean }> {
+    /** Stores the notification (once per event); `deliver` then hands it to the devices. */
+    async store(userId: string, input: { eventId: string; type: string; payload: Record<string, unknown>; diaryId?: string | null }): Promise<{ notification: StoredNotification; created: boolean }> {
       const stored = await repo.add(userId, input);
       if (stored.created) metrics.notificationsStoredTotal.inc({ type: input.type });
-      if (stored.created || stored.notification.ackedAt === null) delivery.deliver(userId, stored.notification);
       return stored;
     },
+
+    /**
+     * Hands a stored notification to delivery. A redelivered event finds it stored: it is handed
+     * to delivery again unless acknowledged (its first delivery may have been lost with the
+     * instance that stored it), and never when its entry has been deleted meanwhile (a tombstone).
+     */
+    deliver(userId: string, stored: { notification: StoredNotification; created: boolean }): void {
+      if (stored.created || stored.notification.ackedAt === null) delivery.deliver(userId, stored.notification);
+    },
+
+    /** Notifications about a deleted entry become tombstones. */
+    removeForDiary: (userId: string, diaryId: string) => repo.removeForDiary(userId, diaryId),
 
     async ack(userId: string, selector: AckSelector): Promise<number> {
       const acked = await repo.ack(userId, selector);

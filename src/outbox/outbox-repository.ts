@@ -48,6 +48,11 @@ export function createOutboxRepository(sequelize: Sequelize, models: SqlModels) 
       );
     },
 
+    /** Removes every row of a message key (an entry being deleted: its requests carry its text). */
+    async deleteForKey(key: string, transaction: Transaction): Promise<number> {
+      return models.OutboxEvent.destroy({ where: { messageKey: key }, transaction });
+    },
+
     /**
      * Locks up to `limit` due rows for this transaction. SKIP LOCKED lets every API instance run
      * a relay: each claims rows the others are not publishing.

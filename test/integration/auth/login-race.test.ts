@@ -44,7 +44,7 @@ describe('auth: a login in flight does not survive what ends the account’s ses
     };
     const users = createUserRepository(app.clients.sequelize, app.sql);
     const limiter = createRateLimiter(app.clients.redis);
-    refreshTokens = createRefreshTokenStore(app.clients.redis, config.refresh);
+    refreshTokens = createRefreshTokenStore(app.clients.redis, { ...config.refresh, secret: config.jwt.secret });
     const sessions = createSessionService({ accessTokens: app.accessTokens, refreshTokens, revocation: app.tokenRevocation, users, events: noopAuthEvents, onUserChanged: async () => {} });
     const codes = (purpose: 'verify' | 'reset') => createOneTimeCodes(app.clients.redis, { purpose, ttlSec: 60, maxAttempts: 5, secret: 'login-race-test' });
     auth = createAuthService({

@@ -15,7 +15,8 @@ describe('auth: logs never contain passwords, tokens or codes', () => {
 
   before(async () => {
     smtp = await startSmtpCapture();
-    const config = testConfig(uniqueNamespace('logs'), smtp.configOverrides());
+    // No reuse grace: the immediate reuse below must revoke the family (and log about it).
+    const config = testConfig(uniqueNamespace('logs'), { ...smtp.configOverrides(), auth: { refresh: { reuseGraceSec: 0 } } });
     // The app's own logger (serializers included), plus a raw stream that keeps every record at every level.
     const log = createLogger(config, 'api');
     log.addStream({ type: 'raw', level: 'trace', stream: { write: (record: object) => void records.push(record) } as unknown as NodeJS.WritableStream });

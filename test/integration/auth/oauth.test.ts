@@ -100,6 +100,20 @@ describe('auth: OAuth2 login and linking against a real local OAuth2 server', ()
     expect((await completeOAuth(app, cb4, good.cookie)).get('error')).to.equal('invalid_state');
   });
 
+  it('when a callback without the binding cookie, or with another browser\'s, comes first, then the genuine browser\'s callback still logs in', async () => {
+    const provider = providers.google;
+    const person = socialUser();
+    const genuine = await startOAuth(app, provider);
+    const other = await startOAuth(app, provider);
+    const callback = await authorizeAtProvider(provider, genuine.authorizationUrl, person);
+    // Someone who saw the callback URL (history, a referer, a shared screen) replays it first.
+    expect((await completeOAuth(app, callback, undefined)).get('error')).to.equal('invalid_state');
+    expect((await completeOAuth(app, callback, other.cookie)).get('error')).to.equal('invalid_state');
+    expect((await completeOAuth(app, callback, genuine.cookie)).get('code')).to.be.a('string');
+    // Once used by its browser, the state is gone.
+    expect((await completeOAuth(app, callback, genuine.cookie)).get('error')).to.equal('invalid_state');
+  });
+
   it('when the state of one provider is presented to another provider’s callback, then it is refused', async () => {
     const run = await startOAuth(app, providers.kakao);
     const callback = await authorizeAtProvider(providers.kakao, run.authorizationUrl, socialUser());

@@ -28,14 +28,14 @@ describe('refresh-token families expire (idle and absolute)', function () {
   });
 
   it('when a family is not used for longer than the idle lifetime, then its token no longer refreshes', async () => {
-    const store = createRefreshTokenStore(redis, { ttlSec: 1, absoluteTtlSec: 30 });
+    const store = createRefreshTokenStore(redis, { ttlSec: 1, absoluteTtlSec: 30, secret: 'refresh-expiry-test' });
     const { refreshToken } = await store.create('101', 'password', Date.now());
     await sleep(1_300);
     expect(await store.rotate(refreshToken)).to.deep.equal({ kind: 'invalid' });
   });
 
   it('when a family keeps being used, then each rotation renews the idle lifetime', async () => {
-    const store = createRefreshTokenStore(redis, { ttlSec: 1, absoluteTtlSec: 30 });
+    const store = createRefreshTokenStore(redis, { ttlSec: 1, absoluteTtlSec: 30, secret: 'refresh-expiry-test' });
     let { refreshToken } = await store.create('102', 'password', Date.now());
     for (let i = 0; i < 4; i++) {
       await sleep(600);
@@ -46,7 +46,7 @@ describe('refresh-token families expire (idle and absolute)', function () {
   });
 
   it('when the absolute lifetime has passed, then even a family in constant use stops refreshing', async () => {
-    const store = createRefreshTokenStore(redis, { ttlSec: 2, absoluteTtlSec: 3 });
+    const store = createRefreshTokenStore(redis, { ttlSec: 2, absoluteTtlSec: 3, secret: 'refresh-expiry-test' });
     const created = await store.create('103', 'password', Date.now());
     let refreshToken = created.refreshToken;
     const results: string[] = [];

@@ -14,7 +14,8 @@ describe('auth: access tokens, refresh rotation, logout', () => {
 
   before(async () => {
     smtp = await startSmtpCapture();
-    app = await startTestApp('tokens', smtp.configOverrides());
+    // A short reuse grace, so the tests see both sides of it.
+    app = await startTestApp('tokens', { ...smtp.configOverrides(), auth: { refresh: { reuseGraceSec: 1 } } });
     alice = await registerVerifyLogin(app, smtp);
     bob = await registerVerifyLogin(app, smtp);
   });
@@ -36,12 +37,33 @@ describe('auth: access tokens, refresh rotation, logout', () => {
     expect((await me(res.body.accessToken)).status).to.equal(200);
   });
 
-  it('when an already-used refresh token is presented, then the whole family is revoked, including the newest access token', async () => {
+  it('when two tabs refresh with the same token at once, then both get the same new token and the session lives on', async () => {
+    const session = await login(app, alice.email, alice.password);
+    const [a, b] = await Promise.all([refresh(session.refreshToken), refresh(session.refreshToken)]);
+    expect([a.status, b.status]).to.deep.equal([200, 200]);
+    expect(a.body.refreshToken).to.equal(b.body.refreshToken);
+    expect(a.body.refreshToken).to.not.equal(session.refreshToken);
+    expect((await me(a.body.accessToken)).status).to.equal(200);
+    expect((await me(b.body.accessToken)).status).to.equal(200);
+    expect((await refresh(a.body.refreshToken)).status).to.equal(200);
+  });
+
+  it('when a token exchanged moments ago comes back after the family moved on twice, then it gets the newest token', async () => {
+    const session = await login(app, alice.email, alice.password);
+    const second = (await refresh(session.refreshToken)).body;
+    const third = (await refresh(second.refreshToken)).body;
+    const late = await refresh(session.refreshToken);
+    expect(late.status).to.equal(200);
+    expect(late.body.refreshToken).to.equal(third.refreshToken);
+  });
+
+  it('when an already-used refresh token is presented after the grace window, then the whole family is revoked, including the newest access token', async () => {
     const session = await login(app, alice.email, alice.password);
     const second = (await refresh(session.refreshToken)).body;
     const third = (await refresh(second.refreshToken)).body;
     expect((await me(third.accessToken)).status).to.equal(200);
 
+    await new Promise((r) => setTimeout(r, 1_300));
     const reuse = await refresh(session.refreshToken);
     expect(reuse.status).to.equal(401);
     expect(reuse.body.code).to.equal('refresh_token_reused');
@@ -108,6 +130,8 @@ describe('auth: access tokens, refresh rotation, logout', () => {
       ['wrong audience', () => sign(claims(), { algorithm: 'HS256', audience: 'someone-else' })],
       ['wrong issuer', () => sign(claims(), { algorithm: 'HS256', issuer: 'evil' })],
       ['missing claims', () => sign({ sub: alice.userId }, { algorithm: 'HS256' })],
+      ['correctly signed without exp (valid forever)', () => jwt.sign({ ...claims(), sub: alice.userId }, secret, { issuer: 'emotion-diary', audience: 'emotion-diary-clients', jwtid: 'j1', algorithm: 'HS256' })],
+      ['correctly signed without iat', () => sign({ ...claims(), sub: alice.userId }, { algorithm: 'HS256', noTimestamp: true })],
       ['tampered payload', () => {
         const [header, payload, signature] = alice.accessToken.split('.');
         const body = JSON.parse(Buffer.from(payload!, 'base64url').toString());

@@ -62,7 +62,7 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
       }
     });
 
-    it('when the token is missing, garbage, forged, expired or for another audience, then connect_error says unauthorized', async () => {
+    it('when the token is missing, garbage, forged, expired, for another audience or without exp or iat, then connect_error says unauthorized', async () => {
       const { secret, issuer, audience } = app.config.auth.jwt;
       const claims = { role: 'USER', sid: randomUUID(), iat_ms: Date.now() };
       const tokens = [
@@ -72,6 +72,9 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
         jwt.sign(claims, secret, { subject: user.userId, issuer, audience, jwtid: 'x', expiresIn: -60 }),
         jwt.sign(claims, secret, { subject: user.userId, issuer, audience: 'someone-else', jwtid: 'x', expiresIn: 60 }),
         `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims, sub: user.userId, iss: issuer, aud: audience })).toString('base64url')}.`,
+        // Correctly signed, but valid forever (no exp) or of unknown age (no iat).
+        jwt.sign(claims, secret, { subject: user.userId, issuer, audience, jwtid: 'x' }),
+        jwt.sign(claims, secret, { subject: user.userId, issuer, audience, jwtid: 'x', expiresIn: 60, noTimestamp: true }),
       ];
       for (const token of tokens) {
         const err = await connectError(app.url(), token === undefined ? {} : { token });
