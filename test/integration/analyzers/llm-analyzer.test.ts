@@ -99,6 +99,13 @@ describe('LLM analyzer against an OpenAI-compatible HTTP server', () => {
     ]);
   });
 
+  it('when the model quotes a sentence the entry does not contain, then that automatic thought is dropped', async () => {
+    const invented = { ...VALID_ANSWER, automaticThoughts: [...VALID_ANSWER.automaticThoughts, { text: 'I am a failure at everything.', distortion: 'labeling', intensity: 0.9, alternativeThought: 'x' }] };
+    const analyzer = await setup([{ content: JSON.stringify(invented) }]);
+    const result = await analyzer.analyze(INPUT);
+    expect(result.automaticThoughts.map((t) => t.text)).to.deep.equal(['I always ruin everything.']);
+  });
+
   it('when no API key is configured, then no Authorization header is sent', async () => {
     const llm = await setup([{ content: JSON.stringify(VALID_ANSWER) }], { apiKey: undefined });
     await llm.analyze(INPUT);

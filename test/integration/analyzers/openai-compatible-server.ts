@@ -13,6 +13,8 @@ export interface Step {
   content?: string;
   /** Sent as the raw body instead of a completion envelope. */
   rawBody?: string;
+  /** Computes the assistant message content from the request body (a stand-in model). */
+  respond?: (body: unknown) => string;
   delayMs?: number;
 }
 
@@ -65,7 +67,8 @@ export async function startFakeOpenAi(script: Step[]): Promise<FakeOpenAi> {
         timers.delete(timer);
         if (res.destroyed) return;
         res.writeHead(step.status ?? 200, { 'content-type': 'application/json', ...step.headers });
-        res.end(step.rawBody ?? (step.content !== undefined ? completion(step.content) : '{}'));
+        const content = step.respond ? step.respond(body) : step.content;
+        res.end(step.rawBody ?? (content !== undefined ? completion(content) : '{}'));
       };
       const timer = setTimeout(send, step.delayMs ?? 0);
       timers.add(timer);

@@ -76,7 +76,7 @@ export function createLlmAnalyzer(config: LlmAnalyzerConfig, deps: LlmAnalyzerDe
       throw new ChatCallError('invalid_output', `answer does not match the schema at ${paths.join(', ')}`);
     }
     return {
-      ...toAnalysisResult(parsed.data),
+      ...toAnalysisResult(parsed.data, `${input.title ?? ''}\n${input.content}`),
       producedBy: { analyzer: 'llm', version: LLM_ANALYZER_VERSION, model: config.model },
     };
   }

@@ -77,15 +77,23 @@ export const llmResultJsonSchema = portable(z.toJSONSchema(llmResultSchema)) as 
  * emotion exactly once (missing ones at 0, duplicates merged by their highest score), sorted by
  * score; at least one entry-level alternative when there are automatic thoughts.
  */
-export function toAnalysisResult(answer: LlmResult): AnalysisResult {
+/** Whitespace collapsed, so a quote that differs from the entry only in line breaks still matches. */
+const squash = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+/**
+ * The model's answer as an analysis result: every emotion scored and sorted, and only automatic
+ * thoughts that quote `entry` (a model may paraphrase or invent one; a thought record must quote
+ * what the person wrote).
+ */
+export function toAnalysisResult(answer: LlmResult, entry: string): AnalysisResult {
+  const written = squash(entry);
+  const automaticThoughts = answer.automaticThoughts.filter((t) => squash(t.text) !== '' && written.includes(squash(t.text)));
   const scores = new Map<string, number>();
   for (const { name, score } of answer.emotions) scores.set(name, Math.max(score, scores.get(name) ?? 0));
   const emotions = EMOTIONS.map((name, index) => ({ name, index, score: scores.get(name) ?? 0 }))
     .sort((a, b) => b.score - a.score || a.index - b.index)
     .map(({ name, score }) => ({ name, score }));
   const alternativeThoughts =
-    answer.alternativeThoughts.length === 0 && answer.automaticThoughts.length > 0
-      ? answer.automaticThoughts.slice(0, 3).map((t) => t.alternativeThought)
-      : answer.alternativeThoughts;
-  return { ...answer, emotions, alternativeThoughts };
+    answer.alternativeThoughts.length === 0 && automaticThoughts.length > 0 ? automaticThoughts.slice(0, 3).map((t) => t.alternativeThought) : answer.alternativeThoughts;
+  return { ...answer, emotions, automaticThoughts, alternativeThoughts };
 }
