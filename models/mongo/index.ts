@@ -1,4 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import { EMOTION_STATUSES } from '../../kernel/contracts/statuses.js';
 
 /**
  * MongoDB documents. Everything here must work on FerretDB v1 too: no multi-document transactions,
@@ -12,7 +13,6 @@ import { Schema, type Connection, type InferSchemaType, type Model } from 'mongo
  * filtered in PostgreSQL over that owner's rows.
  */
 
-const EMOTION_STATUSES = ['POSITIVE', 'NEGATIVE', 'NEUTRAL'] as const;
 
 const emotionScoreSchema = new Schema({ name: { type: String, required: true }, score: { type: Number, required: true } }, { _id: false });
 

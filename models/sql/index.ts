@@ -8,6 +8,7 @@ import {
   type ModelStatic,
   type Sequelize,
 } from 'sequelize';
+import { ANALYSIS_STATUSES, EMOTION_STATUSES, type AnalysisStatus, type EmotionStatus } from '../../kernel/contracts/statuses.js';
 
 /**
  * Sequelize models for the MariaDB tables. They are defined per Sequelize instance (not as global
@@ -17,8 +18,7 @@ import {
 
 export type Role = 'USER' | 'ADMIN';
 export type UserStatus = 'WAITING' | 'ACTIVE' | 'BLOCKED';
-export type AnalysisStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
-export type EmotionStatus = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
+export type { AnalysisStatus, EmotionStatus } from '../../kernel/contracts/statuses.js';
 export type SettingDataType = 'STRING' | 'BOOLEAN' | 'NUMBER' | 'JSON';
 
 export interface UserRow extends Model<InferAttributes<UserRow>, InferCreationAttributes<UserRow>> {
@@ -213,13 +213,13 @@ export function defineSqlModels(sequelize: Sequelize): SqlModels {
       content: { type: DataTypes.TEXT('medium'), allowNull: false },
       revision: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false, defaultValue: 1 },
       analysisStatus: {
-        type: DataTypes.ENUM('PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'),
+        type: DataTypes.ENUM(...ANALYSIS_STATUSES),
         allowNull: false,
         defaultValue: 'PENDING',
       },
       analyzedRevision: { type: DataTypes.INTEGER.UNSIGNED, allowNull: true },
       statusRevision: { type: DataTypes.INTEGER.UNSIGNED, allowNull: false, defaultValue: 1 },
-      emotionStatus: { type: DataTypes.ENUM('POSITIVE', 'NEGATIVE', 'NEUTRAL'), allowNull: true },
+      emotionStatus: { type: DataTypes.ENUM(...EMOTION_STATUSES), allowNull: true },
       isNegative: { type: DataTypes.BOOLEAN, allowNull: true },
       alternativeThought: { type: DataTypes.TEXT, allowNull: true },
       analysisUpdatedAt: { type: DataTypes.DATE(3), allowNull: true },

@@ -1,4 +1,5 @@
 import { analysisId, type MongoModels } from '../../models/mongo/index.js';
+import type { EmotionStatus } from '../../kernel/contracts/statuses.js';
 
 export interface AnalysisView {
   revision: number;
@@ -7,7 +8,7 @@ export interface AnalysisView {
   model: string | null;
   language: string;
   emotions: Array<{ name: string; score: number }>;
-  emotionStatus: 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
+  emotionStatus: EmotionStatus;
   automaticThoughts: Array<{ text: string; distortion: string; intensity: number; alternativeThought: string }>;
   alternativeThoughts: string[];
   promptForChange: string;

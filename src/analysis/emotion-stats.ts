@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { dateRange, localDate, utcOffset, weekStart } from '../../kernel/time-zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
+import type { EmotionStatus } from '../../kernel/contracts/statuses.js';
 
 export type Granularity = 'day' | 'week';
 
@@ -22,7 +23,7 @@ export interface EmotionTrend {
 
 interface Row {
   bucket: string | Date;
-  emotion_status: 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL' | null;
+  emotion_status: EmotionStatus | null;
   n: number;
 }
 

@@ -1,3 +1,4 @@
+import { createBatcher } from '../../kernel/batcher.js';
 import { NotFoundError } from '../../kernel/errors.js';
 import type { AnnouncementRepository } from './announcement-repository.js';
 
@@ -75,26 +76,12 @@ export function createAnnouncementAcks(deps: { repo: AnnouncementRepository; cou
   }
 
   // Device acks arrive in bursts (an announcement reaches every socket at once): one insert per batch.
-  let queued: Array<{ userId: string; announcementId: string }> = [];
-  let flushTimer: NodeJS.Timeout | undefined;
-  let flushing: Promise<void> = Promise.resolve();
-
-  function flushAcks(): Promise<void> {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (queued.length === 0) return flushing;
-    const batch = queued;
-    queued = [];
-    flushing = flushing
-      .then(() => repo.ackMany(batch))
-      .then(
-        (created) => {
-          for (const { announcementId } of created) counted(announcementId);
-        },
-        (err: unknown) => deps.onError?.(err),
-      );
-    return flushing;
-  }
+  const deviceAcks = createBatcher<{ userId: string; announcementId: string }>(
+    async (batch) => {
+      for (const { announcementId } of await repo.ackMany(batch)) counted(announcementId);
+    },
+    { maxDelayMs: ACK_BATCH_MS, maxItems: ACK_BATCH_MAX, onError: (err) => deps.onError?.(err) },
+  );
 
   return {
     /** An announcement just created here (so its acks need no lookup). */
@@ -113,14 +100,12 @@ export function createAnnouncementAcks(deps: { repo: AnnouncementRepository; cou
 
     /** A device acknowledged a delivery of an announcement that exists: recorded in the next batch. */
     deviceAcked(userId: string, announcementId: string): void {
-      queued.push({ userId, announcementId });
-      if (queued.length >= ACK_BATCH_MAX) void flushAcks();
-      else flushTimer ??= setTimeout(() => void flushAcks(), ACK_BATCH_MS);
+      deviceAcks.add({ userId, announcementId });
     },
 
     /** Writes the acks and counts still pending (at shutdown). */
     async close(): Promise<void> {
-      await flushAcks();
+      await deviceAcks.flush();
       const writes: Array<Promise<void>> = [];
       for (const [id, entry] of counting) {
         if (entry.writing) writes.push(entry.writing);

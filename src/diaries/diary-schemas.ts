@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { ANALYSIS_STATUSES, EMOTION_STATUSES } from '../../kernel/contracts/statuses.js';
 
 export const diaryIdParams = z.object({ id: z.string().regex(/^\d{1,20}$/, 'must be a diary id') }).strict();
 
 const title = z.string().trim().max(255).nullable();
-const emotionStatus = z.enum(['POSITIVE', 'NEGATIVE', 'NEUTRAL']);
-const analysisStatus = z.enum(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']);
+const emotionStatus = z.enum(EMOTION_STATUSES);
+const analysisStatus = z.enum(ANALYSIS_STATUSES);
 
 /** The content limit is configurable, so the body schemas are built from it. */
 export function diaryBodySchemas(contentMaxChars: number) {

@@ -1,3 +1,4 @@
+import { createBatcher } from '../../kernel/batcher.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { Metrics } from '../../kernel/metrics.js';
 import type { NotificationRepository } from './notification-repository.js';
@@ -20,31 +21,15 @@ export interface DeliveryAcks {
  */
 export function createDeliveryAcks(deps: { repo: NotificationRepository; metrics: Metrics; log: Logger }): DeliveryAcks {
   const log = deps.log.child({ component: 'delivery-acks' });
-  let queued: Array<{ userId: string; id: string }> = [];
-  let timer: NodeJS.Timeout | undefined;
-  let writing: Promise<void> = Promise.resolve();
-
-  function flush(): Promise<void> {
-    clearTimeout(timer);
-    timer = undefined;
-    if (queued.length === 0) return writing;
-    const batch = queued;
-    queued = [];
-    writing = writing
-      .then(() => deps.repo.ackMany(batch))
-      .then(
-        (count) => void (count > 0 && deps.metrics.notificationsAckedTotal.inc(count)),
-        (err: unknown) => log.warn({ err, acks: batch.length }, 'recording device acks failed; the inbox keeps them unacknowledged'),
-      );
-    return writing;
-  }
-
-  return {
-    deviceAcked(userId, id) {
-      queued.push({ userId, id });
-      if (queued.length >= BATCH_MAX) void flush();
-      else timer ??= setTimeout(() => void flush(), BATCH_MS);
+  const batcher = createBatcher<{ userId: string; id: string }>(
+    async (batch) => {
+      const count = await deps.repo.ackMany(batch);
+      if (count > 0) deps.metrics.notificationsAckedTotal.inc(count);
     },
-    flush,
+    { maxDelayMs: BATCH_MS, maxItems: BATCH_MAX, onError: (err, batch) => log.warn({ err, acks: batch.length }, 'recording device acks failed; the inbox keeps them unacknowledged') },
+  );
+  return {
+    deviceAcked: (userId, id) => batcher.add({ userId, id }),
+    flush: batcher.flush,
   };
 }

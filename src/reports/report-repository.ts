@@ -1,6 +1,7 @@
 import { Op, type Sequelize } from 'sequelize';
 import type { SqlModels } from '../../models/sql/index.js';
 import type { ReportSummary } from './report-summary.js';
+import type { EmotionStatus } from '../../kernel/contracts/statuses.js';
 
 export interface Report {
   id: string;
@@ -14,7 +15,7 @@ export interface Report {
 export interface PeriodDiary {
   id: string;
   createdAt: Date;
-  emotionStatus: 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL' | null;
+  emotionStatus: EmotionStatus | null;
   analyzedRevision: number | null;
 }
 

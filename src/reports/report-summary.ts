@@ -1,10 +1,11 @@
 import type { AnalysisView } from '../analysis/analysis-repository.js';
 import { localDate } from '../../kernel/time-zones.js';
+import type { EmotionStatus } from '../../kernel/contracts/statuses.js';
 
 export interface ReportEntry {
   diaryId: string;
   createdAt: Date;
-  emotionStatus: 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL' | null;
+  emotionStatus: EmotionStatus | null;
   analysis: AnalysisView | null;
 }
 

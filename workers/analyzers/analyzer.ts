@@ -1,3 +1,5 @@
+import type { EmotionStatus } from '../../kernel/contracts/statuses.js';
+
 /**
  * The one interface every emotion analyzer implements (offline lexicon/rules, LLM, ...).
  * Results are plain data; the worker stores them in diary_analyses as they are.
@@ -22,7 +24,7 @@ export const DISTORTIONS = [
 ] as const;
 export type DistortionCategory = (typeof DISTORTIONS)[number];
 
-export type EmotionStatus = 'POSITIVE' | 'NEGATIVE' | 'NEUTRAL';
+export type { EmotionStatus };
 export type DetectedLanguage = 'en' | 'ko' | 'mixed' | 'unknown';
 
 export interface AnalysisInput {

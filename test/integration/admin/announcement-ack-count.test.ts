@@ -1,32 +1,18 @@
 import { expect } from 'chai';
-import type { Connection } from 'mongoose';
-import type { AppConfig } from '../../../config/index.js';
-import { defineMongoModels, syncMongoIndexes } from '../../../models/mongo/index.js';
 import { createAnnouncementRepository, type AnnouncementRepository } from '../../../src/announcements/announcement-repository.js';
 import { createAnnouncementAcks } from '../../../src/announcements/announcement-acks.js';
 import { createAnnouncementQueries } from '../../../src/announcements/announcement-service.js';
-import { connectMongo } from '../../../kernel/clients/mongo.js';
-import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
+import { useMongoStore } from '../../harness/mongo-store.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Ack counts for admins: kept in per-instance counters, written once per burst, never recounted. */
 describe('announcement ack counts for admins (real store)', () => {
-  let config: AppConfig;
-  let conn: Connection;
+  const mongo = useMongoStore('ackcount');
   let repo: AnnouncementRepository;
 
-  before(async () => {
-    config = testConfig(uniqueNamespace('ackcount'));
-    conn = await connectMongo(config);
-    const models = defineMongoModels(conn);
-    await syncMongoIndexes(models);
-    repo = createAnnouncementRepository(models);
-  });
-
-  after(async () => {
-    await conn.close();
-    await dropNamespace(config);
+  before(() => {
+    repo = createAnnouncementRepository(mongo.models);
   });
 
   /** The service over the real repository, with every counter write it makes recorded. */

@@ -1,29 +1,13 @@
 import { expect } from 'chai';
-import { Types, type Connection } from 'mongoose';
-import type { AppConfig } from '../../../config/index.js';
-import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../../../models/mongo/index.js';
+import { Types } from 'mongoose';
 import { reshapeLegacyDocuments } from '../../../models/mongo/reshape-legacy.js';
 import { createAnnouncementRepository } from '../../../src/announcements/announcement-repository.js';
 import { createNotificationRepository } from '../../../src/notifications/notification-repository.js';
-import { connectMongo } from '../../../kernel/clients/mongo.js';
-import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
+import { useMongoStore } from '../../harness/mongo-store.js';
 
 describe('documents of an earlier version reshaped by migrate (real store)', () => {
-  let config: AppConfig;
-  let conn: Connection;
-  let models: MongoModels;
+  const mongo = useMongoStore('reshape');
 
-  before(async () => {
-    config = testConfig(uniqueNamespace('reshape'));
-    conn = await connectMongo(config);
-    models = defineMongoModels(conn);
-    await syncMongoIndexes(models);
-  });
-
-  after(async () => {
-    await conn.close();
-    await dropNamespace(config);
-  });
 
   it('when notifications and acks with ObjectId ids exist, one of them parked by a crashed run, then they get the new shapes once, heads and counts included', async () => {
     const legacy = (userId: string, seq: number, ackedAt: Date | null) => ({
@@ -36,19 +20,19 @@ describe('documents of an earlier version reshaped by migrate (real store)', () 
       createdAt: new Date(),
       ackedAt,
     });
-    await models.Notification.collection.insertMany([legacy('5', 1, new Date()), legacy('5', 2, null), legacy('6', 1, null)] as never);
+    await mongo.models.Notification.collection.insertMany([legacy('5', 1, new Date()), legacy('5', 2, null), legacy('6', 1, null)] as never);
     // A crashed run parked this one and removed it from the inbox before writing its new shape.
-    await conn.db!.collection('reshape_parked_notifications').insertOne(legacy('5', 3, null) as never);
-    const announcement = await createAnnouncementRepository(models).create({ title: 't', body: 'b', createdBy: '1' });
-    await models.AnnouncementAck.collection.insertMany([
+    await mongo.conn.db!.collection('reshape_parked_notifications').insertOne(legacy('5', 3, null) as never);
+    const announcement = await createAnnouncementRepository(mongo.models).create({ title: 't', body: 'b', createdBy: '1' });
+    await mongo.models.AnnouncementAck.collection.insertMany([
       { _id: new Types.ObjectId(), announcementId: announcement.id, userId: '5', ackedAt: new Date() },
       { _id: new Types.ObjectId(), announcementId: announcement.id, userId: '6', ackedAt: new Date() },
     ] as never);
 
-    expect(await reshapeLegacyDocuments(models)).to.deep.equal({ notifications: 4, announcementAcks: 2 });
-    expect(await reshapeLegacyDocuments(models)).to.deep.equal({ notifications: 0, announcementAcks: 0 });
+    expect(await reshapeLegacyDocuments(mongo.models)).to.deep.equal({ notifications: 4, announcementAcks: 2 });
+    expect(await reshapeLegacyDocuments(mongo.models)).to.deep.equal({ notifications: 0, announcementAcks: 0 });
 
-    const inbox = createNotificationRepository(models);
+    const inbox = createNotificationRepository(mongo.models);
     expect((await inbox.forReplay('5', 3, 10)).map((n) => [n.id, n.diaryId])).to.deep.equal([
       ['5:2', 'd2'],
       ['5:3', 'd3'],
@@ -56,9 +40,9 @@ describe('documents of an earlier version reshaped by migrate (real store)', () 
     expect(await inbox.head('5')).to.equal(3);
     expect((await inbox.add('5', { eventId: 'new', type: 'analysis.status', payload: {} })).notification.seq).to.equal(4);
     expect(await inbox.ack('6', { ids: ['6:1'] })).to.equal(1);
-    const announcements = createAnnouncementRepository(models);
+    const announcements = createAnnouncementRepository(mongo.models);
     expect((await announcements.ackCounts([announcement.id])).get(announcement.id)).to.equal(2);
     expect(await announcements.ack(announcement.id, '5')).to.equal(false);
-    expect(await conn.db!.collection('reshape_parked_notifications').countDocuments()).to.equal(0);
+    expect(await mongo.conn.db!.collection('reshape_parked_notifications').countDocuments()).to.equal(0);
   });
 });

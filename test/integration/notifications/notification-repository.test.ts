@@ -1,29 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { Connection } from 'mongoose';
-import type { AppConfig } from '../../../config/index.js';
-import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../../../models/mongo/index.js';
 import { createNotificationRepository, parseNotificationId, type NotificationRepository } from '../../../src/notifications/notification-repository.js';
-import { connectMongo } from '../../../kernel/clients/mongo.js';
-import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
+import { useMongoStore } from '../../harness/mongo-store.js';
 
 describe('notification inbox on the MongoDB-wire server', () => {
-  let config: AppConfig;
-  let conn: Connection;
-  let models: MongoModels;
+  const mongo = useMongoStore('inbox');
   let repo: NotificationRepository;
 
-  before(async () => {
-    config = testConfig(uniqueNamespace('inbox'));
-    conn = await connectMongo(config);
-    models = defineMongoModels(conn);
-    await syncMongoIndexes(models);
-    repo = createNotificationRepository(models);
-  });
-
-  after(async () => {
-    await conn.close();
-    await dropNamespace(config);
+  before(() => {
+    repo = createNotificationRepository(mongo.models);
   });
 
   let users = 0;
@@ -53,7 +38,7 @@ describe('notification inbox on the MongoDB-wire server', () => {
   it('when the head lags behind what is stored (a lost $inc on FerretDB), then the next notification still gets a higher sequence', async () => {
     const user = newUser();
     for (let i = 0; i < 5; i++) await add(user);
-    await models.NotificationHead.updateOne({ _id: user }, { $set: { seq: 2 } });
+    await mongo.models.NotificationHead.updateOne({ _id: user }, { $set: { seq: 2 } });
     const next = await add(user);
     expect(next.created).to.equal(true);
     expect(next.notification.seq).to.equal(6);
@@ -67,14 +52,14 @@ describe('notification inbox on the MongoDB-wire server', () => {
     await add(user, randomUUID(), 'd2');
     expect(await repo.removeForDiary(user, 'd2')).to.equal(2);
     // The head lags too: only the tombstones keep 2 and 3 taken.
-    await models.NotificationHead.updateOne({ _id: user }, { $set: { seq: 1 } });
+    await mongo.models.NotificationHead.updateOne({ _id: user }, { $set: { seq: 1 } });
     const redelivered = await add(user, doomedEvent, 'd2');
     expect(redelivered.created).to.equal(false);
     expect(redelivered.notification.payload).to.deep.equal({});
     expect(redelivered.notification.ackedAt).to.not.equal(null);
     const later = await add(user, randomUUID(), 'd3');
     expect(later.notification.seq).to.equal(4);
-    const stored = await models.Notification.find({ userId: user }).lean();
+    const stored = await mongo.models.Notification.find({ userId: user }).lean();
     expect(stored.filter((n) => n.type === 'removed').every((n) => n.diaryId === null && Object.keys(n.payload as object).length === 0)).to.equal(true);
     expect((await repo.list(user, { limit: 10 })).map((n) => n.seq)).to.deep.equal([4, 1]);
     expect((await repo.forReplay(user, 0, 10)).map((n) => n.seq)).to.deep.equal([1, 4]);

@@ -1,11 +1,7 @@
 import { expect } from 'chai';
-import type { Connection } from 'mongoose';
-import type { AppConfig } from '../../../config/index.js';
-import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../../../models/mongo/index.js';
-import { connectMongo } from '../../../kernel/clients/mongo.js';
 import type { AnalysisResult } from '../../../workers/analyzers/analyzer.js';
 import { createAnalysisStore, type AnalysisStore } from '../../../workers/analysis-store.js';
-import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
+import { useMongoStore } from '../../harness/mongo-store.js';
 
 const analyzer = { name: 'offline', version: '1' };
 const result = (status: 'POSITIVE' | 'NEGATIVE'): AnalysisResult =>
@@ -19,29 +15,18 @@ const result = (status: 'POSITIVE' | 'NEGATIVE'): AnalysisResult =>
   }) as unknown as AnalysisResult;
 
 describe('worker analysis store (insert first, update on redelivery)', () => {
-  let config: AppConfig;
-  let conn: Connection;
-  let models: MongoModels;
+  const mongo = useMongoStore('astore');
   let store: AnalysisStore;
 
-  before(async () => {
-    config = testConfig(uniqueNamespace('astore'));
-    conn = await connectMongo(config);
-    models = defineMongoModels(conn);
-    await syncMongoIndexes(models);
-    store = createAnalysisStore(models);
-  });
-
-  after(async () => {
-    await conn.close();
-    await dropNamespace(config);
+  before(() => {
+    store = createAnalysisStore(mongo.models);
   });
 
   it('when a revision is saved twice, then one document holds the second result', async () => {
     const ref = { diaryId: 'd-redeliver', userId: 'u1', revision: 1 };
     await store.save(ref, analyzer, result('POSITIVE'), null);
     await store.save(ref, analyzer, result('NEGATIVE'), null);
-    const docs = await models.DiaryAnalysis.find({ diaryId: 'd-redeliver' }).lean();
+    const docs = await mongo.models.DiaryAnalysis.find({ diaryId: 'd-redeliver' }).lean();
     expect(docs).to.have.length(1);
     expect(docs[0]!.emotionStatus).to.equal('NEGATIVE');
     expect(await store.newestRevision('d-redeliver')).to.equal(1);
@@ -65,8 +50,8 @@ describe('worker analysis store (insert first, update on redelivery)', () => {
     const revisions = [5, 2, 8, 1, 7, 3, 6, 4];
     await Promise.all(revisions.map((revision) => store.save({ diaryId: 'd-race', userId: 'u1', revision }, analyzer, result('POSITIVE'), null)));
     expect(revisions).to.include(await store.newestRevision('d-race'));
-    expect(await models.DiaryAnalysis.countDocuments({ diaryId: 'd-race' })).to.equal(revisions.length);
-    expect(await models.AnalysisHead.countDocuments({ _id: 'd-race' })).to.equal(1);
+    expect(await mongo.models.DiaryAnalysis.countDocuments({ diaryId: 'd-race' })).to.equal(revisions.length);
+    expect(await mongo.models.AnalysisHead.countDocuments({ _id: 'd-race' })).to.equal(1);
     // Saved one after another, in any order, the head is the highest.
     for (const revision of [9, 11, 10]) await store.save({ diaryId: 'd-race', userId: 'u1', revision }, analyzer, result('POSITIVE'), null);
     expect(await store.newestRevision('d-race')).to.equal(11);

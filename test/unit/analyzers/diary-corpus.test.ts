@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EMOTION_STATUSES } from '../../../kernel/contracts/statuses.js';
+import { DISTORTIONS, EMOTIONS } from '../../../workers/analyzers/analyzer.js';
 
 /**
  * Shape and balance of the labelled diary corpus in test/fixtures/diary-corpus/ (see its README.md).
@@ -20,20 +22,9 @@ const SPLITS = ['train', 'dev', 'test'] as const;
 type Split = (typeof SPLITS)[number];
 
 const LANGS = ['en', 'ko', 'mixed'] as const;
-const STATUSES = ['POSITIVE', 'NEGATIVE', 'NEUTRAL'] as const;
-const EMOTIONS = ['joy', 'sadness', 'anger', 'fear', 'surprise', 'disgust', 'trust', 'anticipation'] as const;
-const CATEGORIES = [
-  'all_or_nothing',
-  'overgeneralization',
-  'catastrophizing',
-  'mind_reading',
-  'fortune_telling',
-  'should_statements',
-  'labeling',
-  'personalization',
-  'emotional_reasoning',
-  'discounting_positive',
-] as const;
+const STATUSES = EMOTION_STATUSES;
+// The corpus is labelled with the categories the analyzers report.
+const CATEGORIES = DISTORTIONS;
 const TAGS = [
   'contrast',
   'neutral_log',

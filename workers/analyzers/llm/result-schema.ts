@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DISTORTIONS, EMOTIONS, type AnalysisResult } from '../analyzer.js';
+import { EMOTION_STATUSES } from '../../../kernel/contracts/statuses.js';
 
 /**
  * The part of AnalysisResult a model is asked for, as one zod schema: it validates the answer and,
@@ -20,7 +21,7 @@ export const llmResultSchema = z.object({
     .min(1)
     .max(EMOTIONS.length)
     .describe('Each of the eight emotions once, with a score 0..1, highest first'),
-  emotionStatus: z.enum(['POSITIVE', 'NEGATIVE', 'NEUTRAL']),
+  emotionStatus: z.enum(EMOTION_STATUSES),
   valence: z.number().min(-1).max(1).describe('Overall valence, -1..1'),
   automaticThoughts: z
     .array(
