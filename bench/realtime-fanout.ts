@@ -93,7 +93,7 @@ runBench('realtime-fanout', async () => {
     profileTag,
     ...(profileDir ? { profileDir } : {}),
   });
-  const idleOptions = { clientProcs: args.clientProcs, concurrency: args.concurrency, warmup: args.warmup, settleMs: args.settle * 1000 };
+  const idleOptions = { clientProcs: args.clientProcs, concurrency: args.concurrency, warmup: args.warmup, settleMs: args.settle * 1000, ...(profileDir ? { profileDir } : {}) };
 
   const bench = await startBenchServices('rtfan', { profile: process.env.BENCH_PROFILE ?? 'production' });
   const config = loadConfig({ ...bench.env, INSTANCE_ID: 'bench' });

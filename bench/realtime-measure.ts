@@ -103,7 +103,7 @@ async function memoryOf(instance: Instance): Promise<Memory> {
 export async function idleSockets(
   system: System,
   targets: ClientTarget[],
-  opts: { clientProcs: number; concurrency: number; warmup: number; settleMs: number },
+  opts: { clientProcs: number; concurrency: number; warmup: number; settleMs: number; profileDir?: string },
 ): Promise<IdleResult> {
   const { name } = system;
   if (opts.warmup > 0) {
@@ -120,9 +120,17 @@ export async function idleSockets(
   const groups: ClientGroup[] = opts.clientProcs === 0 ? [localClients()] : Array.from({ length: opts.clientProcs }, () => forkedClients(ROOT));
   onCleanup(`${name} clients`, () => Promise.all(groups.map((g) => g.close())));
   log(`${name}: connecting ${targets.length} sockets (${opts.clientProcs === 0 ? 'in this process' : `from ${opts.clientProcs} client processes`}, ${opts.concurrency} in flight each)`);
+  if (opts.profileDir) await Promise.all(system.instances.map((i) => i.inspector.startProfile(1000)));
   const started = now();
   const connects = await Promise.all(groups.map((g, j) => g.connect(targets.filter((_, i) => i % groups.length === j), opts.concurrency, 20_000)));
   const ms = now() - started;
+  if (opts.profileDir) {
+    for (const instance of system.instances) {
+      const file = path.join(opts.profileDir, `${instance.label}-connects.cpuprofile`);
+      writeProfile(file, await instance.inspector.stopProfile());
+      log(`${name}: CPU profile of the connects of ${instance.label} in ${file}`);
+    }
+  }
   const failed = connects.reduce((sum, c) => sum + c.failed, 0);
   if (failed > 0) throw new Error(`${name}: ${failed} of ${targets.length} sockets failed to connect: ${connects.flatMap((c) => c.errors).slice(0, 5).join('; ')}`);
   log(`${name}: ${targets.length} sockets connected in ${(ms / 1000).toFixed(1)} s; settling ${opts.settleMs / 1000} s`);

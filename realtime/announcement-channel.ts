@@ -32,7 +32,7 @@ interface SocketAnnouncement {
  */
 export function createAnnouncementChannel(deps: {
   server: SocketServer;
-  queries: Pick<AnnouncementQueries, 'createdSince' | 'pendingFor'>;
+  queries: Pick<AnnouncementQueries, 'createdSince' | 'pendingFor' | 'invalidateRecent'>;
   acks: Pick<AnnouncementAcks, 'deviceAcked'>;
   ackTimeoutMs: number;
   redeliverIntervalMs: number;
@@ -72,6 +72,7 @@ export function createAnnouncementChannel(deps: {
   const fanOutLocally = (message: AnnouncementMessage) => {
     if (fannedOut.has(message.id)) return;
     fannedOut.set(message.id, Date.parse(message.createdAt));
+    deps.queries.invalidateRecent();
     for (const socket of users.sockets.values()) sendTo(socket, message);
   };
   admin.on('announcement:fan-out', (message) => fanOutLocally(message));

@@ -190,7 +190,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     log,
     metrics,
     accessTokens,
-    userStatus: async (userId) => (await sql.User.findByPk(userId, { attributes: ['status'], raw: true }))?.status ?? null,
+    userStatus: identity.userStatus,
     notifications,
     announcements,
     delivery,

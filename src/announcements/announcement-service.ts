@@ -9,10 +9,37 @@ export interface AnnouncementBroadcast {
 /** Announcements stay deliverable (on next connect) for this long. */
 export const ANNOUNCEMENT_WINDOW_MS = 30 * 86_400_000;
 
-/** What users and the realtime layer read: recent announcements and which a user has acknowledged. */
-export function createAnnouncementQueries(repo: AnnouncementRepository) {
-  const recent = () => repo.list(50, new Date(Date.now() - ANNOUNCEMENT_WINDOW_MS));
+/** How long an instance reuses the recent announcements it read (every connect asks for them). */
+const RECENT_REUSE_MS = 1_000;
+
+/**
+ * What users and the realtime layer read: recent announcements and which a user has acknowledged.
+ * The recent list is the same for everyone, so one read serves every connect of the next second
+ * (concurrent callers share it); `invalidateRecent` drops it as soon as this instance learns of a
+ * new announcement (it created one, or a fan-out arrived), and a read that was in flight when that
+ * happened is used by its callers but not kept.
+ */
+export function createAnnouncementQueries(repo: AnnouncementRepository, options: { reuseMs?: number } = {}) {
+  const reuseMs = options.reuseMs ?? RECENT_REUSE_MS;
+  let cached: { list: Promise<Announcement[]>; readAtMs: number; version: number } | undefined;
+  let version = 0;
+  const recent = (): Promise<Announcement[]> => {
+    const now = Date.now();
+    if (cached && cached.version === version && now - cached.readAtMs < reuseMs) return cached.list;
+    const entry = { list: repo.list(50, new Date(now - ANNOUNCEMENT_WINDOW_MS)), readAtMs: now, version };
+    cached = entry;
+    entry.list.catch(() => {
+      if (cached === entry) cached = undefined;
+    });
+    return entry.list;
+  };
   return {
+    /** A new announcement exists: the next read goes to the store. */
+    invalidateRecent(): void {
+      version++;
+      cached = undefined;
+    },
+
     /** Announcements created since `since` (for instances looking for a broadcast they missed). */
     createdSince: (since: Date) => repo.createdSince(since),
 
@@ -49,6 +76,7 @@ export function createAnnouncementService(deps: { repo: AnnouncementRepository; 
   return {
     async create(adminId: string, input: { title: string; body: string }): Promise<Announcement> {
       const announcement = await repo.create({ ...input, createdBy: adminId });
+      queries.invalidateRecent();
       acks.remember(announcement.id);
       deps.channel.broadcast(announcement);
       return announcement;
