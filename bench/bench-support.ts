@@ -18,6 +18,12 @@ import type { TokenRevocation } from '../src/auth/token-revocation.js';
 import { waitUntil } from '../kernel/wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The checkout whose app (`src/main.ts`) the benches run: this one, or `BENCH_APP_DIR` (another
+ * checkout, for example an older commit in a worktree, to measure before and after in one run with
+ * the same bench code and baselines).
+ */
+export const APP_ROOT = process.env.BENCH_APP_DIR ? path.resolve(process.env.BENCH_APP_DIR) : ROOT;
 
 /** Cleanup steps, run in reverse order of registration, once, however the run ends. */
 const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
@@ -205,8 +211,8 @@ export function spawnApp(bench: BenchServices, name: string, command: string, ex
   // BENCH_CPU_PROF=<dir>: V8 CPU profiles of the app process, one file per thread (the main
   // thread's is the large one; tsx's loader thread writes another), in <dir>/<name>/ on stop.
   const profileArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF, name)}`] : [];
-  const proc = startProcess(name, process.execPath, [...profileArgs, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), command], {
-    cwd: ROOT,
+  const proc = startProcess(name, process.execPath, [...profileArgs, '--import', 'tsx', path.join(APP_ROOT, 'src/main.ts'), command], {
+    cwd: APP_ROOT,
     logFile: path.join(bench.rootDir, 'logs', `${name}.log`),
     env: { ...bench.env, ...extraEnv },
   });

@@ -26,6 +26,7 @@ import { runMigrate } from '../src/cli/migrate-command.js';
 import { createLogger } from '../kernel/logger.js';
 import { startProcess } from '../scripts/services/index.js';
 import {
+  APP_ROOT,
   ROOT,
   benchTokenIssuer,
   freePort,
@@ -198,7 +199,7 @@ async function startInstance(bench: BenchServices, label: string, script: string
   const [port, inspectPort] = [await freePort(), await freePort()];
   const logFile = path.join(bench.rootDir, 'logs', `${label}.log`);
   const proc = startProcess(label, process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, '--import', 'tsx', ...script], {
-    cwd: ROOT,
+    cwd: script[0]?.startsWith(APP_ROOT) ? APP_ROOT : ROOT,
     logFile,
     env: { ...bench.env, ...env, PORT: String(port) },
   });
@@ -227,7 +228,7 @@ async function startOurs(bench: BenchServices, config: AppConfig, adminToken: st
   const instances: Instance[] = [];
   for (const label of ['api-1', 'api-2']) {
     const env = { METRICS_PORT: String(await freePort()), INSTANCE_ID: label };
-    instances.push(await startInstance(bench, label, [path.join(ROOT, 'src/main.ts'), 'api'], env, '/readyz'));
+    instances.push(await startInstance(bench, label, [path.join(APP_ROOT, 'src/main.ts'), 'api'], env, '/readyz'));
   }
   const mongo = await mongoose.createConnection(config.mongo.url, { serverSelectionTimeoutMS: 10_000 }).asPromise();
   onCleanup('bench mongo connection', () => mongo.close());
