@@ -7,7 +7,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import * as mariadb from 'mariadb';
 import mongoose from 'mongoose';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem, availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -321,4 +321,53 @@ const noRevocation: TokenRevocation = {
  */
 export function benchTokenIssuer(jwt: AppConfig['auth']['jwt']): AccessTokens {
   return createAccessTokens({ ...jwt, accessTtlSec: 86_400 }, noRevocation);
+}
+
+/** One figure of a bench: ours against the least the stack can do, measured in the same run. */
+export interface BenchRow {
+  /** What is measured, for example "REST create, 50 connections". */
+  path: string;
+  /** Unit of `ours` and `baseline`, for example "req/s", "KiB/socket", "ms p99". */
+  unit: string;
+  ours: number;
+  /** The same-run baseline (bare stack), when there is one. */
+  baseline?: number;
+  /** Which system `baseline` is, for example "bare Koa, same pool and transaction". */
+  baselineName?: string;
+  /** Whether a higher or a lower figure is better; decides how the ratio reads. */
+  better: 'higher' | 'lower';
+  /** The target the issue sets, in words, for example ">= 0.5x bare and >= 1,000 req/s". */
+  target?: string;
+  /** Whether the target is met (left out when there is none). */
+  met?: boolean;
+  /** Anything else worth one line: latency, CPU, statements per request. */
+  detail?: string;
+}
+
+/** ours / baseline, rounded to two decimals, or undefined without a baseline. */
+export function ratioOf(row: Pick<BenchRow, 'ours' | 'baseline'>): number | undefined {
+  return row.baseline && Number.isFinite(row.baseline) ? Math.round((row.ours / row.baseline) * 100) / 100 : undefined;
+}
+
+/**
+ * Writes `bench/results/<name>.json` (or into `BENCH_RESULTS_DIR`): the rows, with their ratios, the
+ * command line, the machine and which app checkout ran. `npm run bench` collects these files into
+ * one table.
+ */
+export function writeBenchResults(name: string, rows: BenchRow[], extra: Record<string, unknown> = {}): string {
+  const dir = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  const body = {
+    bench: name,
+    at: new Date().toISOString(),
+    command: ['npx tsx', path.relative(ROOT, process.argv[1] ?? name), ...process.argv.slice(2)].join(' '),
+    app: APP_ROOT === ROOT ? 'this checkout' : APP_ROOT,
+    machine: machineInfo(),
+    rows: rows.map((row) => ({ ...row, ratio: ratioOf(row) })),
+    ...extra,
+  };
+  writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+  log(`results written to ${path.relative(process.cwd(), file)}`);
+  return file;
 }
