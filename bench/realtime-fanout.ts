@@ -94,7 +94,10 @@ runBench('realtime-fanout', async () => {
     profileTag,
     ...(profileDir ? { profileDir } : {}),
   });
-  const idleOptions = { clientProcs: args.clientProcs, concurrency: args.concurrency, warmup: args.warmup, settleMs: args.settle * 1000, ...(profileDir ? { profileDir } : {}) };
+  // BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot of the first instance of each system with its idle sockets.
+  const heapDir = process.env.BENCH_HEAP_SNAPSHOT ? path.resolve(process.env.BENCH_HEAP_SNAPSHOT) : undefined;
+  if (heapDir) mkdirSync(heapDir, { recursive: true });
+  const idleOptions = { clientProcs: args.clientProcs, concurrency: args.concurrency, warmup: args.warmup, settleMs: args.settle * 1000, ...(profileDir ? { profileDir } : {}), ...(heapDir ? { heapDir } : {}) };
 
   const bench = await startBenchServices('rtfan', { profile: process.env.BENCH_PROFILE ?? 'production' });
   const config = loadConfig({ ...bench.env, INSTANCE_ID: 'bench' });

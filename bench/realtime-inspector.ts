@@ -15,6 +15,8 @@ export interface Inspector {
   settledMemory(): Promise<NodeJS.MemoryUsage>;
   startProfile(samplingIntervalUs: number): Promise<void>;
   stopProfile(): Promise<CpuProfile>;
+  /** Writes a heap snapshot (open it in Chrome DevTools' Memory tab) after a forced GC. */
+  writeHeapSnapshot(file: string): Promise<void>;
   close(): void;
 }
 
@@ -46,8 +48,10 @@ export async function openInspector(port: number, timeoutMs: number): Promise<In
     ws.once('error', reject);
   });
   const requests = pendingRequests();
+  let snapshotChunks: string[] | undefined;
   ws.on('message', (data) => {
-    const message = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const message = JSON.parse(String(data)) as { id?: number; method?: string; params?: { chunk?: string }; result?: unknown; error?: { message: string } };
+    if (message.method === 'HeapProfiler.addHeapSnapshotChunk' && snapshotChunks) snapshotChunks.push(message.params?.chunk ?? '');
     if (message.id === undefined) return;
     if (message.error) requests.fail(message.id, new Error(`inspector: ${message.error.message}`));
     else requests.answer(message.id, message.result);
@@ -76,6 +80,13 @@ export async function openInspector(port: number, timeoutMs: number): Promise<In
       const { profile } = await call<{ profile: CpuProfile }>('Profiler.stop');
       await call('Profiler.disable');
       return profile;
+    },
+    async writeHeapSnapshot(file) {
+      await call('HeapProfiler.collectGarbage');
+      snapshotChunks = [];
+      await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, 300_000);
+      writeFileSync(file, snapshotChunks.join(''));
+      snapshotChunks = undefined;
     },
     close: () => ws.close(),
   };

@@ -103,7 +103,7 @@ async function memoryOf(instance: Instance): Promise<Memory> {
 export async function idleSockets(
   system: System,
   targets: ClientTarget[],
-  opts: { clientProcs: number; concurrency: number; warmup: number; settleMs: number; profileDir?: string },
+  opts: { clientProcs: number; concurrency: number; warmup: number; settleMs: number; profileDir?: string; heapDir?: string },
 ): Promise<IdleResult> {
   const { name } = system;
   if (opts.warmup > 0) {
@@ -115,6 +115,7 @@ export async function idleSockets(
     if (warmed.failed > 0) throw new Error(`${name}: warm-up connects failed: ${warmed.errors.join('; ')}`);
   }
   await sleep(opts.settleMs);
+  if (opts.heapDir) await system.instances[0]!.inspector.writeHeapSnapshot(path.join(opts.heapDir, `${system.instances[0]!.label}-before.heapsnapshot`));
   const before = await Promise.all(system.instances.map(memoryOf));
 
   const groups: ClientGroup[] = opts.clientProcs === 0 ? [localClients()] : Array.from({ length: opts.clientProcs }, () => forkedClients(ROOT));
@@ -137,6 +138,11 @@ export async function idleSockets(
   await sleep(opts.settleMs);
   const held = await Promise.all(system.instances.map((i) => system.socketsOn(i)));
   const after = await Promise.all(system.instances.map(memoryOf));
+  if (opts.heapDir) {
+    const file = path.join(opts.heapDir, `${system.instances[0]!.label}-after.heapsnapshot`);
+    await system.instances[0]!.inspector.writeHeapSnapshot(file);
+    log(`${name}: heap snapshots of ${system.instances[0]!.label} before the connects and with its sockets in ${opts.heapDir}`);
+  }
   if (held.reduce((a, b) => a + b, 0) !== targets.length) throw new Error(`${name}: the instances hold ${held.join(' + ')} sockets, ${targets.length} connected`);
   return { instances: system.instances.map((i, j) => ({ label: i.label, held: held[j]!, before: before[j]!, after: after[j]! })), connect: { sockets: targets.length, ms }, groups };
 }

@@ -4,8 +4,6 @@ import type { Metrics } from '../kernel/metrics.js';
 import { handshakeAuthSchema } from '../kernel/contracts/socket-events.js';
 import { userRoom, type EitherSocket } from './socket-server.js';
 
-export type UserStatusLookup = (userId: string) => Promise<'WAITING' | 'ACTIVE' | 'BLOCKED' | null>;
-
 /** A connect_error the client can act on: `err.message` is the code, `err.data` the detail. */
 function refuse(code: string, message: string): Error & { data: { code: string; message: string } } {
   return Object.assign(new Error(code), { data: { code, message } });
@@ -13,12 +11,16 @@ function refuse(code: string, message: string): Error & { data: { code: string; 
 
 /**
  * Socket.IO handshake middleware: the access token from `auth.token` gets the same checks as REST
- * (pinned algorithm, iss, aud, exp, revocation), the user must be ACTIVE, and `/admin` also needs
+ * (pinned algorithm, iss, aud, exp, revocation: one Redis MGET, no SQL), and `/admin` also needs
  * role ADMIN. Accepted sockets carry the principal in `socket.data`.
+ *
+ * The user is ACTIVE by construction, as on REST: tokens are issued only to ACTIVE accounts (login,
+ * OAuth and refresh refuse the others), and every way out of ACTIVE (block, deletion) revokes all
+ * of the user's tokens before it answers. So the revocation check is the status check, and a
+ * connect costs no MariaDB query.
  */
 export function handshakeAuth(deps: {
   accessTokens: AccessTokens;
-  userStatus: UserStatusLookup;
   metrics: Metrics;
   /** Sockets one user may hold on this instance in this namespace (each costs a replay and timers). */
   maxSocketsPerUser: number;
@@ -33,8 +35,6 @@ export function handshakeAuth(deps: {
     deps.accessTokens
       .verify(auth.data.token)
       .then(async (principal) => {
-        const status = await deps.userStatus(principal.userId);
-        if (status !== 'ACTIVE') throw refuse('forbidden', 'account is not active');
         if (deps.requireAdmin && principal.role !== 'ADMIN') throw refuse('forbidden', 'administrator role required');
         const held = socket.nsp.adapter.rooms.get(userRoom(principal.userId))?.size ?? 0;
         if (held >= deps.maxSocketsPerUser) throw refuse('too_many_connections', `at most ${deps.maxSocketsPerUser} connections per user`);
@@ -42,6 +42,8 @@ export function handshakeAuth(deps: {
         socket.data.role = principal.role;
         socket.data.sessionId = principal.sessionId;
         socket.data.tokenExpiresAtMs = principal.expiresAtMs;
+        // The socket keeps its handshake for life: keep what the connection handler reads, not the token.
+        socket.handshake.auth = auth.data.lastSeq === undefined ? {} : { lastSeq: auth.data.lastSeq };
         next();
       })
       .catch((err: unknown) => {

@@ -8,9 +8,10 @@ import type { NotificationService } from '../src/notifications/notification-serv
 import type { ActivityFeed } from './activity-feed.js';
 import { attachAdminChannel } from './admin-channel.js';
 import type { createAnnouncementChannel } from './announcement-channel.js';
-import { handshakeAuth, type UserStatusLookup } from './handshake-auth.js';
+import { handshakeAuth } from './handshake-auth.js';
 import type { createNotificationDelivery } from './notification-delivery.js';
 import type { SocketServer } from './socket-server.js';
+import { createTokenExpiryWheel } from './token-expiry.js';
 import { attachUserChannel } from './user-channel.js';
 
 /**
@@ -24,7 +25,6 @@ export { createAnnouncementChannel } from './announcement-channel.js';
 export { createNotificationDelivery } from './notification-delivery.js';
 export { createSessionControl } from './session-control.js';
 export { createSocketServer, type SocketServer } from './socket-server.js';
-export type { UserStatusLookup } from './handshake-auth.js';
 
 type Delivery = ReturnType<typeof createNotificationDelivery>;
 type AnnouncementChannel = ReturnType<typeof createAnnouncementChannel>;
@@ -36,7 +36,6 @@ export function attachRealtimeHandlers(deps: {
   log: Logger;
   metrics: Metrics;
   accessTokens: AccessTokens;
-  userStatus: UserStatusLookup;
   notifications: NotificationService;
   announcements: AnnouncementService;
   delivery: Delivery;
@@ -46,12 +45,15 @@ export function attachRealtimeHandlers(deps: {
   const { server, config, metrics, accessTokens } = deps;
   const log = deps.log.child({ component: 'realtime' });
   const guard = { eventsPerWindow: config.realtime.eventsPerWindow, eventWindowMs: config.realtime.eventWindowMs };
-  const handshake = { accessTokens, userStatus: deps.userStatus, metrics, maxSocketsPerUser: config.realtime.maxSocketsPerUser };
+  // One expiry timer for both namespaces of this instance.
+  const expiry = createTokenExpiryWheel();
+  const handshake = { accessTokens, metrics, maxSocketsPerUser: config.realtime.maxSocketsPerUser };
   server.users.use(handshakeAuth(handshake));
   server.admin.use(handshakeAuth({ ...handshake, requireAdmin: true }));
   attachUserChannel({
     nsp: server.users,
     accessTokens,
+    expiry,
     notifications: deps.notifications,
     delivery: deps.delivery,
     announcements: deps.announcements,
@@ -60,7 +62,7 @@ export function attachRealtimeHandlers(deps: {
     metrics,
     log,
   });
-  attachAdminChannel({ nsp: server.admin, feed: deps.feed, announcements: deps.announcements, accessTokens, guard, metrics, log });
+  attachAdminChannel({ nsp: server.admin, feed: deps.feed, announcements: deps.announcements, accessTokens, expiry, guard, metrics, log });
 }
 
 /** Starts and stops the realtime layer's timers and, at shutdown, moves clients elsewhere. */

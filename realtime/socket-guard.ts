@@ -27,75 +27,93 @@ type ClientEventName = keyof ClientToServerEvents | keyof AdminClientToServerEve
  */
 interface GuardedSocket {
   data: SocketData;
+  readonly connected: boolean;
   use(fn: (packet: [string, ...unknown[]], next: (err?: Error) => void) => void): unknown;
-  on(event: string, listener: (body?: unknown, ack?: unknown) => void): unknown;
+  on(event: string, listener: SharedListener): unknown;
   emit(event: 'server:notice', notice: ServerNotice): unknown;
   disconnect(close?: boolean): unknown;
 }
 
-/**
- * Per-socket protection: a fixed-window event budget (abusers are told why and disconnected),
- * unknown events ignored and counted, and `on(event, schema, handler)` that validates payloads
- * and answers every failure through the ack as `{ error: { code, message } }` — never by
- * throwing into the event loop.
- */
-export function guardSocket(socket: UserSocket | AdminSocket, deps: { options: GuardOptions; metrics: Metrics; log: Logger }) {
-  const { options, metrics } = deps;
-  const target = socket as unknown as GuardedSocket;
-  let windowStart = Date.now();
-  let count = 0;
-  let exceeded = false;
+/** A listener registered on every socket of a namespace: socket.io calls it with the socket as `this`. */
+type SharedListener = (this: GuardedSocket, body?: unknown, ack?: unknown) => void;
 
-  target.use(([event], next) => {
-    const now = Date.now();
-    if (now - windowStart >= options.eventWindowMs) {
-      windowStart = now;
-      count = 0;
-    }
-    count++;
-    if (count > options.eventsPerWindow) {
-      metrics.socketEventsReceivedTotal.inc({ event: KNOWN_CLIENT_EVENTS.has(event) ? event : 'unknown', outcome: 'rate_limited' });
-      if (!exceeded) {
-        exceeded = true;
-        deps.log.warn({ userId: target.data.userId, event }, 'socket exceeded its event rate; disconnecting');
-        target.emit('server:notice', { code: 'rate_limited', message: `more than ${options.eventsPerWindow} events in ${options.eventWindowMs} ms` });
-        target.disconnect(true);
+/**
+ * Protection of one namespace's sockets: a fixed-window event budget per socket (abusers are told
+ * why and disconnected), unknown events ignored and counted, and `on(event, schema, handler)` that
+ * validates payloads and answers every failure through the ack as `{ error: { code, message } }`
+ * — never by throwing into the event loop.
+ *
+ * The listeners are built once per namespace and shared by its sockets (socket.io calls an event
+ * listener with the socket as `this`), so a socket holds references, not closures of its own: only
+ * the budget's small state is per socket.
+ */
+export function createSocketGuard<S extends UserSocket | AdminSocket>(deps: { options: GuardOptions; metrics: Metrics; log: Logger }) {
+  const { options, metrics } = deps;
+  const listeners: Array<[ClientEventName, SharedListener]> = [];
+
+  function budget(target: GuardedSocket) {
+    let windowStart = Date.now();
+    let count = 0;
+    return ([event]: [string, ...unknown[]], next: (err?: Error) => void): void => {
+      const now = Date.now();
+      if (now - windowStart >= options.eventWindowMs) {
+        windowStart = now;
+        count = 0;
       }
-      return;
-    }
-    if (!KNOWN_CLIENT_EVENTS.has(event)) {
-      metrics.socketEventsReceivedTotal.inc({ event: 'unknown', outcome: 'unknown' });
-      return;
-    }
-    next();
-  });
+      if (++count > options.eventsPerWindow) {
+        metrics.socketEventsReceivedTotal.inc({ event: KNOWN_CLIENT_EVENTS.has(event) ? event : 'unknown', outcome: 'rate_limited' });
+        if (count === options.eventsPerWindow + 1 && target.connected) {
+          deps.log.warn({ userId: target.data.userId, event }, 'socket exceeded its event rate; disconnecting');
+          target.emit('server:notice', { code: 'rate_limited', message: `more than ${options.eventsPerWindow} events in ${options.eventWindowMs} ms` });
+          target.disconnect(true);
+        }
+        return;
+      }
+      if (!KNOWN_CLIENT_EVENTS.has(event)) {
+        metrics.socketEventsReceivedTotal.inc({ event: 'unknown', outcome: 'unknown' });
+        return;
+      }
+      next();
+    };
+  }
 
   return {
-    on<Z extends z.ZodType, R>(event: ClientEventName, schema: Z, handler: (body: z.output<Z>) => Promise<R>): void {
-      target.on(event, (body?: unknown, ack?: unknown) => {
-        // A client may send the payload alone, or the ack function in the payload's place.
-        const respond = typeof ack === 'function' ? (ack as (r: R | AckError) => void) : typeof body === 'function' ? (body as (r: R | AckError) => void) : () => undefined;
-        const parsed = schema.safeParse(typeof body === 'function' ? undefined : body);
-        if (!parsed.success) {
-          metrics.socketEventsReceivedTotal.inc({ event, outcome: 'invalid' });
-          respond({ error: { code: 'invalid_payload', message: parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ') } });
-          return;
-        }
-        handler(parsed.data).then(
-          (result) => {
-            metrics.socketEventsReceivedTotal.inc({ event, outcome: 'ok' });
-            respond(result);
-          },
-          (err: unknown) => {
-            metrics.socketEventsReceivedTotal.inc({ event, outcome: 'error' });
-            if (isAppError(err) && err.expose) return respond({ error: { code: err.code, message: err.message } });
-            deps.log.error({ err, event, userId: target.data.userId }, 'socket handler failed');
-            respond({ error: { code: 'internal_error', message: 'An unexpected error occurred' } });
-          },
-        );
-      });
+    /** Declares a client event of this namespace: its payload schema and what answers it. */
+    on<Z extends z.ZodType, R>(event: ClientEventName, schema: Z, handler: (socket: S, body: z.output<Z>) => Promise<R>): void {
+      listeners.push([
+        event,
+        function (this: GuardedSocket, body?: unknown, ack?: unknown) {
+          // A client may send the payload alone, or the ack function in the payload's place.
+          const respond = typeof ack === 'function' ? (ack as (r: R | AckError) => void) : typeof body === 'function' ? (body as (r: R | AckError) => void) : () => undefined;
+          const parsed = schema.safeParse(typeof body === 'function' ? undefined : body);
+          if (!parsed.success) {
+            metrics.socketEventsReceivedTotal.inc({ event, outcome: 'invalid' });
+            respond({ error: { code: 'invalid_payload', message: parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ') } });
+            return;
+          }
+          handler(this as unknown as S, parsed.data).then(
+            (result) => {
+              metrics.socketEventsReceivedTotal.inc({ event, outcome: 'ok' });
+              respond(result);
+            },
+            (err: unknown) => {
+              metrics.socketEventsReceivedTotal.inc({ event, outcome: 'error' });
+              if (isAppError(err) && err.expose) return respond({ error: { code: err.code, message: err.message } });
+              deps.log.error({ err, event, userId: this.data.userId }, 'socket handler failed');
+              respond({ error: { code: 'internal_error', message: 'An unexpected error occurred' } });
+            },
+          );
+        },
+      ]);
+    },
+
+    /** Puts a newly connected socket under the budget and registers the declared events on it. */
+    attach(socket: S): void {
+      const target = socket as unknown as GuardedSocket;
+      target.use(budget(target));
+      for (const [event, listener] of listeners) target.on(event, listener);
     },
   };
 }
 
-export type SocketGuard = ReturnType<typeof guardSocket>;
+export type SocketGuard<S extends UserSocket | AdminSocket> = ReturnType<typeof createSocketGuard<S>>;

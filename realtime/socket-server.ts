@@ -86,6 +86,15 @@ export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Red
     // socket.io types every namespace with the server's event maps; /admin has its own contract.
     admin: io.of('/admin') as unknown as AdminNamespace,
     clusterReachable: () => pub.status === 'ready',
-    attach: (httpServer) => void io.attach(httpServer),
+    attach(httpServer) {
+      io.attach(httpServer);
+      // Socket.IO's memory advice: the engine keeps each connection's upgrade request (headers, raw
+      // headers, stream state) for its lifetime. Nothing here reads it after the origin check above,
+      // so it is dropped once the connection is open (the handshake's headers, url and query then
+      // read as empty; the address is kept).
+      io.engine.on('connection', (rawSocket: { request: unknown }) => {
+        rawSocket.request = null;
+      });
+    },
   };
 }

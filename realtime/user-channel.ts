@@ -1,14 +1,14 @@
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
-import { ackAnnouncementSchema, ackNotificationsSchema, handshakeAuthSchema } from '../kernel/contracts/socket-events.js';
+import { ackAnnouncementSchema, ackNotificationsSchema, handshakeAuthSchema, refreshTokenSchema } from '../kernel/contracts/socket-events.js';
 import type { AnnouncementService } from '../src/announcements/announcement-service.js';
 import type { AccessTokens } from '../src/auth/access-tokens.js';
 import type { NotificationService } from '../src/notifications/notification-service.js';
 import type { createAnnouncementChannel } from './announcement-channel.js';
 import type { createNotificationDelivery } from './notification-delivery.js';
-import { guardSocket, type GuardOptions } from './socket-guard.js';
-import { sessionRoom, userRoom, type UserNamespace } from './socket-server.js';
-import { acceptTokenRefresh, watchTokenExpiry } from './token-expiry.js';
+import { createSocketGuard, type GuardOptions } from './socket-guard.js';
+import { sessionRoom, userRoom, type UserNamespace, type UserSocket } from './socket-server.js';
+import { tokenRefreshHandler, type TokenExpiryWheel } from './token-expiry.js';
 
 /**
  * Every user's sockets (namespace `/`): rooms for the person and the session, replay of the
@@ -17,6 +17,7 @@ import { acceptTokenRefresh, watchTokenExpiry } from './token-expiry.js';
 export function attachUserChannel(deps: {
   nsp: UserNamespace;
   accessTokens: AccessTokens;
+  expiry: TokenExpiryWheel;
   notifications: Pick<NotificationService, 'ack'>;
   delivery: Pick<ReturnType<typeof createNotificationDelivery>, 'replay' | 'deviceAcked'>;
   announcements: Pick<AnnouncementService, 'ack'>;
@@ -25,33 +26,35 @@ export function attachUserChannel(deps: {
   metrics: Metrics;
   log: Logger;
 }): void {
-  const { nsp, metrics } = deps;
+  const { nsp, metrics, expiry } = deps;
   const log = deps.log.child({ component: 'user-channel' });
+  const guard = createSocketGuard<UserSocket>({ options: deps.guard, metrics, log });
+
+  guard.on('notifications:ack', ackNotificationsSchema, async (socket, body) => {
+    deps.delivery.deviceAcked(socket, body);
+    return { acked: await deps.notifications.ack(socket.data.userId, body) };
+  });
+  guard.on('announcements:ack', ackAnnouncementSchema, async (socket, body) => {
+    await deps.announcements.ack(socket.data.userId, body.id);
+    return { ok: true as const };
+  });
+  guard.on('auth:refresh', refreshTokenSchema, tokenRefreshHandler({ wheel: expiry, accessTokens: deps.accessTokens }));
+
+  // One listener for every socket (socket.io calls it with the socket as `this`).
+  function disconnected(this: UserSocket, reason: string): void {
+    expiry.unwatch(this);
+    metrics.socketsConnected.dec({ namespace: '/' });
+    metrics.socketDisconnectsTotal.inc({ namespace: '/', reason });
+  }
 
   nsp.on('connection', (socket) => {
     const { userId, sessionId } = socket.data;
     void socket.join([userRoom(userId), sessionRoom(sessionId)]);
     metrics.socketsConnected.inc({ namespace: '/' });
     metrics.socketConnectionsTotal.inc({ namespace: '/' });
-    socket.once('disconnect', (reason) => {
-      metrics.socketsConnected.dec({ namespace: '/' });
-      metrics.socketDisconnectsTotal.inc({ namespace: '/', reason });
-    });
-
-    const expiry = watchTokenExpiry(socket);
-    const guard = guardSocket(socket, { options: deps.guard, metrics, log });
-
-    guard.on('notifications:ack', ackNotificationsSchema, async (body) => {
-      deps.delivery.deviceAcked(socket, body);
-      return { acked: await deps.notifications.ack(userId, body) };
-    });
-
-    guard.on('announcements:ack', ackAnnouncementSchema, async (body) => {
-      await deps.announcements.ack(userId, body.id);
-      return { ok: true as const };
-    });
-
-    acceptTokenRefresh({ socket, guard, expiry, accessTokens: deps.accessTokens });
+    socket.once('disconnect', disconnected);
+    expiry.watch(socket);
+    guard.attach(socket);
 
     const lastSeq = handshakeAuthSchema.safeParse(socket.handshake.auth).data?.lastSeq;
     Promise.all([deps.delivery.replay(socket, lastSeq), deps.announcementChannel.sendPending(socket)]).catch((err: unknown) =>

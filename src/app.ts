@@ -190,7 +190,6 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     log,
     metrics,
     accessTokens,
-    userStatus: identity.userStatus,
     notifications,
     announcements,
     delivery,

@@ -5,7 +5,6 @@ import type { SqlModels } from '../../models/sql/index.js';
 import { adminUsersRoutes } from '../admin/admin-users-routes.js';
 import { createAdminUsersService } from '../admin/admin-users-service.js';
 import type { RouteSpec } from '../http/route.js';
-import { UnauthorizedError } from '../../kernel/errors.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { Mailer } from '../../kernel/clients/mailer.js';
 import type { RateLimiter } from '../../kernel/rate-limiter.js';
@@ -47,11 +46,6 @@ export interface IdentityModuleDeps {
 export interface IdentityModule {
   routes: RouteSpec[];
   sessions: SessionService;
-  /**
-   * An account's status through the profile cache (Redis; MariaDB on a miss): every write to an
-   * account invalidates it, so a socket connect costs no SQL query. Null for an account that is gone.
-   */
-  userStatus(userId: string): Promise<UserProfile['status'] | null>;
 }
 
 /**
@@ -109,13 +103,5 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
   return {
     routes: [...authRoutes(auth, sessions), ...oauthRoutes({ config, passport, oauth, log }), ...userRoutes(userService), ...adminUsersRoutes(admin)],
     sessions,
-    async userStatus(userId) {
-      try {
-        return (await userService.profile(userId)).status;
-      } catch (err) {
-        if (err instanceof UnauthorizedError) return null;
-        throw err;
-      }
-    },
   };
 }

@@ -82,10 +82,17 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
       }
     });
 
-    it('when the user is blocked, or a USER opens /admin, then connect_error says forbidden', async () => {
+    it('when an administrator blocks or deletes an account, then its tokens issued before are refused at connect; a USER opening /admin is forbidden', async () => {
+      // No SQL on connect: the block and the deletion revoke the user's tokens, and the handshake
+      // checks revocation, so a token of an account that is no longer ACTIVE cannot connect.
+      const admin = await createTestUser(app, { role: 'ADMIN' });
       const blocked = await createTestUser(app);
-      await app.sql.User.update({ status: 'BLOCKED' }, { where: { id: blocked.userId } });
-      expect((await connectError(app.url(), { token: blocked.accessToken })).message).to.equal('forbidden');
+      expect((await connectDevice(app.url(), blocked.accessToken)).socket.connected, 'active before the block').to.equal(true);
+      await request(app.server).post(`/api/v1/admin/users/${blocked.userId}/block`).set(admin.auth).expect(200);
+      expect((await connectError(app.url(), { token: blocked.accessToken })).message).to.equal('unauthorized');
+      const deleted = await registerVerifyLogin(app, smtp);
+      await request(app.server).post('/api/v1/users/me/delete').set('Authorization', `Bearer ${deleted.accessToken}`).send({ password: deleted.password }).expect(204);
+      expect((await connectError(app.url(), { token: deleted.accessToken })).message).to.equal('unauthorized');
       expect((await connectError(app.url(), { token: user.accessToken }, { namespace: '/admin' })).message).to.equal('forbidden');
     });
 
