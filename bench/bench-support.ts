@@ -338,7 +338,11 @@ export interface BenchRow {
   better: 'higher' | 'lower';
   /** The target the issue sets, in words, for example ">= 0.5x bare and >= 1,000 req/s". */
   target?: string;
-  /** Whether the target is met (left out when there is none). */
+  /** The target as numbers: at least (better higher) or at most (lower) this ratio to the baseline... */
+  targetRatio?: number;
+  /** ...and this absolute figure. */
+  targetValue?: number;
+  /** Whether the target is met (left out when there is none; computed from the two above if they are given). */
   met?: boolean;
   /** Anything else worth one line: latency, CPU, statements per request. */
   detail?: string;
@@ -347,6 +351,15 @@ export interface BenchRow {
 /** ours / baseline, rounded to two decimals, or undefined without a baseline. */
 export function ratioOf(row: Pick<BenchRow, 'ours' | 'baseline'>): number | undefined {
   return row.baseline && Number.isFinite(row.baseline) ? Math.round((row.ours / row.baseline) * 100) / 100 : undefined;
+}
+
+/** Whether a row meets its numeric target, or undefined when it has none. */
+export function targetMet(row: BenchRow): boolean | undefined {
+  if (row.targetRatio === undefined && row.targetValue === undefined) return undefined;
+  const ratio = ratioOf(row);
+  const ok = (value: number | undefined, target: number | undefined) =>
+    target === undefined || (value !== undefined && (row.better === 'higher' ? value >= target : value <= target));
+  return ok(ratio, row.targetRatio) && ok(row.ours, row.targetValue);
 }
 
 /**
@@ -364,7 +377,7 @@ export function writeBenchResults(name: string, rows: BenchRow[], extra: Record<
     command: ['npx tsx', path.relative(ROOT, process.argv[1] ?? name), ...process.argv.slice(2)].join(' '),
     app: APP_ROOT === ROOT ? 'this checkout' : APP_ROOT,
     machine: machineInfo(),
-    rows: rows.map((row) => ({ ...row, ratio: ratioOf(row) })),
+    rows: rows.map((row) => ({ ...row, ratio: ratioOf(row), met: row.met ?? targetMet(row) })),
     ...extra,
   };
   writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);

@@ -41,13 +41,14 @@ import {
   startBenchServices,
   waitForHttp,
   withTimeout,
+  writeBenchResults,
   type BenchServices,
 } from './bench-support.js';
 import { now } from './realtime-clients.js';
 import { openInspector } from './realtime-inspector.js';
 import { dropped, fanOut, idleSockets, type Instance, type PhaseOptions, type System } from './realtime-measure.js';
 import { nodeChildOf, openFileLimit } from './realtime-procs.js';
-import { printReport, type SystemResult } from './realtime-report.js';
+import { latencyCdfs, printReport, resultRows, type SystemResult } from './realtime-report.js';
 
 const USAGE = `usage: npx tsx bench/realtime-fanout.ts [--sockets 2000] [--broadcasts 20] [--acked 10] [--client-procs 2]
     [--interval 0] [--concurrency 50] [--warmup 50] [--settle 5] [--gap 250] [--timeout 60] [--quiet-timeout 900] [--inbox 0]
@@ -134,6 +135,7 @@ runBench('realtime-fanout', async () => {
     `machine: ${machine}; open-file limit ${fdLimit}`,
     `clients: ${args.clientProcs === 0 ? 'all in the benchmark process' : `${args.clientProcs} client processes`}; ours: one user per socket, profile ${config.profile}; mongo-wire store: ${bench.services.started.mongo?.flavour ?? 'MONGO_URL'}; inbox: ${args.inbox} notifications stored before the connects`,
   ]);
+  writeBenchResults('realtime', resultRows(oursResult, bareResult, args.sockets), { latencyCdf: latencyCdfs([oursResult, bareResult]) });
   const problems = [oursResult, bareResult].flatMap((r) => [
     ...r.phases.filter((ph) => ph.missing > 0).map((ph) => `${ph.label}: ${ph.missing} deliveries missing`),
     ...(Object.keys(r.dropped).length > 0 ? [`${r.name}: sockets dropped during the run: ${JSON.stringify(r.dropped)}`] : []),

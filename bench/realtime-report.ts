@@ -1,6 +1,6 @@
 /** The printed result of bench/realtime-fanout.ts: memory per instance, then ours against bare. */
 import { availableParallelism } from 'node:os';
-import { percentile, table } from './bench-support.js';
+import { percentile, table, type BenchRow } from './bench-support.js';
 import { median, type FanOutResult, type IdleResult, type Memory } from './realtime-measure.js';
 
 export interface SystemResult {
@@ -119,4 +119,54 @@ export function printReport(ours: SystemResult, bare: SystemResult, heading: str
       }
     }
   }
+}
+
+/** The figures `npm run bench` collects (bench/results/realtime.json), each ours against bare from this run. */
+export function resultRows(ours: SystemResult, bare: SystemResult, sockets: number): BenchRow[] {
+  const find = (r: SystemResult, acks: boolean) => r.phases.find((ph) => ph.acks === acks);
+  const connects = (s: SystemResult) => s.idle.connect.sockets / (s.idle.connect.ms / 1000);
+  const cpu = (ph: FanOutResult) => (ph.serverCpuMs * 1000) / ph.latencies.length;
+  const p99 = (ph: FanOutResult) => percentile(ph.latencies, 99);
+  const bareNoAcks = find(bare, false)!;
+  const bareAcks = find(bare, true);
+  const oursNoAcks = find(ours, false)!;
+  const oursAcks = find(ours, true);
+  const bareName = 'bare socket.io + redis-adapter, same sockets';
+  const rows: BenchRow[] = [
+    { path: `connects/s, ${sockets} sockets over 2 instances`, unit: 'connects/s', ours: connects(ours), baseline: connects(bare), baselineName: bareName, better: 'higher', target: '>= 0.6x bare', targetRatio: 0.6, detail: 'ours: JWT, revocation, replay of the inbox and pending announcements' },
+    { path: 'heap per idle socket', unit: 'KiB', ours: perSocket(ours.idle, (m) => m.heap), baseline: perSocket(bare.idle, (m) => m.heap), baselineName: bareName, better: 'lower', target: '<= 1.2x bare', targetRatio: 1.2 },
+    { path: 'RSS per idle socket', unit: 'KiB', ours: perSocket(ours.idle, (m) => m.rss), baseline: perSocket(bare.idle, (m) => m.rss), baselineName: bareName, better: 'lower' },
+    { path: 'fan-out, acks withheld (delivery path alone)', unit: 'deliveries/s', ours: oursNoAcks.deliveriesPerSec, baseline: bareNoAcks.deliveriesPerSec, baselineName: `${bareName}, broadcast without acks`, better: 'higher', target: '>= 1.0x bare', targetRatio: 1.0, detail: `p99 ${p99(oursNoAcks).toFixed(0)} ms vs ${p99(bareNoAcks).toFixed(0)} ms` },
+    { path: 'server CPU per delivery, acks withheld', unit: 'µs', ours: cpu(oursNoAcks), baseline: cpu(bareNoAcks), baselineName: `${bareName}, broadcast without acks`, better: 'lower', target: '<= 1.1x bare', targetRatio: 1.1 },
+  ];
+  if (oursAcks) {
+    const stored = oursAcks.sent.flatMap((x) => (x.acksMs === undefined ? [] : [x.acksMs]));
+    rows.push({
+      path: 'fan-out, clients acking',
+      unit: 'deliveries/s',
+      ours: oursAcks.deliveriesPerSec,
+      baseline: bareNoAcks.deliveriesPerSec,
+      baselineName: `${bareName}, broadcast without acks`,
+      better: 'higher',
+      target: '>= 0.8x bare',
+      targetRatio: 0.8,
+      detail: `p99 ${p99(oursAcks).toFixed(0)} ms; every ack stored ${stored.length > 0 ? `${(Math.max(...stored) / 1000).toFixed(1)} s` : '-'} after the POST at most${bareAcks ? `; bare with acks ${bareAcks.deliveriesPerSec.toFixed(0)}/s` : ''}`,
+    });
+  }
+  return rows;
+}
+
+/** Latency distributions of every phase, as at most `points` (ms, cumulative fraction) pairs for plots. */
+export function latencyCdfs(systems: SystemResult[], points = 100): Record<string, Array<[number, number]>> {
+  const out: Record<string, Array<[number, number]>> = {};
+  for (const s of systems) {
+    for (const ph of s.phases) {
+      const n = ph.latencies.length;
+      out[ph.label] = Array.from({ length: Math.min(points, n) }, (_, i) => {
+        const idx = Math.min(n - 1, Math.round(((i + 1) / Math.min(points, n)) * n) - 1);
+        return [Math.round(ph.latencies[idx]! * 10) / 10, Math.round(((idx + 1) / n) * 1000) / 1000];
+      });
+    }
+  }
+  return out;
 }

@@ -13,16 +13,36 @@ const CATCH_UP_WINDOW_MS = 10 * 60_000;
 
 interface SocketAnnouncement {
   message: AnnouncementMessage;
+  /** When it was last sent to the socket (0: never). */
   lastSentAtMs: number;
-  inFlight: boolean;
+  /** The socket.io ack id of the last send, so a resend can drop the stale one. */
+  ackId: number;
   /** Kept once acked, so the same announcement found again (catch-up, fan-out) is not re-sent. */
   acked: boolean;
+}
+
+/** socket.io-parser's EVENT packet type. */
+const EVENT = 2;
+
+/**
+ * Drops the ack callback socket.io keeps for a packet sent earlier (its `acks` map, which a
+ * broadcast with acks fills without a timeout), so a device that never acks does not grow it by
+ * one entry per resend.
+ */
+function forgetAck(socket: UserSocket, ackId: number): void {
+  const { acks } = socket as unknown as { acks?: Map<number, unknown> };
+  acks?.delete(ackId);
 }
 
 /**
  * Announcements over sockets. A new one is fanned out by every instance to its own sockets (told
  * through `serverSideEmit`), so each device's ack is attributed to its user and recorded once.
  * Devices that were offline get pending announcements on their next connect.
+ *
+ * A fan-out is one socket.io broadcast with acknowledgements (`adapter.broadcastWithAck`, local to
+ * this instance): the packet is encoded, and its WebSocket frame built, once for all the sockets,
+ * which share one ack callback; socket.io calls it with the acking socket as `this`, so every ack is
+ * still attributed to its device.
  *
  * Delivery to a connected device is tracked per socket until that socket acks: every
  * `redeliverIntervalMs` an instance re-sends what its sockets have not acked within the ack
@@ -44,36 +64,63 @@ export function createAnnouncementChannel(deps: {
   const bySocket = new WeakMap<UserSocket, Map<string, SocketAnnouncement>>();
   /** Announcements this instance has fanned out (id → createdAt ms), pruned after the catch-up window. */
   const fannedOut = new Map<string, number>();
+  /** One ack callback per announcement, shared by every socket it is sent to. */
+  const ackCallbacks = new Map<string, (this: UserSocket, ...args: unknown[]) => void>();
   const startedAtMs = Date.now();
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
 
-  function emit(socket: UserSocket, entry: SocketAnnouncement): void {
-    entry.inFlight = true;
-    entry.lastSentAtMs = Date.now();
-    deps.metrics.notificationsEmittedTotal.inc({ kind: 'announcement' });
-    socket.timeout(deps.ackTimeoutMs).emit('announcement', entry.message, (err: Error | null) => {
-      entry.inFlight = false;
-      if (err) return; // no ack in time: the next tick sends it again while the socket is connected
-      entry.acked = true;
-      deps.acks.deviceAcked(socket.data.userId, entry.message.id);
-    });
+  function ackCallback(id: string) {
+    let callback = ackCallbacks.get(id);
+    if (!callback) {
+      callback = function (this: UserSocket) {
+        const entry = bySocket.get(this)?.get(id);
+        if (!entry || entry.acked || !this.connected) return;
+        entry.acked = true;
+        deps.acks.deviceAcked(this.data.userId, id);
+      };
+      ackCallbacks.set(id, callback);
+    }
+    return callback;
   }
 
-  function sendTo(socket: UserSocket, message: AnnouncementMessage): void {
-    let known = bySocket.get(socket);
-    if (!known) bySocket.set(socket, (known = new Map()));
-    if (known.has(message.id)) return;
-    const entry: SocketAnnouncement = { message, lastSentAtMs: 0, inFlight: false, acked: false };
-    known.set(message.id, entry);
-    emit(socket, entry);
+  /** Sends one announcement to these local sockets in one broadcast, each asked for an ack. */
+  function emit(sockets: UserSocket[], message: AnnouncementMessage): void {
+    if (sockets.length === 0) return;
+    const now = Date.now();
+    const packet: { type: number; data: unknown[]; id?: number } = { type: EVENT, data: ['announcement', message] };
+    const rooms = new Set<string>();
+    for (const socket of sockets) rooms.add(socket.id); // every socket is in the room of its own id
+    users.adapter.broadcastWithAck(packet as never, { rooms, except: new Set(), flags: { local: true } }, () => undefined, ackCallback(message.id));
+    for (const socket of sockets) {
+      const entry = bySocket.get(socket)?.get(message.id);
+      if (!entry) continue;
+      // A resend replaces the previous ack id; the device may ack either, once.
+      if (entry.lastSentAtMs > 0) forgetAck(socket, entry.ackId);
+      entry.lastSentAtMs = now;
+      entry.ackId = packet.id!;
+    }
+    deps.metrics.notificationsEmittedTotal.inc({ kind: 'announcement' }, sockets.length);
+  }
+
+  /** Starts tracking `message` for each socket that does not have it yet, and sends it to those. */
+  function sendTo(sockets: Iterable<UserSocket>, message: AnnouncementMessage): void {
+    const fresh: UserSocket[] = [];
+    for (const socket of sockets) {
+      let known = bySocket.get(socket);
+      if (!known) bySocket.set(socket, (known = new Map()));
+      if (known.has(message.id)) continue;
+      known.set(message.id, { message, lastSentAtMs: 0, ackId: -1, acked: false });
+      fresh.push(socket);
+    }
+    emit(fresh, message);
   }
 
   const fanOutLocally = (message: AnnouncementMessage) => {
     if (fannedOut.has(message.id)) return;
     fannedOut.set(message.id, Date.parse(message.createdAt));
     deps.queries.invalidateRecent();
-    for (const socket of users.sockets.values()) sendTo(socket, message);
+    sendTo(users.sockets.values(), message);
   };
   admin.on('announcement:fan-out', (message) => fanOutLocally(message));
 
@@ -83,11 +130,17 @@ export function createAnnouncementChannel(deps: {
     for (const [id, createdAtMs] of fannedOut) if (createdAtMs < now - CATCH_UP_WINDOW_MS) fannedOut.delete(id);
     const since = new Date(Math.max(startedAtMs, now - CATCH_UP_WINDOW_MS));
     for (const a of await deps.queries.createdSince(since)) fanOutLocally(toMessage(a));
+    for (const id of ackCallbacks.keys()) if (!fannedOut.has(id)) ackCallbacks.delete(id);
+    const due = new Map<string, { message: AnnouncementMessage; sockets: UserSocket[] }>();
     for (const socket of users.sockets.values()) {
       for (const entry of bySocket.get(socket)?.values() ?? []) {
-        if (!entry.acked && !entry.inFlight && now - entry.lastSentAtMs >= deps.ackTimeoutMs) emit(socket, entry);
+        if (entry.acked || now - entry.lastSentAtMs < deps.ackTimeoutMs) continue;
+        let group = due.get(entry.message.id);
+        if (!group) due.set(entry.message.id, (group = { message: entry.message, sockets: [] }));
+        group.sockets.push(socket);
       }
     }
+    for (const { message, sockets } of due.values()) emit(sockets, message);
   }
 
   return {
@@ -102,7 +155,7 @@ export function createAnnouncementChannel(deps: {
       }
     },
     async sendPending(socket: UserSocket): Promise<void> {
-      for (const a of await deps.queries.pendingFor(socket.data.userId)) sendTo(socket, toMessage(a));
+      for (const a of await deps.queries.pendingFor(socket.data.userId)) sendTo([socket], toMessage(a));
     },
     start(): void {
       timer = setInterval(() => {
