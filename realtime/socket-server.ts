@@ -91,9 +91,15 @@ export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Red
       // Socket.IO's memory advice: the engine keeps each connection's upgrade request (headers, raw
       // headers, stream state) for its lifetime. Nothing here reads it after the origin check above,
       // so it is dropped once the connection is open (the handshake's headers, url and query then
-      // read as empty; the address is kept).
-      io.engine.on('connection', (rawSocket: { request: unknown }) => {
+      // read as empty; the address is kept). engine.io's upgrade response object still holds the
+      // request until the TCP socket closes, so its headers, the bulk of it, are let go too.
+      io.engine.on('connection', (rawSocket: { request: { headers: unknown; rawHeaders: unknown } | null }) => {
+        const request = rawSocket.request;
         rawSocket.request = null;
+        if (request) {
+          request.headers = {};
+          request.rawHeaders = [];
+        }
       });
     },
   };
