@@ -1,3 +1,4 @@
+import { createCoalescedReads } from '../kernel/coalesced-reads.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
 import { analysisStatusEnvelopeSchema, type AnalysisStatusEnvelope, type NotificationEnvelope } from '../kernel/contracts/socket-events.js';
@@ -74,6 +75,9 @@ export function createNotificationDelivery(deps: {
   const headsLastRound = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let round: Promise<void> = Promise.resolve();
+  // Connects come in bursts (a reconnect storm after an instance goes away): their head reads
+  // share one `_id $in` query per batch instead of one query each.
+  const headReads = createCoalescedReads((userIds: string[]) => repo.heads(userIds), { maxKeys: 100 });
 
   const stateOf = (socket: UserSocket): DeviceState => {
     let state = devices.get(socket);
@@ -179,7 +183,7 @@ export function createNotificationDelivery(deps: {
 
     async replay(socket, lastSeq) {
       const { userId } = socket.data;
-      const head = await repo.head(userId);
+      const head = (await headReads.load(userId)) ?? 0;
       // A device that says nothing about what it saw is treated as up to date, except for what
       // nobody has acknowledged yet; one that claims more than was ever handed out (a store
       // restored from an older backup) is treated as up to date with what exists.

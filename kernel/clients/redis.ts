@@ -12,7 +12,9 @@ import type { Logger } from '../logger.js';
 export function createRedis(config: Pick<AppConfig, 'redis'>, log: Logger, name: string, options: { prefixed?: boolean } = {}): Redis {
   const client = new Redis(config.redis.url, {
     connectionName: name,
-    ...(options.prefixed === false ? {} : { keyPrefix: config.redis.keyPrefix }),
+    // Command clients send what is issued in one tick as one pipeline (one write instead of one per
+    // command: a burst of connects checks revocation together); the adapter's pub/sub ones do not.
+    ...(options.prefixed === false ? {} : { keyPrefix: config.redis.keyPrefix, enableAutoPipelining: true }),
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
