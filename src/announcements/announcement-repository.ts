@@ -75,6 +75,13 @@ export function createAnnouncementRepository(models: MongoModels) {
       return new Set(rows.map((r) => r.announcementId));
     },
 
+    /** Which of these (announcement, user) pairs are acknowledged, for many users at once (`_id` lookups). */
+    async ackedPairs(pairs: Array<{ announcementId: string; userId: string }>): Promise<Set<string>> {
+      if (pairs.length === 0) return new Set();
+      const rows = await AnnouncementAck.find({ _id: { $in: pairs.map((p) => announcementAckId(p.announcementId, p.userId)) } }, { _id: 1 }).lean();
+      return new Set(rows.map((r) => String(r._id)));
+    },
+
     /** Records the ack; false when this user had already acknowledged it. */
     async ack(announcementId: string, userId: string): Promise<boolean> {
       try {

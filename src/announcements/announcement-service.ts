@@ -1,3 +1,5 @@
+import { createCoalescedReads } from '../../kernel/coalesced-reads.js';
+import { announcementAckId } from '../../models/mongo/index.js';
 import type { AnnouncementAcks } from './announcement-acks.js';
 import type { Announcement, AnnouncementRepository } from './announcement-repository.js';
 
@@ -33,6 +35,15 @@ export function createAnnouncementQueries(repo: AnnouncementRepository, options:
     });
     return entry.list;
   };
+  // Every connect asks which active announcements its user acknowledged: concurrent connects share
+  // one `_id $in` query (a reconnect storm costs a few queries, not one per socket).
+  const ackReads = createCoalescedReads(
+    async (pairs: Array<{ announcementId: string; userId: string }>) => {
+      const acked = await repo.ackedPairs(pairs);
+      return new Map(pairs.map((p) => [p, acked.has(announcementAckId(p.announcementId, p.userId))]));
+    },
+    { maxKeys: 500 },
+  );
   return {
     /** A new announcement exists: the next read goes to the store. */
     invalidateRecent(): void {
@@ -47,8 +58,8 @@ export function createAnnouncementQueries(repo: AnnouncementRepository, options:
     async pendingFor(userId: string): Promise<Announcement[]> {
       const now = Date.now();
       const active = (await recent()).filter((a) => a.expiresAt === null || a.expiresAt.getTime() > now);
-      const acked = await repo.ackedIds(userId, active.map((a) => a.id));
-      return active.filter((a) => !acked.has(a.id)).reverse();
+      const acked = await Promise.all(active.map((a) => ackReads.load({ announcementId: a.id, userId })));
+      return active.filter((_, i) => acked[i] !== true).reverse();
     },
 
     async listFor(userId: string): Promise<Array<Announcement & { acked: boolean }>> {
