@@ -1,0 +1,519 @@
+/**
+ * A diary written -> COMPLETED on the writer's socket, through the whole pipeline, at fixed rates:
+ *   npx tsx bench/pipeline-latency.ts [--rates 10,100,500] [--duration 10] [--users 50] [--warmup 20] [--timeout 300]
+ *
+ * Starts the services in a temp dir (or uses *_URL), migrates, creates --users users with tokens,
+ * runs one `api` (REST, Socket.IO, outbox relay, status consumer) and one `worker` as child
+ * processes (production profile on loopback), connects one socket per user that acks every
+ * `analysis:status`, and taps the request and status topics with a consumer group of its own
+ * (latest offsets). Then, per rate, POSTs --duration s of entries open-loop (each send is
+ * scheduled by the clock, never by an earlier response) round-robin over the users and waits for
+ * every COMPLETED on its writer's socket. Each entry is timed at six points:
+ *   sent (client) -> response (client) -> request on Kafka (relay's CreateTime) -> PROCESSING
+ *   produced (worker's CreateTime) -> COMPLETED produced -> COMPLETED on the socket (client),
+ * giving five hops that add up to the end-to-end time. Writes bench/results/pipeline.json.
+ * Exits 1 if an entry is refused, not COMPLETED on its socket within --timeout s of the phase's
+ * last send, lands on another user's socket, FAILED, or a process or socket died.
+ */
+import * as mariadb from 'mariadb';
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { loadConfig, type AppConfig } from '../config/index.js';
+import { topicNames } from '../kernel/contracts/analysis-events.js';
+import { createLogger } from '../kernel/logger.js';
+import { runMigrate } from '../src/cli/migrate-command.js';
+import {
+  benchTokenIssuer,
+  freePort,
+  log,
+  machineInfo,
+  metricValue,
+  numericArgs,
+  onCleanup,
+  percentile,
+  runBench,
+  sleep,
+  spawnApp,
+  startBenchServices,
+  table,
+  waitForHttp,
+  withTimeout,
+  writeBenchResults,
+  type AppChild,
+  type BenchRow,
+} from './bench-support.js';
+import { cpuBetween, cpuSnapshot, formatCpu } from './cpu-usage.js';
+import { createDiaryTexts } from './diary-texts.js';
+import { connectUsers, tapPipeline, type KafkaSeen, type UserSockets } from './pipeline-taps.js';
+
+const USAGE = `usage: npx tsx bench/pipeline-latency.ts [--rates 10,100,500] [--duration 10] [--users 50] [--warmup 20] [--timeout 300]
+  --rates      entries/s of each phase, comma-separated, run one after the other
+  --duration   seconds of sending per phase
+  --users      users, one connected socket each; the entries go round-robin over them
+  --warmup     entries written (at 10/s) and waited for before the first phase; not measured
+  --timeout    seconds after a phase's last send within which every COMPLETED must be on its socket`;
+
+/** The hops, in pipeline order; each is the difference of two consecutive timestamps. */
+const HOPS = [
+  { key: 'api', name: 'API: POST sent -> 201 received' },
+  { key: 'relay', name: 'outbox relay: 201 -> request on Kafka' },
+  { key: 'workerPickup', name: 'worker: request on Kafka -> PROCESSING produced' },
+  { key: 'workerAnalysis', name: 'worker: PROCESSING -> COMPLETED produced' },
+  { key: 'gatewayStore', name: 'gateway: COMPLETED produced -> notification stamped' },
+  { key: 'gatewayDeliver', name: 'gateway: stamped -> COMPLETED on the socket' },
+] as const;
+type HopKey = (typeof HOPS)[number]['key'];
+
+/** The four stages of the pipeline the hops belong to (the brief's hops). */
+const STAGES = [
+  { key: 'api', name: 'API (POST -> 201)', hops: ['api'] },
+  { key: 'relay', name: 'outbox relay (201 -> request on Kafka)', hops: ['relay'] },
+  { key: 'worker', name: 'worker (request on Kafka -> COMPLETED produced)', hops: ['workerPickup', 'workerAnalysis'] },
+  { key: 'gateway', name: 'gateway + store + Socket.IO (COMPLETED produced -> socket)', hops: ['gatewayStore', 'gatewayDeliver'] },
+] as const satisfies ReadonlyArray<{ key: string; name: string; hops: readonly HopKey[] }>;
+
+interface Entry {
+  userIndex: number;
+  sentAt: number;
+  /** When the send was due; sentAt - dueAt is how far the load generator fell behind. */
+  dueAt: number;
+  respondedAt?: number;
+  status?: number;
+  diaryId?: string;
+  error?: string;
+}
+
+interface Timeline {
+  e2e: number;
+  hops: Record<HopKey, number>;
+}
+
+interface PhaseResult {
+  rate: number;
+  entries: Entry[];
+  sentRate: number;
+  maxLagMs: number;
+  timelines: Timeline[];
+  missing: { response: number; kafka: number; socket: number };
+  wrongSocket: number;
+  failed: number;
+  requestCopies: number;
+  cpu: Array<[string, number]>;
+  /** From the API's own metrics: server-side mean of the POSTs, gateway events by outcome. */
+  api: { postServerMeanMs: number; gatewayOutcomes: Record<string, number>; rowLockWaits: number; rowLockMs: number };
+  /** Per entry, the gateway's time for the PROCESSING event (produced -> on the socket). */
+  processingGatewayMs: number[];
+  /** Entries whose COMPLETED was produced before their PROCESSING was on the socket: it queued behind it. */
+  completedBehindProcessing: number;
+  /** From the first send to the last COMPLETED on a socket. */
+  spanMs: number;
+}
+
+runBench('pipeline-latency', async () => {
+  const { rates, rest } = ratesArg(process.argv.slice(2), [10, 100, 500]);
+  const args = numericArgs(rest, { duration: 10, users: 50, warmup: 20, timeout: 300 }, USAGE);
+  if (args.duration <= 0 || args.users < 1 || args.timeout <= 0) throw new Error(`--duration, --users and --timeout must be positive\n${USAGE}`);
+  const profile = process.env.BENCH_PROFILE ?? 'production';
+  const machine = machineInfo();
+  log(machine);
+
+  const bench = await startBenchServices('pipe', { profile });
+  const port = await freePort();
+  const apiEnv = { PORT: String(port), METRICS_PORT: String(await freePort()), INSTANCE_ID: 'bench-api' };
+  const workerEnv = { METRICS_PORT: String(await freePort()), INSTANCE_ID: 'bench-worker' };
+  const config = loadConfig({ ...bench.env, ...apiEnv });
+  const topics = topicNames(config.kafka.topicPrefix);
+
+  log(`migrating ${bench.namespace}`);
+  await withTimeout(runMigrate(config, createLogger(config, 'bench'), 'up'), 120_000, 'migrate');
+  const db = await openDb(config);
+  onCleanup('bench mariadb connection', () => db.end().catch(() => undefined));
+  const users = await createUsers(db, config, args.users);
+  log(`${users.length} users with access tokens`);
+
+  // The worker first: it creates the topics, which the API's status consumer subscribes to.
+  const worker = spawnApp(bench, 'worker', 'worker', workerEnv);
+  await waitForHttp(`http://127.0.0.1:${workerEnv.METRICS_PORT}/healthz`, worker, 90_000, path.join(bench.rootDir, 'logs', 'worker.log'));
+  const api = spawnApp(bench, 'api', 'api', apiEnv);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${baseUrl}/readyz`, api, 90_000, path.join(bench.rootDir, 'logs', 'api.log'));
+  log(`api ready at ${baseUrl} (pid ${api.pid}), worker pid ${worker.pid}, profile ${profile}, ${config.kafka.partitions} partitions`);
+  const died = watchExits({ api, worker });
+
+  const kafka = await tapPipeline(config.kafka.brokers, topics, `${bench.namespace}-pipeline-tap-${randomUUID().slice(0, 8)}`);
+  const sockets = await connectUsers(baseUrl, users, 10, 20_000);
+  log(`${users.length} sockets connected; Kafka tap on ${topics.analysisRequested} and ${topics.analysisStatus}`);
+
+  const nextText = createDiaryTexts(13);
+  const bodies = Array.from({ length: 1000 }, () => {
+    const { title, content } = nextText();
+    return JSON.stringify({ title, content });
+  });
+  let written = 0;
+  const runPhase = (rate: number, count: number) => sendAtRate(baseUrl, users, bodies, rate, count, args.timeout * 1000, () => written++);
+
+  if (args.warmup > 0) {
+    log(`warm-up: ${args.warmup} entries at 10/s`);
+    const warm = await runPhase(10, args.warmup);
+    await waitForPhase(warm, kafka, sockets, args.timeout * 1000, died, false);
+    if (warm.some((e) => !e.diaryId || !sockets.seen.get(e.diaryId)?.completedSeenAt)) throw new Error('warm-up: not every entry reached COMPLETED on its socket');
+  }
+
+  const results: PhaseResult[] = [];
+  for (const rate of rates) {
+    const count = Math.max(1, Math.round(rate * args.duration));
+    log(`${rate} entries/s for ${args.duration} s (${count} entries over ${users.length} users)`);
+    const cpuBefore = cpuSnapshot();
+    const countersBefore = await apiCounters(baseUrl);
+    const locksBefore = await rowLocks(db);
+    const entries = await runPhase(rate, count);
+    const sentRate = (count * 1000) / Math.max(1, entries.at(-1)!.sentAt - entries[0]!.sentAt + 1000 / rate);
+    await waitForPhase(entries, kafka, sockets, args.timeout * 1000, died, true);
+    const cpu = cpuBetween(cpuBefore, cpuSnapshot());
+    const locksAfter = await rowLocks(db);
+    const apiDelta = { ...apiBetween(countersBefore, await apiCounters(baseUrl)), rowLockWaits: locksAfter.waits - locksBefore.waits, rowLockMs: locksAfter.ms - locksBefore.ms };
+    results.push(summarize(rate, entries, sentRate, kafka, sockets, users, cpu, apiDelta));
+    const r = results.at(-1)!;
+    log(`${rate}/s: ${r.timelines.length}/${count} complete, e2e p50 ${fmt(pct(r.timelines.map((t) => t.e2e), 50))} ms p99 ${fmt(pct(r.timelines.map((t) => t.e2e), 99))} ms`);
+    // Let the API's and worker's queues and the stores settle before the next rate.
+    await sleep(2_000);
+  }
+  sockets.close();
+
+  report(results, { machine, users: users.length, duration: args.duration, partitions: config.kafka.partitions, config, mongo: bench.services.started.mongo?.flavour ?? 'MONGO_URL' });
+  const rows = results.flatMap((r): BenchRow[] => {
+    const e2e = r.timelines.map((t) => t.e2e);
+    const detail = `${r.timelines.length}/${r.entries.length} entries COMPLETED on their sockets, sent ${r.sentRate.toFixed(1)}/s; share of the median: ${formatShares(sharesOfMedian(r.timelines, stageParts))}`;
+    return [
+      { path: `diary written -> COMPLETED on the socket, p50, ${r.rate} entries/s`, unit: 'ms', ours: round1(pct(e2e, 50)), better: 'lower', detail },
+      { path: `diary written -> COMPLETED on the socket, p99, ${r.rate} entries/s`, unit: 'ms', ours: round1(pct(e2e, 99)), better: 'lower', detail },
+    ];
+  });
+  writeBenchResults('pipeline', rows, { hops: results.map(hopSummary) });
+
+  const problems: string[] = [];
+  for (const r of results) {
+    const refused = r.entries.filter((e) => e.status !== 201);
+    if (refused.length > 0) problems.push(`${r.rate}/s: ${refused.length} POSTs not answered 201 (e.g. ${refused[0]!.status ?? ''} ${refused[0]!.error ?? ''})`);
+    if (r.missing.socket > 0) problems.push(`${r.rate}/s: ${r.missing.socket} of ${r.entries.length} entries not COMPLETED on a socket within ${args.timeout} s of the last send`);
+    if (r.missing.kafka > 0) problems.push(`${r.rate}/s: ${r.missing.kafka} entries without their request, PROCESSING or COMPLETED seen on Kafka`);
+    if (r.wrongSocket > 0) problems.push(`${r.rate}/s: ${r.wrongSocket} COMPLETED delivered to another user's socket`);
+    if (r.failed > 0) problems.push(`${r.rate}/s: ${r.failed} analyses FAILED`);
+  }
+  const dropped = sockets.disconnects();
+  if (Object.keys(dropped).length > 0) problems.push(`sockets dropped during the run: ${JSON.stringify(dropped)}`);
+  for (const problem of problems) console.error(`FAIL ${problem}`);
+  log(`${written} entries written in all`);
+  return problems.length > 0 ? 1 : 0;
+});
+
+/** Pulls `--rates a,b,c` out of argv (numericArgs takes only single numbers). */
+function ratesArg(argv: string[], defaults: number[]): { rates: number[]; rest: string[] } {
+  const rest: string[] = [];
+  let rates = defaults;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg !== '--rates' && !arg.startsWith('--rates=')) {
+      rest.push(arg);
+      continue;
+    }
+    const raw = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+    rates = (raw ?? '').split(',').map(Number);
+    if (rates.length === 0 || rates.some((r) => !Number.isFinite(r) || r <= 0 || r > 5_000)) throw new Error(`--rates needs comma-separated entries/s in (0, 5000]\n${USAGE}`);
+  }
+  return { rates, rest };
+}
+
+async function openDb(config: AppConfig): Promise<mariadb.Connection> {
+  const url = new URL(config.mariadb.url);
+  const db = await mariadb.createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: url.pathname.slice(1),
+    bigIntAsNumber: true,
+  });
+  db.on('error', (err: Error) => log(`mariadb connection: ${err.message}`));
+  return db;
+}
+
+/** MariaDB's row-lock counters (server-wide; this bench's own queries take no locks). */
+async function rowLocks(db: mariadb.Connection): Promise<{ waits: number; ms: number }> {
+  const rows = (await db.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_row_lock_waits', 'Innodb_row_lock_time')")) as Array<{ Variable_name: string; Value: string }>;
+  const value = (name: string) => Number(rows.find((r) => r.Variable_name === name)?.Value ?? 0);
+  return { waits: value('Innodb_row_lock_waits'), ms: value('Innodb_row_lock_time') };
+}
+
+async function createUsers(db: mariadb.Connection, config: AppConfig, count: number): Promise<Array<{ userId: string; token: string }>> {
+  // The daily limit (50 a day by default) would refuse most entries. Raised, not disabled, so
+  // every create still pays for the check it pays for in production.
+  await db.query("UPDATE settings_options SET default_value = '1000000' WHERE `key` = 'diary.maxPerDay'");
+  const run = randomUUID().slice(0, 8);
+  const rows = Array.from({ length: count }, (_, i) => [`pipe_${run}_${i}@example.test`, `pipe_${run}_${i}`, `Writer ${i}`]);
+  await db.batch("INSERT INTO users (email, username, nickname, role, status) VALUES (?, ?, ?, 'USER', 'ACTIVE')", rows);
+  const saved = (await db.query('SELECT id FROM users WHERE username LIKE ? ORDER BY id', [`pipe\\_${run}\\_%`])) as Array<{ id: number }>;
+  if (saved.length !== count) throw new Error(`expected ${count} users, found ${saved.length}`);
+  const tokens = benchTokenIssuer(config.auth.jwt);
+  return saved.map((u) => ({ userId: String(u.id), token: tokens.issue({ userId: String(u.id), role: 'USER', sessionId: randomUUID() }).accessToken }));
+}
+
+/**
+ * Sends `count` POSTs at `rate`/s, each at its due time (start + i/rate) whether or not earlier
+ * ones were answered, round-robin over the users; resolves when all are sent (not answered).
+ */
+async function sendAtRate(baseUrl: string, users: Array<{ token: string }>, bodies: string[], rate: number, count: number, timeoutMs: number, onSent: () => number): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  const started = Date.now();
+  for (let i = 0; i < count; i++) {
+    const dueAt = started + (i * 1000) / rate;
+    if (dueAt > Date.now()) await sleep(dueAt - Date.now());
+    const n = onSent();
+    const entry: Entry = { userIndex: n % users.length, sentAt: Date.now(), dueAt };
+    entries.push(entry);
+    void fetch(`${baseUrl}/api/v1/diaries`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${users[entry.userIndex]!.token}`, 'content-type': 'application/json' },
+      body: bodies[n % bodies.length],
+      // Above the API's capacity the answers queue; a slow answer is measured, not abandoned.
+      signal: AbortSignal.timeout(timeoutMs),
+    }).then(
+      async (res) => {
+        const body = (await res.json().catch(() => undefined)) as { id?: string | number; detail?: string } | undefined;
+        entry.respondedAt = Date.now();
+        entry.status = res.status;
+        if (res.status === 201 && body?.id !== undefined) entry.diaryId = String(body.id);
+        else entry.error = JSON.stringify(body).slice(0, 200);
+      },
+      (err: unknown) => {
+        entry.respondedAt = Date.now();
+        entry.error = err instanceof Error ? err.message : String(err);
+      },
+    );
+  }
+  return entries;
+}
+
+/** Rejects as soon as the api or the worker exits, so a wait does not run into its timeout. */
+function watchExits(children: Record<string, AppChild>): { check(): void } {
+  let gone: string | undefined;
+  for (const [name, child] of Object.entries(children)) void child.exited.then((code) => (gone ??= `${name} exited with code ${code}`));
+  return {
+    check() {
+      if (gone) throw new Error(gone);
+    },
+  };
+}
+
+/**
+ * Waits until every entry was answered and, for the created ones, its COMPLETED is on a socket
+ * and (when `needKafka`) its request, PROCESSING and COMPLETED were seen on Kafka; at most
+ * `timeoutMs` after the phase's last send. A FAILED analysis ends the wait early.
+ */
+async function waitForPhase(entries: Entry[], kafka: Map<string, KafkaSeen>, sockets: UserSockets, timeoutMs: number, died: { check(): void }, needKafka: boolean): Promise<void> {
+  const deadline = entries.at(-1)!.sentAt + timeoutMs;
+  const pending = (e: Entry) => {
+    if (e.respondedAt === undefined) return true;
+    if (!e.diaryId) return false;
+    if (sockets.seen.get(e.diaryId)?.failed || kafka.get(e.diaryId)?.failed) return false;
+    if (!sockets.seen.get(e.diaryId)?.completedSeenAt) return true;
+    const k = kafka.get(e.diaryId);
+    return needKafka && (k?.requestedAt === undefined || k.processingAt === undefined || k.completedAt === undefined);
+  };
+  let left = entries.filter(pending);
+  while (left.length > 0 && Date.now() < deadline) {
+    died.check();
+    await sleep(50);
+    left = left.filter(pending);
+  }
+}
+
+function summarize(rate: number, entries: Entry[], sentRate: number, kafka: Map<string, KafkaSeen>, sockets: UserSockets, users: Array<{ userId: string }>, cpu: Array<[string, number]>, api: PhaseResult['api']): PhaseResult {
+  const timelines: Timeline[] = [];
+  const missing = { response: 0, kafka: 0, socket: 0 };
+  let wrongSocket = 0;
+  let failed = 0;
+  let requestCopies = 0;
+  let lastSeen = 0;
+  const processingGatewayMs: number[] = [];
+  let completedBehindProcessing = 0;
+  for (const e of entries) {
+    if (e.respondedAt === undefined || !e.diaryId) {
+      missing.response++;
+      continue;
+    }
+    const k = kafka.get(e.diaryId);
+    const s = sockets.seen.get(e.diaryId);
+    if (k?.failed || s?.failed) failed++;
+    if (s?.completedSeenAt === undefined) missing.socket++;
+    else if (s.completedUserId !== users[e.userIndex]!.userId) wrongSocket++;
+    requestCopies += Math.max(0, k?.requestCopies ?? 0);
+    if (k?.requestedAt === undefined || k.processingAt === undefined || k.completedAt === undefined) {
+      missing.kafka++;
+      continue;
+    }
+    if (s?.completedSeenAt === undefined) continue;
+    lastSeen = Math.max(lastSeen, s.completedSeenAt);
+    if (s.processingSeenAt !== undefined) {
+      processingGatewayMs.push(s.processingSeenAt - k.processingAt);
+      if (k.completedAt < s.processingSeenAt) completedBehindProcessing++;
+    }
+    timelines.push({
+      e2e: s.completedSeenAt - e.sentAt,
+      hops: {
+        api: e.respondedAt - e.sentAt,
+        relay: k.requestedAt - e.respondedAt,
+        workerPickup: k.processingAt - k.requestedAt,
+        workerAnalysis: k.completedAt - k.processingAt,
+        gatewayStore: (s.completedStoredAt ?? s.completedSeenAt) - k.completedAt,
+        gatewayDeliver: s.completedSeenAt - (s.completedStoredAt ?? s.completedSeenAt),
+      },
+    });
+  }
+  const maxLagMs = Math.max(...entries.map((e) => e.sentAt - e.dueAt));
+  return { rate, entries, sentRate, maxLagMs, timelines, missing, wrongSocket, failed, requestCopies, cpu, api, processingGatewayMs, completedBehindProcessing, spanMs: lastSeen - entries[0]!.sentAt };
+}
+
+const pct = (values: number[], p: number) => percentile([...values].sort((a, b) => a - b), p);
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(n >= 100 ? 0 : 1) : '-');
+
+/** A hop or a stage: a name and its value in one entry's timeline. */
+interface Part {
+  key: string;
+  name: string;
+  of(t: Timeline): number;
+}
+const hopParts: Part[] = HOPS.map(({ key, name }) => ({ key, name, of: (t) => t.hops[key] }));
+const stageParts: Part[] = STAGES.map(({ key, name, hops }) => ({ key, name, of: (t) => hops.reduce((sum, h) => sum + t.hops[h], 0) }));
+
+/**
+ * Where the median entry's time went: the entries whose end-to-end time lies in the middle tenth
+ * (45th to 55th percentile), each part's mean over them divided by their mean end-to-end time.
+ * Unlike the parts' own medians these add up to 100%.
+ */
+function sharesOfMedian(timelines: Timeline[], parts: Part[]): Record<string, number> {
+  const sorted = [...timelines].sort((a, b) => a.e2e - b.e2e);
+  const from = Math.floor(sorted.length * 0.45);
+  const band = sorted.slice(from, Math.max(from + 1, Math.ceil(sorted.length * 0.55)));
+  const total = band.reduce((sum, t) => sum + t.e2e, 0);
+  return Object.fromEntries(parts.map((part) => [part.key, total > 0 ? band.reduce((sum, t) => sum + part.of(t), 0) / total : Number.NaN]));
+}
+
+function formatShares(shares: Record<string, number>): string {
+  return Object.entries(shares)
+    .map(([key, share]) => `${key} ${(share * 100).toFixed(0)}%`)
+    .join(', ');
+}
+
+function partStats(r: PhaseResult, parts: Part[]) {
+  const shares = sharesOfMedian(r.timelines, parts);
+  return Object.fromEntries(
+    parts.map((part) => {
+      const values = r.timelines.map(part.of);
+      return [part.key, { what: part.name, p50: round1(pct(values, 50)), p99: round1(pct(values, 99)), max: round1(Math.max(...values)), shareOfMedian: Math.round(shares[part.key]! * 1000) / 1000 }];
+    }),
+  );
+}
+
+function hopSummary(r: PhaseResult) {
+  const e2e = r.timelines.map((t) => t.e2e);
+  const relay = r.timelines.map((t) => t.hops.relay);
+  return {
+    rate: r.rate,
+    sentPerSec: round1(r.sentRate),
+    entries: r.entries.length,
+    completed: r.timelines.length,
+    completedPerSec: round1((r.timelines.length * 1000) / Math.max(1, r.spanMs)),
+    endToEnd: { p50: round1(pct(e2e, 50)), p99: round1(pct(e2e, 99)), max: round1(Math.max(...e2e)) },
+    stages: partStats(r, stageParts),
+    hops: partStats(r, hopParts),
+    relayBeforeResponse: relay.filter((ms) => ms < 0).length,
+    relayOver250ms: relay.filter((ms) => ms > 250).length,
+    requestCopies: r.requestCopies,
+    gatewayProcessingEvent: { p50: round1(pct(r.processingGatewayMs, 50)), p99: round1(pct(r.processingGatewayMs, 99)) },
+    completedBehindProcessing: r.completedBehindProcessing,
+    apiServerMeanMs: round1(r.api.postServerMeanMs),
+    gatewayOutcomes: r.api.gatewayOutcomes,
+    mariadbRowLockWaits: r.api.rowLockWaits,
+    mariadbRowLockMs: r.api.rowLockMs,
+    loadGeneratorMaxLagMs: Math.round(r.maxLagMs),
+  };
+}
+
+function partTable(r: PhaseResult, parts: Part[]): string {
+  const shares = sharesOfMedian(r.timelines, parts);
+  return table(
+    ['', 'p50', 'p99', 'max', 'share of median'],
+    parts.map((part) => {
+      const values = r.timelines.map(part.of);
+      return [part.name, pct(values, 50), pct(values, 99), Math.max(...values), `${(shares[part.key]! * 100).toFixed(1)}%`];
+    }),
+  );
+}
+
+function report(results: PhaseResult[], info: { machine: string; users: number; duration: number; partitions: number; config: AppConfig; mongo: string }): void {
+  const o = info.config.outbox;
+  console.log('');
+  console.log(
+    `pipeline-latency: one api + one worker, ${info.users} users with a socket each, ${info.duration} s per rate, ${info.partitions} partitions, ` +
+      `outbox poll ${o.pollIntervalMs} ms (woken on each write), batch ${o.batchSize}, partitionsConcurrently ${info.config.worker.partitionsConcurrently} (worker and gateway), mongo-wire: ${info.mongo}`,
+  );
+  console.log(`machine: ${info.machine}`);
+  console.log('');
+  console.log(
+    table(
+      ['rate /s', 'sent /s', 'completed', 'done /s', 'e2e p50 ms', 'e2e p99 ms', 'e2e max ms', 'load gen. max lag ms'],
+      results.map((r) => {
+        const e2e = r.timelines.map((t) => t.e2e);
+        return [r.rate, r.sentRate, `${r.timelines.length}/${r.entries.length}`, (r.timelines.length * 1000) / Math.max(1, r.spanMs), pct(e2e, 50), pct(e2e, 99), Math.max(...e2e), r.maxLagMs];
+      }),
+    ),
+  );
+  for (const r of results) {
+    console.log('');
+    console.log(`${r.rate} entries/s, ms (share of median = of the entries around the median end to end):`);
+    console.log(partTable(r, stageParts));
+    console.log('');
+    console.log(partTable(r, hopParts));
+    const relay = r.timelines.map((t) => t.hops.relay);
+    console.log(
+      `  relay: ${relay.filter((ms) => ms < 0).length} requests were on Kafka before the client had its 201 (the relay is woken at commit, before the response is written); ` +
+        `${relay.filter((ms) => ms > 250).length} took over 250 ms; ${r.requestCopies} duplicate requests`,
+    );
+    console.log(
+      `  gateway: its PROCESSING event took p50 ${fmt(pct(r.processingGatewayMs, 50))} ms / p99 ${fmt(pct(r.processingGatewayMs, 99))} ms from produced to the socket; ` +
+        `${r.completedBehindProcessing} of ${r.timelines.length} COMPLETED events were produced before their PROCESSING was on the socket (same partition: they queued behind it)`,
+    );
+    console.log(`  api: POST server mean ${fmt(r.api.postServerMeanMs)} ms (its own histogram); gateway events by outcome: ${JSON.stringify(r.api.gatewayOutcomes)}; MariaDB row-lock waits ${r.api.rowLockWaits} (${r.api.rowLockMs} ms in all)`);
+    console.log(`  CPU, in cores of ${availableParallelism()}: ${formatCpu(r.cpu)}`);
+  }
+  console.log('');
+}
+
+interface ApiCounters {
+  postSeconds: number;
+  posts: number;
+  gateway: Record<string, number>;
+}
+
+async function apiCounters(baseUrl: string): Promise<ApiCounters> {
+  const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`api GET /metrics answered ${res.status}`);
+  const text = await res.text();
+  const labels = { method: 'POST', route: '/api/v1/diaries' };
+  return {
+    postSeconds: metricValue(text, 'http_request_duration_seconds_sum', labels),
+    posts: metricValue(text, 'http_request_duration_seconds_count', labels),
+    gateway: Object.fromEntries(['applied', 'duplicate', 'stale', 'orphan', 'invalid', 'error'].map((outcome) => [outcome, metricValue(text, 'kafka_messages_consumed_total', { group: 'realtime-gateway', outcome })])),
+  };
+}
+
+function apiBetween(before: ApiCounters, after: ApiCounters): Omit<PhaseResult['api'], 'rowLockWaits' | 'rowLockMs'> {
+  const posts = after.posts - before.posts;
+  return {
+    postServerMeanMs: posts > 0 ? ((after.postSeconds - before.postSeconds) / posts) * 1000 : Number.NaN,
+    gatewayOutcomes: Object.fromEntries(Object.entries(after.gateway).map(([k, v]) => [k, v - (before.gateway[k] ?? 0)]).filter(([, v]) => v !== 0)),
+  };
+}
