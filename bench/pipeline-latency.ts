@@ -471,6 +471,13 @@ function report(results: PhaseResult[], info: { machine: string; users: number; 
       }),
     ),
   );
+  const over = results.filter((r) => (r.timelines.length * 1000) / Math.max(1, r.spanMs) < 0.9 * r.sentRate);
+  if (over.length > 0) {
+    console.log(
+      `above capacity at ${over.map((r) => `${r.rate}/s`).join(', ')}: entries completed more slowly than they were sent, so those latencies are the queue growing ` +
+        `over a ${info.duration} s burst (longer bursts give longer latencies), and the first hop whose p50 jumps is where the queue forms`,
+    );
+  }
   for (const r of results) {
     console.log('');
     console.log(`${r.rate} entries/s, ms (share of median = of the entries around the median end to end):`);
