@@ -195,7 +195,14 @@ runBench('pipeline-latency', async () => {
   const problems: string[] = [];
   for (const r of results) {
     const refused = r.entries.filter((e) => e.status !== 201);
-    if (refused.length > 0) problems.push(`${r.rate}/s: ${refused.length} POSTs not answered 201 (e.g. ${refused[0]!.status ?? ''} ${refused[0]!.error ?? ''})`);
+    if (refused.length > 0) {
+      const kinds = new Map<string, number>();
+      for (const e of refused) {
+        const kind = e.status !== undefined ? `${e.status} ${/"code":"([^"]+)"/.exec(e.error ?? '')?.[1] ?? ''}`.trim() : (e.error ?? 'no answer').slice(0, 80);
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      }
+      problems.push(`${r.rate}/s: ${refused.length} POSTs not answered 201 (${[...kinds].map(([kind, n]) => `${n}x ${kind}`).join(', ')})`);
+    }
     if (r.missing.socket > 0) problems.push(`${r.rate}/s: ${r.missing.socket} of ${r.entries.length} entries not COMPLETED on a socket within ${args.timeout} s of the last send`);
     if (r.missing.kafka > 0) problems.push(`${r.rate}/s: ${r.missing.kafka} entries without their request, PROCESSING or COMPLETED seen on Kafka`);
     if (r.wrongSocket > 0) problems.push(`${r.rate}/s: ${r.wrongSocket} COMPLETED delivered to another user's socket`);
@@ -288,7 +295,9 @@ async function sendAtRate(baseUrl: string, users: Array<{ token: string }>, bodi
       },
       (err: unknown) => {
         entry.respondedAt = Date.now();
-        entry.error = err instanceof Error ? err.message : String(err);
+        // fetch says only "fetch failed"; the reason (a connect timeout, a reset) is its cause.
+        const cause = err instanceof Error && err.cause instanceof Error ? `: ${(err.cause as Error & { code?: string }).code ?? err.cause.message}` : '';
+        entry.error = `${err instanceof Error ? err.message : String(err)}${cause}`;
       },
     );
   }
