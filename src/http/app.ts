@@ -1,3 +1,4 @@
+import { METHODS } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import Router from '@koa/router';
@@ -63,10 +64,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(requireJsonBody);
   for (const mw of options.middleware ?? []) app.use(mw);
 
-  const apiRouter = new Router({ prefix: API_PREFIX });
+  // Every method Node parses is "implemented" for the routers' method check, so one no route has
+  // (TRACE, QUERY, ...) on an existing path is a 405 with `Allow`, not a 501.
+  const methods = [...METHODS];
+  const apiRouter = new Router({ prefix: API_PREFIX, methods });
   // Operations paths match exactly: a case- or slash-variant (`/METRICS`, `/metrics/`) must not
   // slip past an edge that hides `/metrics`.
-  const rootRouter = new Router({ strict: true, sensitive: true });
+  const rootRouter = new Router({ strict: true, sensitive: true, methods });
   mountRoutes(apiRouter, options.routes.filter((r) => !r.root), { authenticate: options.authenticate, audit: options.audit });
   mountRoutes(rootRouter, options.routes.filter((r) => r.root), { authenticate: options.authenticate, audit: options.audit });
   app.use(rootRouter.routes()).use(rootRouter.allowedMethods());

@@ -92,6 +92,17 @@ describe('HTTP platform: health, readiness, metrics, request ids, errors', () =>
     expect(res.body.errorId).to.match(/^[0-9a-f-]{36}$/);
   });
 
+  it('when a method no route has is used on an existing path, then the answer is 405 with Allow (not 501); on an unknown path 404', async () => {
+    for (const method of ['TRACE', 'PUT', 'QUERY']) {
+      const agent = request(app.server) as unknown as Record<string, (url: string) => request.Test>;
+      const res = await agent[method.toLowerCase()]!('/healthz');
+      expect(res.status, method).to.equal(405);
+      expect(res.headers.allow, method).to.match(/\bGET\b/);
+      expect(res.headers['content-type'], method).to.match(/application\/problem\+json/);
+    }
+    expect((await request(app.server).trace('/api/v1/nothing-here')).status).to.equal(404);
+  });
+
   it('when /metrics is scraped, then HTTP durations are labelled by route template and default metrics are present', async () => {
     await request(app.server).get('/api/v1/nothing-here/42');
     const res = await request(app.server).get('/metrics');
