@@ -18,7 +18,12 @@ const OPTION_FIELDS = ['id', 'key', 'defaultValue', 'dataType', 'description', '
 
 export function createSettingsRepository(models: SqlModels) {
   const { SettingsOption, UserCustomSetting } = models;
-  const toOption = (row: { get(opts: { plain: true }): unknown }) => row.get({ plain: true }) as SettingsOption;
+  // Only the option's own fields: a created or updated row also carries createdAt/updatedAt, which
+  // the API's option schema does not have.
+  const toOption = (row: { get(opts: { plain: true }): unknown }): SettingsOption => {
+    const plain = row.get({ plain: true }) as Record<string, unknown>;
+    return Object.fromEntries(OPTION_FIELDS.map((field) => [field, plain[field]])) as unknown as SettingsOption;
+  };
 
   return {
     async listOptions(): Promise<SettingsOption[]> {

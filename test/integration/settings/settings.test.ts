@@ -99,6 +99,8 @@ describe('settings over REST', () => {
         .set(admin.auth)
         .send({ key: 'journal.font', dataType: 'STRING', defaultValue: 'serif', description: 'Font' });
       expect(created.status).to.equal(201);
+      // Exactly the documented option fields (the row's timestamps are not part of it).
+      expect(Object.keys(created.body).sort()).to.deep.equal(['dataType', 'defaultValue', 'description', 'key', 'userEditable']);
       expect((await effective(alice))['journal.font']!.value).to.equal('serif');
 
       expect((await request(app.server).patch('/api/v1/admin/settings-options/journal.font').set(admin.auth).send({ defaultValue: 'sans' })).status).to.equal(200);
@@ -106,6 +108,7 @@ describe('settings over REST', () => {
 
       const locked = await request(app.server).patch('/api/v1/admin/settings-options/journal.font').set(admin.auth).send({ userEditable: false });
       expect(locked.body.userEditable).to.equal(false);
+      expect(Object.keys(locked.body).sort()).to.deep.equal(['dataType', 'defaultValue', 'description', 'key', 'userEditable']);
       expect((await put(alice, 'journal.font', 'mono')).status).to.equal(403);
 
       expect((await request(app.server).delete('/api/v1/admin/settings-options/journal.font').set(admin.auth)).status).to.equal(204);
