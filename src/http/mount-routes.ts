@@ -80,6 +80,21 @@ function auditResponse(route: RouteSpec, status: number, body: unknown, audit: R
   const result = schema.safeParse(wire);
   if (!result.success) {
     audit({ operationId: route.operationId, status, problem: toFieldProblems(result.error, 'body').map((p) => `${p.path}: ${p.message}`).join('; ') });
+    return;
   }
+  // Parsing strips fields the schema does not name; the document forbids them, so a response
+  // carrying one breaks the contract too.
+  const extra = undocumentedFields(wire, result.data, 'body');
+  if (extra.length > 0) audit({ operationId: route.operationId, status, problem: `undocumented fields: ${extra.join(', ')}` });
+}
+
+/** Paths of object keys in `wire` that parsing dropped (present in the response, absent from the parsed value). */
+function undocumentedFields(wire: unknown, parsed: unknown, at: string): string[] {
+  if (Array.isArray(wire) && Array.isArray(parsed)) return wire.flatMap((item, i) => undocumentedFields(item, parsed[i], `${at}[${i}]`));
+  if (wire === null || parsed === null || typeof wire !== 'object' || typeof parsed !== 'object' || Array.isArray(parsed)) return [];
+  const kept = parsed as Record<string, unknown>;
+  return Object.entries(wire as Record<string, unknown>).flatMap(([key, value]) =>
+    key in kept ? undocumentedFields(value, kept[key], `${at}.${key}`) : [`${at}.${key}`],
+  );
 }
 
