@@ -9,7 +9,7 @@ import type { DeadLetterToPublish, StatusToPublish } from './pipeline-publisher.
 
 /**
  * Requests handled together: one read per collection, one produce for their PROCESSING, one bulk
- * write, one produce for their outcomes, one offset commit. Large enough to amortise the round
+ * write, one produce for their outcomes. Large enough to amortise the round
  * trips, small enough that a chunk's COMPLETED statuses are not held back long behind the rest of
  * a big fetch (kafkajs hands over up to 1 MiB per partition).
  */
@@ -20,10 +20,11 @@ export interface BatchContext {
   partition: number;
   messages: KafkaMessage[];
   heartbeat(): Promise<void>;
-  /** Marks every message up to `offset` done; committed with the next commit. */
+  /**
+   * Marks every message up to `offset` done. kafkajs commits the resolved offsets after each batch,
+   * and also when the batch handler throws, so finished chunks are not redone.
+   */
   resolveOffset(offset: string): void;
-  /** Commits the resolved offsets. */
-  commit(): Promise<void>;
   /** False once the consumer stops or the partition was revoked or sought: start no more work. */
   mayContinue(): boolean;
   signal: AbortSignal;
@@ -51,7 +52,7 @@ type Deferred = { kind: 'handle'; message: KafkaMessage } | { kind: 'retry'; req
  *    requests in the chunk (so its revisions are handled one after the other, as before) and the
  *    requests whose first attempt failed (retries with backoff, then COMPLETED or FAILED + DLQ).
  *    A failing request holds back neither the chunk's other COMPLETED statuses nor other diaries;
- * 4. only then is the chunk's last offset resolved and committed.
+ * 4. only then is the chunk's last offset resolved (kafkajs commits it after the batch).
  *
  * An infrastructure error (MongoDB, Kafka) is thrown: the chunk and the rest of the batch stay
  * uncommitted and kafkajs delivers them again; what was stored is found on redelivery and
@@ -103,12 +104,18 @@ export function createAnalysisBatchHandler(deps: AnalysisHandlerDeps) {
 
     const saves: AnalysisToSave[] = [];
     if (fresh.length > 0) {
-      await publisher.publish({ statuses: fresh.map(({ req, requestId }) => ({ event: statusEvent(req, { status: 'PROCESSING' }), requestId })) });
+      // Produced while the analyses run; awaited before anything that must come after it (the
+      // COMPLETED statuses, the careful path). Its error is kept, not left unhandled meanwhile.
+      const processingSent = publisher
+        .publish({ statuses: fresh.map(({ req, requestId }) => ({ event: statusEvent(req, { status: 'PROCESSING' }), requestId })) })
+        .then(() => undefined, (err: unknown) => err ?? new Error('producing PROCESSING failed'));
       metrics.workerInFlight.inc(fresh.length);
       try {
         for (const r of fresh) {
           let result: AnalysisResult;
           try {
+            // The offline analyzer is synchronous inside: one at a time is as fast as it gets;
+            // an LLM analyzer is called one request at a time per partition, as before.
             result = await one.analyzeOnce(r.req, ctx.signal);
           } catch (err) {
             if (ctx.signal.aborted) throw err;
@@ -124,6 +131,8 @@ export function createAnalysisBatchHandler(deps: AnalysisHandlerDeps) {
       } finally {
         metrics.workerInFlight.dec(fresh.length);
       }
+      const failed = await processingSent;
+      if (failed) throw failed;
     }
     await store.saveMany(saves);
     await publisher.publish({ statuses, deadLetters });
@@ -156,7 +165,6 @@ export function createAnalysisBatchHandler(deps: AnalysisHandlerDeps) {
         stopBeats();
       }
       ctx.resolveOffset(chunk.at(-1)!.offset);
-      await ctx.commit();
       await ctx.heartbeat();
     }
   };

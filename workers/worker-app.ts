@@ -114,7 +114,7 @@ export async function createWorkerApp(
         partitionsConsumedConcurrently: config.worker.partitionsConcurrently,
         // The handler resolves each chunk's last offset itself, once its work is stored and produced.
         eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const { topic, partition, messages } = batch;
           try {
             await handleBatch({
@@ -123,7 +123,6 @@ export async function createWorkerApp(
               messages,
               heartbeat,
               resolveOffset,
-              commit: () => commitOffsetsIfNecessary(),
               mayContinue: () => isRunning() && !isStale() && !inFlight.signal.aborted,
               signal: inFlight.signal,
             });
