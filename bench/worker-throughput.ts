@@ -161,8 +161,9 @@ async function main(): Promise<number> {
     if (done.length < 2) return undefined;
     const rate = (from: number, to: number) => (to > from && done[to]! > done[from]! ? ((to - from) * 1000) / (done[to]! - done[from]!) : Number.NaN);
     const decile = Math.max(1, Math.floor(done.length / 10));
-    // The first COMPLETED came before the first snapshot: count the analyses the snapshots saw.
-    const analysed = Math.max(1, done.length - 1);
+    // CPU per analysis over the analyses the consumer finished between the snapshots, by its own
+    // timestamps: the tap may see the first ones late and catch up, which shortens the window.
+    const analysed = Math.max(1, done.filter((t) => before && after && t > before.at && t <= after.at).length);
     return {
       completed: done.length,
       rate: rate(0, done.length - 1),
