@@ -92,6 +92,8 @@ interface Drain {
   consumerUsPerAnalysis: number;
   brokerUsPerAnalysis: number;
   cpu: string;
+  /** Analyses finished inside the CPU window. */
+  cpuWindowAnalyses: number;
 }
 
 runBench('worker-throughput', () => main().catch((e: unknown) => { console.error((e as Error).stack); throw e; }));
@@ -173,6 +175,7 @@ async function main(): Promise<number> {
       consumerUsPerAnalysis: (cpuSecondsOf(before, after, system === 'ours' ? 'worker' : 'bare') * 1e6) / analysed,
       brokerUsPerAnalysis: (cpuSecondsOf(before, after, 'kafka') * 1e6) / analysed,
       cpu: formatCpu(cpuBetween(before, after)),
+      cpuWindowAnalyses: analysed,
     };
   }
 
@@ -199,7 +202,7 @@ async function main(): Promise<number> {
     rows.push([`(a) ${system}, saturation, ${args.count} pre-loaded`, `${d.completed}/${args.count}`, d.rate, '-', '-', '-', '-', '-', d.consumerUsPerAnalysis, d.brokerUsPerAnalysis]);
     notes.push(
       `(a) ${system}: first to last COMPLETED ${(d.spanMs / 1000).toFixed(2)} s; first tenth ${d.firstTenth.toFixed(0)}/s, last tenth ${d.lastTenth.toFixed(0)}/s; ` +
-        `CPU in cores of ${availableParallelism()}: ${d.cpu}`,
+        `CPU in cores of ${availableParallelism()} (over ${d.cpuWindowAnalyses} analyses): ${d.cpu}`,
     );
   }
 
