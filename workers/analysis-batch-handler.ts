@@ -8,12 +8,14 @@ import type { AnalysisToSave } from './analysis-store.js';
 import type { DeadLetterToPublish, StatusToPublish } from './pipeline-publisher.js';
 
 /**
- * Requests handled together: one read per collection, one produce for their PROCESSING, one bulk
- * write, one produce for their outcomes. Large enough to amortise the round
- * trips, small enough that a chunk's COMPLETED statuses are not held back long behind the rest of
- * a big fetch (kafkajs hands over up to 1 MiB per partition).
+ * Requests handled together with the offline analyzer: one read per collection, one produce for
+ * their PROCESSING, one bulk write, one produce for their outcomes. Large enough to amortise the
+ * round trips, small enough that a chunk's COMPLETED statuses are not held back long behind the
+ * rest of a big fetch (kafkajs hands over up to 1 MiB per partition). An analyzer that takes
+ * seconds per request (LLM) gets chunks of one: its requests are analysed one at a time per
+ * partition, so a chunk of 200 would hold the first one's COMPLETED back for minutes.
  */
-export const CHUNK_SIZE = 200;
+export const OFFLINE_CHUNK_SIZE = 200;
 
 export interface BatchContext {
   topic: string;
@@ -58,7 +60,7 @@ type Deferred = { kind: 'handle'; message: KafkaMessage } | { kind: 'retry'; req
  * uncommitted and kafkajs delivers them again; what was stored is found on redelivery and
  * answered COMPLETED with the same event ids. A shutdown (signal) abandons the chunk uncommitted.
  */
-export function createAnalysisBatchHandler(deps: AnalysisHandlerDeps) {
+export function createAnalysisBatchHandler(deps: AnalysisHandlerDeps, options: { chunkSize: number }) {
   const { analyzer, store, publisher, metrics } = deps;
   const log = deps.log.child({ component: 'analysis-batch' });
   const one = createAnalysisRequestHandler(deps);
@@ -155,9 +157,10 @@ export function createAnalysisBatchHandler(deps: AnalysisHandlerDeps) {
   }
 
   return async function handleBatch(ctx: BatchContext): Promise<void> {
-    for (let start = 0; start < ctx.messages.length; start += CHUNK_SIZE) {
+    const size = Math.max(1, options.chunkSize);
+    for (let start = 0; start < ctx.messages.length; start += size) {
       if (!ctx.mayContinue()) return;
-      const chunk = ctx.messages.slice(start, start + CHUNK_SIZE);
+      const chunk = ctx.messages.slice(start, start + size);
       const stopBeats = heartbeatWhile(ctx);
       try {
         await handleChunk(ctx, chunk);

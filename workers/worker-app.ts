@@ -13,7 +13,7 @@ import { createMetrics, type Metrics } from '../kernel/metrics.js';
 import { createMetricsServer } from '../kernel/metrics-server.js';
 import { pingMongo } from '../kernel/clients/mongo.js';
 import { createAnalyzer, type Analyzer } from './analyzers/index.js';
-import { createAnalysisBatchHandler } from './analysis-batch-handler.js';
+import { createAnalysisBatchHandler, OFFLINE_CHUNK_SIZE } from './analysis-batch-handler.js';
 import { createAnalysisStore } from './analysis-store.js';
 import { createPipelinePublisher, type PipelinePublisher } from './pipeline-publisher.js';
 
@@ -67,7 +67,7 @@ export async function createWorkerApp(
     metrics,
     log,
     retry: { maxAttempts: config.worker.maxAttempts, baseMs: config.worker.backoffBaseMs, maxMs: config.worker.backoffMaxMs },
-  });
+  }, { chunkSize: config.worker.analyzer === 'offline' ? OFFLINE_CHUNK_SIZE : 1 });
 
   const consumer: Consumer = kafka.consumer({
     groupId,
