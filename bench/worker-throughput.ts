@@ -96,7 +96,8 @@ interface Drain {
   cpuWindowAnalyses: number;
 }
 
-runBench('worker-throughput', () => main().catch((e: unknown) => { console.error((e as Error).stack); throw e; }));
+runBench('worker-throughput', main);
+
 async function main(): Promise<number> {
   const args = numericArgs(process.argv.slice(2), { count: 10000, rate: 100, duration: 20, timeout: 300 }, USAGE);
   if (args.timeout <= 0) throw new Error(`--timeout must be positive\n${USAGE}`);
