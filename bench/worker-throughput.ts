@@ -1,16 +1,22 @@
 /**
- * Throughput and latency of ONE emotion worker (offline analyzer):
- *   npx tsx bench/worker-throughput.ts [--count 2000] [--rate 50] [--duration 20] [--timeout 300]
+ * Throughput and latency of ONE emotion worker (offline analyzer), against the least a kafkajs
+ * consumer can do with the same analyzer, in the same run:
+ *   npx tsx bench/worker-throughput.ts [--count 10000] [--rate 100] [--duration 20] [--timeout 300]
  *
  * Starts Kafka and the MongoDB-wire server in a temp dir (or uses KAFKA_BROKERS / MONGO_URL; the
  * worker needs neither MariaDB nor Redis), runs `src/main.ts worker` as a child process
- * (production profile, LOG_LEVEL=warn), then:
- *   (a) saturation: --count requests are on the topic before the worker starts; requests/s is
- *       measured from the first to the last COMPLETED status event (the worker's timestamps);
- *   (b) fixed rate: --rate requests/s for --duration s; latency is from the request's
- *       `occurredAt` (set here when producing) to the moment this process sees its COMPLETED.
- * Each phase waits at most --timeout s for its completions and then reports what it has.
- * Exits 1 if a request FAILED or did not complete in time, or the worker died.
+ * (production profile, LOG_LEVEL=warn) and the bare consumer `bench/worker-bare-consumer.ts`
+ * (same request topic and partitions, own consumer group, statuses to a topic of its own), then:
+ *   (a) saturation: --count requests are on the topic before either starts; ours drains them
+ *       alone, then the bare consumer drains the same requests (ours idle meanwhile); analyses/s
+ *       from the first to the last COMPLETED status event (the consumers' own timestamps); CPU per
+ *       analysis of the consumer and of the Kafka broker over each drain;
+ *   (b) fixed rate: --rate requests/s for --duration s, consumed by both at once (the same
+ *       requests); latency from the request's `occurredAt` (set here when producing) to the moment
+ *       this process sees its COMPLETED, per consumer.
+ * Each drain waits at most --timeout s and then reports what it has. Prints ours/bare ratios and
+ * writes bench/results/worker.json. Exits 1 if a request FAILED or did not complete in time, or a
+ * consumer died.
  */
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
@@ -20,15 +26,17 @@ import { loadConfig } from '../config/index.js';
 import type { AnalysisRequested } from '../kernel/contracts/analysis-events.js';
 import { ensureTopics } from '../kernel/clients/kafka.js';
 import { topicNames } from '../kernel/contracts/analysis-events.js';
+import { startProcess } from '../scripts/services/index.js';
 import {
+  ROOT,
   freePort,
   log,
   machineInfo,
-  metricValue,
   numericArgs,
   onCleanup,
   percentile,
   poll,
+  ratioOf,
   runBench,
   sleep,
   spawnApp,
@@ -36,25 +44,62 @@ import {
   table,
   waitForHttp,
   withTimeout,
+  writeBenchResults,
   type AppChild,
+  type BenchRow,
 } from './bench-support.js';
-import { cpuBetween, cpuSnapshot, formatCpu } from './cpu-usage.js';
+import { TICKS_PER_SEC, cpuBetween, formatCpu, machineBusyTicks, treeTicksByRole } from './cpu-usage.js';
 import { createDiaryTexts, type DiaryText } from './diary-texts.js';
 
-const USAGE = 'usage: npx tsx bench/worker-throughput.ts [--count 2000] [--rate 50] [--duration 20] [--timeout 300]   (0 skips a phase)';
+const USAGE = 'usage: npx tsx bench/worker-throughput.ts [--count 10000] [--rate 100] [--duration 20] [--timeout 300]   (0 skips a phase)';
 /** Diary ids of phase (b) start here, so the two phases never share a diaryId. */
 const FIXED_RATE_FIRST_ID = 1_000_001;
+const SATURATION_TARGET = 2_000;
+const P99_TARGET_MS = 100;
 
 interface StatusSeen {
   /** When this process received the COMPLETED event (ms, local clock). */
   completedSeenAt?: number;
-  /** The COMPLETED event's own occurredAt, stamped by the worker (ms, same machine). */
+  /** The COMPLETED event's own occurredAt, stamped by the consumer (ms, same machine). */
   completedAt?: number;
   failed?: string;
 }
 
-runBench('worker-throughput', async () => {
-  const args = numericArgs(process.argv.slice(2), { count: 2000, rate: 50, duration: 20, timeout: 300 }, USAGE);
+type System = 'ours' | 'bare';
+
+/** CPU roles of this bench's process tree: the two consumers apart, PostgreSQL apart from FerretDB. */
+function roleOf(pid: number, cmd: string): string {
+  if (pid === process.pid) return 'bench (load generator)';
+  if (cmd.includes('worker-bare-consumer')) return 'bare';
+  if (cmd.includes('src/main.ts')) return 'worker';
+  if (cmd.includes('kafka.Kafka')) return 'kafka';
+  if (cmd.includes('ferretdb') || cmd.includes('mongod')) return 'mongo-wire';
+  if (cmd.includes('postgres')) return 'postgres';
+  return 'other children';
+}
+const cpuSnapshot = () => (process.platform === 'linux' ? { at: Date.now(), ours: treeTicksByRole(roleOf), machineBusy: machineBusyTicks() } : undefined);
+type CpuSnapshot = ReturnType<typeof cpuSnapshot>;
+/** CPU seconds a role used between two snapshots. */
+const cpuSecondsOf = (before: CpuSnapshot, after: CpuSnapshot, role: string) =>
+  before && after ? Math.max(0, (after.ours.get(role) ?? 0) - (before.ours.get(role) ?? 0)) / TICKS_PER_SEC : Number.NaN;
+
+interface Drain {
+  completed: number;
+  rate: number;
+  firstTenth: number;
+  lastTenth: number;
+  spanMs: number;
+  consumerUsPerAnalysis: number;
+  brokerUsPerAnalysis: number;
+  cpu: string;
+  /** Analyses finished inside the CPU window. */
+  cpuWindowAnalyses: number;
+}
+
+runBench('worker-throughput', main);
+
+async function main(): Promise<number> {
+  const args = numericArgs(process.argv.slice(2), { count: 10000, rate: 100, duration: 20, timeout: 300 }, USAGE);
   if (args.timeout <= 0) throw new Error(`--timeout must be positive\n${USAGE}`);
   const profile = process.env.BENCH_PROFILE ?? 'production';
   const machine = machineInfo();
@@ -65,17 +110,28 @@ runBench('worker-throughput', async () => {
   const env = { ...bench.env, METRICS_PORT: String(metricsPort), INSTANCE_ID: 'bench-worker' };
   const config = loadConfig(env);
   const topics = topicNames(config.kafka.topicPrefix);
+  const bareStatusTopic = `${topics.analysisStatus}.bare`;
 
   const kafka = new Kafka({ clientId: 'bench', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, maxRetryTime: 2_000 } });
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topics, config.kafka.partitions);
+  await admin.createTopics({ waitForLeaders: false, topics: [{ topic: bareStatusTopic, numPartitions: config.kafka.partitions, replicationFactor: -1 }] });
+  // A topic just created may not be served yet by the broker a client asks first.
+  await poll(
+    'topics served',
+    async () => {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...Object.values(topics), bareStatusTopic] }).catch(() => ({ topics: [] }));
+      return meta.length === 4 && meta.every((t) => t.partitions.length === config.kafka.partitions && t.partitions.every((p) => p.leader >= 0)) ? true : undefined;
+    },
+    30_000,
+  );
   await admin.disconnect();
 
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   onCleanup('bench producer', () => producer.disconnect());
-  const statuses = await tapStatuses(kafka, topics.analysisStatus);
+  const statuses = await tapStatuses(kafka, { ours: topics.analysisStatus, bare: bareStatusTopic });
 
   const nextText = createDiaryTexts(11);
   const texts = Array.from({ length: 2000 }, () => nextText());
@@ -84,8 +140,8 @@ runBench('worker-throughput', async () => {
   const rows: Array<Array<string | number>> = [];
   const notes: string[] = [];
   const problems: string[] = [];
+  const results: BenchRow[] = [];
 
-  // (a) Saturation: the whole backlog is waiting when the worker starts.
   if (args.count > 0) {
     log(`pre-loading ${args.count} analysis requests on ${topics.analysisRequested} (${config.kafka.partitions} partitions)`);
     for (let first = 1; first <= args.count; first += 500) {
@@ -93,46 +149,73 @@ runBench('worker-throughput', async () => {
       await send(producer, topics.analysisRequested, batch);
     }
   }
+  const ids = Array.from({ length: args.count }, (_, i) => i + 1);
+
+  /** (a) for one system: from its first COMPLETED (it is up and has partitions) to all of them. */
+  async function drain(system: System, child: AppChild, logFile: string): Promise<Drain | undefined> {
+    const seen = statuses[system];
+    log(`(a) ${system}: draining ${args.count} requests (at most ${args.timeout} s)`);
+    await poll(`first COMPLETED (${system})`, async () => (ids.some((id) => seen.get(String(id))?.completedAt) ? true : undefined), 90_000, 20);
+    const before = cpuSnapshot();
+    const missing = await waitForCompletion(seen, ids, child, timeoutMs, logFile);
+    const after = cpuSnapshot();
+    const done = ids.map((id) => seen.get(String(id))?.completedAt).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+    if (missing > 0) problems.push(`(a) ${system}: ${missing} of ${args.count} requests not COMPLETED within ${args.timeout} s`);
+    if (done.length < 2) return undefined;
+    const rate = (from: number, to: number) => (to > from && done[to]! > done[from]! ? ((to - from) * 1000) / (done[to]! - done[from]!) : Number.NaN);
+    const decile = Math.max(1, Math.floor(done.length / 10));
+    // CPU per analysis over the analyses the consumer finished between the snapshots, by its own
+    // timestamps: the tap may see the first ones late and catch up, which shortens the window.
+    const analysed = Math.max(1, done.filter((t) => before && after && t > before.at && t <= after.at).length);
+    return {
+      completed: done.length,
+      rate: rate(0, done.length - 1),
+      firstTenth: rate(0, decile),
+      lastTenth: rate(done.length - 1 - decile, done.length - 1),
+      spanMs: done.at(-1)! - done[0]!,
+      consumerUsPerAnalysis: (cpuSecondsOf(before, after, system === 'ours' ? 'worker' : 'bare') * 1e6) / analysed,
+      brokerUsPerAnalysis: (cpuSecondsOf(before, after, 'kafka') * 1e6) / analysed,
+      cpu: formatCpu(cpuBetween(before, after)),
+      cpuWindowAnalyses: analysed,
+    };
+  }
 
   const spawnedAt = Date.now();
   const worker = spawnApp(bench, 'worker', 'worker', env);
   const workerLog = path.join(bench.rootDir, 'logs', 'worker.log');
   await waitForHttp(`http://127.0.0.1:${metricsPort}/healthz`, worker, 90_000, workerLog);
   log(`worker started in ${Date.now() - spawnedAt} ms (pid ${worker.pid})`);
+  const drains: Partial<Record<System, Drain>> = {};
+  if (args.count > 0) drains.ours = await drain('ours', worker, workerLog);
 
-  if (args.count > 0) {
-    log(`(a) saturation: draining ${args.count} requests (at most ${args.timeout} s)`);
-    const ids = Array.from({ length: args.count }, (_, i) => i + 1);
-    await poll('first COMPLETED', async () => (ids.some((id) => statuses.get(String(id))?.completedAt) ? true : undefined), 60_000, 20);
-    const cpuBefore = cpuSnapshot();
-    const metricsBefore = await scrape(metricsPort);
-    const missing = await waitForCompletion(statuses, ids, worker, timeoutMs, workerLog);
-    const cpu = cpuBetween(cpuBefore, cpuSnapshot());
-    const metricsAfter = await scrape(metricsPort);
-
-    const done = ids.map((id) => statuses.get(String(id))?.completedAt).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
-    const rate = (from: number, to: number) => (to > from && done[to]! > done[from]! ? ((to - from) * 1000) / (done[to]! - done[from]!) : Number.NaN);
-    const spanMs = done.at(-1)! - done[0]!;
-    const decile = Math.max(1, Math.floor(done.length / 10));
-    rows.push([`(a) saturation, ${args.count} pre-loaded`, `${done.length}/${args.count}`, rate(0, done.length - 1), '-', '-', '-', '-', '-']);
-    const delta = (name: string) => metricValue(metricsAfter, name) - metricValue(metricsBefore, name);
-    const analyses = delta('worker_analysis_duration_seconds_count');
+  const bareLog = path.join(bench.rootDir, 'logs', 'bare.log');
+  const bare = spawnBare({
+    KAFKA_BROKERS: config.kafka.brokers.join(','),
+    REQUEST_TOPIC: topics.analysisRequested,
+    STATUS_TOPIC: bareStatusTopic,
+    GROUP_ID: `${config.kafka.topicPrefix}bench-bare-worker`,
+    PARTITIONS_CONCURRENTLY: String(config.worker.partitionsConcurrently),
+  }, bareLog);
+  if (args.count > 0 && problems.length === 0) drains.bare = await drain('bare', bare, bareLog);
+  for (const system of ['ours', 'bare'] as const) {
+    const d = drains[system];
+    if (!d) continue;
+    rows.push([`(a) ${system}, saturation, ${args.count} pre-loaded`, `${d.completed}/${args.count}`, d.rate, '-', '-', '-', '-', '-', d.consumerUsPerAnalysis, d.brokerUsPerAnalysis]);
     notes.push(
-      `(a) first to last COMPLETED ${(spanMs / 1000).toFixed(2)} s; rate over the first tenth ${rate(0, decile).toFixed(1)}/s, over the last tenth ` +
-        `${rate(done.length - 1 - decile, done.length - 1).toFixed(1)}/s; per request the worker spent ${((delta('worker_analysis_duration_seconds_sum') / Math.max(1, analyses)) * 1000).toFixed(2)} ms ` +
-        `in the analyzer and ${((delta('process_cpu_seconds_total') / Math.max(1, analyses)) * 1000).toFixed(2)} ms of its own CPU (${analyses} analyses)`,
-      `CPU during (a), in cores of ${availableParallelism()}: ${formatCpu(cpu)}`,
+      `(a) ${system}: first to last COMPLETED ${(d.spanMs / 1000).toFixed(2)} s; first tenth ${d.firstTenth.toFixed(0)}/s, last tenth ${d.lastTenth.toFixed(0)}/s; ` +
+        `CPU in cores of ${availableParallelism()} (over ${d.cpuWindowAnalyses} analyses): ${d.cpu}`,
     );
-    if (missing > 0) problems.push(`(a) ${missing} of ${args.count} requests not COMPLETED within ${args.timeout} s`);
   }
 
-  // (b) Fixed rate, on the warm worker; pointless behind an undrained backlog of (a).
+  // (b) Fixed rate, both consumers on the same requests; pointless behind an undrained backlog.
+  const latencies: Partial<Record<System, number[]>> = {};
   if (args.rate > 0 && args.duration > 0 && problems.length > 0) {
-    notes.push('(b) skipped: the worker did not finish (a), so (b) would only measure the queue in front of it');
+    notes.push('(b) skipped: (a) did not finish, so (b) would only measure the queue in front of a consumer');
   } else if (args.rate > 0 && args.duration > 0) {
+    if (args.count === 0) await sleep(10_000); // both joined their groups
     const total = Math.round(args.rate * args.duration);
-    log(`(b) fixed rate: ${args.rate}/s for ${args.duration} s (${total} requests)`);
-    const ids = Array.from({ length: total }, (_, i) => FIXED_RATE_FIRST_ID + i);
+    log(`(b) fixed rate: ${args.rate}/s for ${args.duration} s (${total} requests), ours and bare on the same requests`);
+    const fixedIds = Array.from({ length: total }, (_, i) => FIXED_RATE_FIRST_ID + i);
     const sentAt = new Map<string, number>();
     const sends: Array<Promise<void>> = [];
     const cpuBefore = cpuSnapshot();
@@ -142,47 +225,112 @@ runBench('worker-throughput', async () => {
       const due = started + (i * 1000) / args.rate;
       if (due > Date.now()) await sleep(due - Date.now());
       const at = Date.now();
-      const req = request(ids[i]!, at);
+      const req = request(fixedIds[i]!, at);
       sentAt.set(req.diaryId, at);
       sends.push(send(producer, topics.analysisRequested, [req]));
     }
     await withTimeout(Promise.all(sends), 30_000, 'producing the fixed-rate requests');
     const sentRate = (total * 1000) / Math.max(1, Date.now() - started);
-    const missing = await waitForCompletion(statuses, ids, worker, timeoutMs, workerLog);
-    const cpu = cpuBetween(cpuBefore, cpuSnapshot());
-    const latencies = ids
-      .map((id) => statuses.get(String(id))?.completedSeenAt)
-      .map((seen, i) => (seen === undefined ? undefined : seen - sentAt.get(String(ids[i]))!))
-      .filter((ms): ms is number => ms !== undefined)
-      .sort((a, b) => a - b);
-    const mean = latencies.reduce((a, b) => a + b, 0) / latencies.length;
-    rows.push([
-      `(b) fixed ${args.rate}/s for ${args.duration} s (sent ${sentRate.toFixed(1)}/s)`,
-      `${latencies.length}/${total}`,
-      '-',
-      percentile(latencies, 50),
-      percentile(latencies, 90),
-      percentile(latencies, 99),
-      latencies.at(-1) ?? Number.NaN,
-      mean,
-    ]);
-    notes.push(`CPU during (b), in cores of ${availableParallelism()}: ${formatCpu(cpu)}`);
-    if (missing > 0) problems.push(`(b) ${missing} of ${total} requests not COMPLETED within ${args.timeout} s of the last send (latencies are over the completed ones only)`);
+    for (const [system, child, logFile] of [['ours', worker, workerLog], ['bare', bare, bareLog]] as const) {
+      const missing = await waitForCompletion(statuses[system], fixedIds, child, timeoutMs, logFile);
+      if (missing > 0) problems.push(`(b) ${system}: ${missing} of ${total} requests not COMPLETED within ${args.timeout} s of the last send (latencies are over the completed ones only)`);
+      const sorted = fixedIds
+        .map((id) => statuses[system].get(String(id))?.completedSeenAt)
+        .map((seen, i) => (seen === undefined ? undefined : seen - sentAt.get(String(fixedIds[i]))!))
+        .filter((ms): ms is number => ms !== undefined)
+        .sort((a, b) => a - b);
+      latencies[system] = sorted;
+      const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+      rows.push([
+        `(b) ${system}, fixed ${args.rate}/s for ${args.duration} s (sent ${sentRate.toFixed(1)}/s)`,
+        `${sorted.length}/${total}`,
+        '-',
+        percentile(sorted, 50),
+        percentile(sorted, 90),
+        percentile(sorted, 99),
+        sorted.at(-1) ?? Number.NaN,
+        mean,
+        '-',
+        '-',
+      ]);
+    }
+    notes.push(`CPU during (b), both consumers, in cores of ${availableParallelism()}: ${formatCpu(cpuBetween(cpuBefore, cpuSnapshot()))}`);
   }
-  await worker.stop();
+  await Promise.all([worker.stop(), bare.stop()]);
+
+  const { ours, bare: bareDrain } = drains;
+  if (ours) {
+    const saturation: BenchRow = {
+      path: `worker saturation, ${args.count} pre-loaded requests, offline analyzer`,
+      unit: 'analyses/s',
+      ours: Math.round(ours.rate),
+      baseline: bareDrain ? Math.round(bareDrain.rate) : undefined,
+      baselineName: 'bare kafkajs consumer: same topic, partitions and analyzer, PROCESSING and COMPLETED per batch, no store',
+      better: 'higher',
+      target: '>= 2,000 analyses/s',
+      met: ours.rate >= SATURATION_TARGET,
+      detail: `first tenth ${ours.firstTenth.toFixed(0)}/s, last tenth ${ours.lastTenth.toFixed(0)}/s`,
+    };
+    results.push(
+      saturation,
+      {
+        path: 'Kafka broker CPU per analysis, saturation',
+        unit: 'µs/analysis',
+        ours: Math.round(ours.brokerUsPerAnalysis),
+        baseline: bareDrain ? Math.round(bareDrain.brokerUsPerAnalysis) : undefined,
+        baselineName: 'bare kafkajs consumer',
+        better: 'lower',
+      },
+      {
+        path: 'consumer process CPU per analysis, saturation',
+        unit: 'µs/analysis',
+        ours: Math.round(ours.consumerUsPerAnalysis),
+        baseline: bareDrain ? Math.round(bareDrain.consumerUsPerAnalysis) : undefined,
+        baselineName: 'bare kafkajs consumer',
+        better: 'lower',
+      },
+    );
+  }
+  if (latencies.ours?.length) {
+    const p99 = percentile(latencies.ours, 99);
+    results.push({
+      path: `request -> COMPLETED at ${args.rate} requests/s`,
+      unit: 'ms p99',
+      ours: p99,
+      baseline: latencies.bare?.length ? percentile(latencies.bare, 99) : undefined,
+      baselineName: 'bare kafkajs consumer, same requests at the same time',
+      better: 'lower',
+      target: `< ${P99_TARGET_MS} ms`,
+      met: p99 < P99_TARGET_MS,
+      detail: `p50 ${percentile(latencies.ours, 50)} ms (bare ${latencies.bare?.length ? percentile(latencies.bare, 50) : '-'} ms)`,
+    });
+  }
 
   console.log('');
-  console.log(`worker-throughput: one worker process, offline analyzer, ${config.kafka.partitions} partitions, partitionsConcurrently ${config.worker.partitionsConcurrently}, mongo-wire: ${bench.services.started.mongo?.flavour ?? 'external'}`);
+  console.log(`worker-throughput: one worker process against a bare kafkajs consumer, offline analyzer, ${config.kafka.partitions} partitions, partitionsConcurrently ${config.worker.partitionsConcurrently}, mongo-wire: ${bench.services.started.mongo?.flavour ?? 'external'}`);
   console.log(`machine: ${machine}`);
   console.log('');
-  console.log(table(['phase', 'completed', 'completed/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean ms'], rows));
+  console.log(table(['phase', 'completed', 'analyses/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean ms', 'consumer CPU µs/analysis', 'broker CPU µs/analysis'], rows));
   console.log('');
+  for (const row of results) console.log(`ours/bare ${row.path}: ${row.ours} / ${row.baseline ?? '-'} ${row.unit} = ${ratioOf(row) ?? '-'}${row.target ? ` (target ${row.target}: ${row.met ? 'met' : 'NOT met'})` : ''}`);
   for (const note of notes) console.log(note);
-  const failed = [...statuses.values()].filter((s) => s.failed);
-  if (failed.length > 0) problems.push(`${failed.length} requests FAILED, e.g. ${failed[0]!.failed}`);
+  if (results.length > 0) writeBenchResults('worker', results);
+  for (const system of ['ours', 'bare'] as const) {
+    const failed = [...statuses[system].values()].filter((s) => s.failed);
+    if (failed.length > 0) problems.push(`${system}: ${failed.length} requests FAILED, e.g. ${failed[0]!.failed}`);
+  }
   for (const problem of problems) console.error(`FAIL ${problem}`);
   return problems.length > 0 ? 1 : 0;
-});
+}
+
+/** The bare consumer as a child process, from this checkout, its output in `logFile`. */
+function spawnBare(env: Record<string, string>, logFile: string): AppChild {
+  const profileArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF, 'bare')}`] : [];
+  const proc = startProcess('bare', process.execPath, [...profileArgs, '--import', 'tsx', path.join(ROOT, 'bench/worker-bare-consumer.ts')], { cwd: ROOT, logFile, env });
+  const exited = new Promise<number | null>((resolve) => proc.child.once('exit', (code) => resolve(code)));
+  onCleanup('bare consumer', () => proc.stop(15_000));
+  return { pid: proc.child.pid ?? -1, exited, stop: () => proc.stop(15_000) };
+}
 
 function newRequest(diaryId: number, text: DiaryText, at: number): AnalysisRequested {
   return {
@@ -206,25 +354,28 @@ async function send(producer: Producer, topic: string, requests: AnalysisRequest
   });
 }
 
-/** Records, per diaryId, when its COMPLETED (or FAILED) status arrived; own consumer group, from the beginning. */
-async function tapStatuses(kafka: Kafka, topic: string): Promise<Map<string, StatusSeen>> {
-  const seen = new Map<string, StatusSeen>();
+/** Records, per system and diaryId, when its COMPLETED (or FAILED) status arrived; own consumer group, from the beginning. */
+async function tapStatuses(kafka: Kafka, topics: Record<System, string>): Promise<Record<System, Map<string, StatusSeen>>> {
+  const seen: Record<System, Map<string, StatusSeen>> = { ours: new Map(), bare: new Map() };
+  const systemOf = new Map(Object.entries(topics).map(([system, topic]) => [topic, system as System]));
   const consumer = kafka.consumer({ groupId: `bench-status-${randomUUID()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   onCleanup('status consumer', () => consumer.disconnect());
-  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
+    partitionsConsumedConcurrently: 4,
     eachBatch: async ({ batch }) => {
       const now = Date.now();
+      const map = seen[systemOf.get(batch.topic)!];
       for (const message of batch.messages) {
         const event = JSON.parse(message.value?.toString('utf8') ?? '{}') as { diaryId: string; status: string; occurredAt: string; error?: string };
         if (event.status === 'COMPLETED') {
-          const entry = seen.get(event.diaryId) ?? {};
+          const entry = map.get(event.diaryId) ?? {};
           // A redelivery re-emits COMPLETED; the first one is the completion.
-          if (entry.completedSeenAt === undefined) seen.set(event.diaryId, { ...entry, completedSeenAt: now, completedAt: Date.parse(event.occurredAt) });
+          if (entry.completedSeenAt === undefined) map.set(event.diaryId, { ...entry, completedSeenAt: now, completedAt: Date.parse(event.occurredAt) });
         } else if (event.status === 'FAILED') {
-          seen.set(event.diaryId, { ...seen.get(event.diaryId), failed: event.error ?? 'FAILED' });
+          map.set(event.diaryId, { ...map.get(event.diaryId), failed: event.error ?? 'FAILED' });
         }
       }
     },
@@ -237,13 +388,13 @@ async function tapStatuses(kafka: Kafka, topic: string): Promise<Map<string, Sta
  * Waits until every id has its COMPLETED, or the timeout passes; returns how many are missing.
  * A FAILED status or a dead worker ends the wait with an error.
  */
-async function waitForCompletion(statuses: Map<string, StatusSeen>, ids: number[], worker: AppChild, timeoutMs: number, workerLog: string): Promise<number> {
+async function waitForCompletion(statuses: Map<string, StatusSeen>, ids: number[], child: AppChild, timeoutMs: number, logFile: string): Promise<number> {
   let exitCode: number | null | undefined;
-  void worker.exited.then((code) => (exitCode = code));
+  void child.exited.then((code) => (exitCode = code));
   let missing = ids.map(String);
   const deadline = Date.now() + timeoutMs;
   while (missing.length > 0 && Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`worker exited with code ${exitCode}; see ${workerLog}`);
+    if (exitCode !== undefined) throw new Error(`consumer exited with code ${exitCode}; see ${logFile}`);
     const failed = missing.find((id) => statuses.get(id)?.failed);
     if (failed) throw new Error(`request for diary ${failed} FAILED: ${statuses.get(failed)!.failed}`);
     missing = missing.filter((id) => statuses.get(id)?.completedSeenAt === undefined);
@@ -252,8 +403,3 @@ async function waitForCompletion(statuses: Map<string, StatusSeen>, ids: number[
   return missing.length;
 }
 
-async function scrape(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  if (!res.ok) throw new Error(`worker /metrics answered ${res.status}`);
-  return res.text();
-}

@@ -1,7 +1,33 @@
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { AnalysisStatusEvent, DlqRecord, TopicNames } from '../kernel/contracts/analysis-events.js';
 
-/** Produces the worker's outputs: status events (key diaryId) and dead-letter records. */
+export interface StatusToPublish {
+  event: AnalysisStatusEvent;
+  requestId: string | undefined;
+}
+
+export interface DeadLetterToPublish {
+  record: DlqRecord;
+  key: string | null;
+}
+
+const statusMessage = ({ event, requestId }: StatusToPublish): Message => ({
+  key: event.diaryId,
+  value: JSON.stringify(event),
+  headers: { eventId: event.eventId, ...(requestId ? { requestId } : {}) },
+});
+
+const deadLetterMessage = ({ record, key }: DeadLetterToPublish): Message => ({
+  key,
+  value: JSON.stringify(record),
+  headers: { eventId: record.eventId, reason: record.reason },
+});
+
+/**
+ * Produces the worker's outputs: status events (key diaryId) and dead-letter records, always with
+ * acks from every in-sync replica. `publish` sends many of both in one produce request: they are
+ * on the broker, in the order given per partition, when it resolves.
+ */
 export function createPipelinePublisher(kafka: Kafka, topics: TopicNames) {
   const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   return {
@@ -9,19 +35,19 @@ export function createPipelinePublisher(kafka: Kafka, topics: TopicNames) {
     disconnect: () => producer.disconnect(),
 
     async status(event: AnalysisStatusEvent, requestId: string | undefined): Promise<void> {
-      await producer.send({
-        topic: topics.analysisStatus,
-        acks: -1,
-        messages: [{ key: event.diaryId, value: JSON.stringify(event), headers: { eventId: event.eventId, ...(requestId ? { requestId } : {}) } }],
-      });
+      await producer.send({ topic: topics.analysisStatus, acks: -1, messages: [statusMessage({ event, requestId })] });
     },
 
     async deadLetter(record: DlqRecord, key: string | null): Promise<void> {
-      await producer.send({
-        topic: topics.analysisDlq,
-        acks: -1,
-        messages: [{ key, value: JSON.stringify(record), headers: { eventId: record.eventId, reason: record.reason } }],
-      });
+      await producer.send({ topic: topics.analysisDlq, acks: -1, messages: [deadLetterMessage({ record, key })] });
+    },
+
+    async publish(out: { statuses?: StatusToPublish[]; deadLetters?: DeadLetterToPublish[] }): Promise<void> {
+      const topicMessages = [
+        { topic: topics.analysisStatus, messages: (out.statuses ?? []).map(statusMessage) },
+        { topic: topics.analysisDlq, messages: (out.deadLetters ?? []).map(deadLetterMessage) },
+      ].filter((t) => t.messages.length > 0);
+      if (topicMessages.length > 0) await producer.sendBatch({ acks: -1, topicMessages });
     },
   };
 }

@@ -13,9 +13,9 @@ import { createMetrics, type Metrics } from '../kernel/metrics.js';
 import { createMetricsServer } from '../kernel/metrics-server.js';
 import { pingMongo } from '../kernel/clients/mongo.js';
 import { createAnalyzer, type Analyzer } from './analyzers/index.js';
-import { createAnalysisRequestHandler } from './analysis-request-handler.js';
+import { createAnalysisBatchHandler, OFFLINE_CHUNK_SIZE } from './analysis-batch-handler.js';
 import { createAnalysisStore } from './analysis-store.js';
-import { createPipelinePublisher } from './pipeline-publisher.js';
+import { createPipelinePublisher, type PipelinePublisher } from './pipeline-publisher.js';
 
 export interface WorkerApp {
   config: AppConfig;
@@ -37,7 +37,16 @@ export const WORKER_GROUP = 'emotion-worker';
  * several partitions in flight at once (order kept within each), results in MongoDB, status and
  * DLQ records back to Kafka, and a small HTTP server for /metrics and health.
  */
-export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Analyzer; log?: Logger; onFatal?: (err: Error) => void } = {}): Promise<WorkerApp> {
+export async function createWorkerApp(
+  config: AppConfig,
+  deps: {
+    analyzer?: Analyzer;
+    log?: Logger;
+    onFatal?: (err: Error) => void;
+    /** Wraps the status/DLQ publisher (tests inject Kafka failures between store and commit). */
+    wrapPublisher?: (publisher: PipelinePublisher) => PipelinePublisher;
+  } = {},
+): Promise<WorkerApp> {
   const log = deps.log ?? createLogger(config, 'worker');
   const metrics = createMetrics(undefined, { instance: config.app.instanceId, process: 'worker' });
   const topics = topicNames(config.kafka.topicPrefix);
@@ -49,15 +58,16 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
   const { mongo, kafka } = clients;
   const models = defineMongoModels(mongo);
   const admin = kafka.admin();
-  const publisher = createPipelinePublisher(kafka, topics);
-  const handle = createAnalysisRequestHandler({
+  const rawPublisher = createPipelinePublisher(kafka, topics);
+  const publisher = deps.wrapPublisher?.(rawPublisher) ?? rawPublisher;
+  const handleBatch = createAnalysisBatchHandler({
     analyzer,
     store: createAnalysisStore(models),
     publisher,
     metrics,
     log,
     retry: { maxAttempts: config.worker.maxAttempts, baseMs: config.worker.backoffBaseMs, maxMs: config.worker.backoffMaxMs },
-  });
+  }, { chunkSize: config.worker.analyzer === 'offline' ? OFFLINE_CHUNK_SIZE : 1 });
 
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -65,7 +75,7 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
     // Bounds how long a stop waits for an idle long-poll fetch; data still arrives immediately.
     maxWaitTimeInMs: 1_000,
     heartbeatInterval: Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 3)),
-    // Offsets are committed only for messages whose handler returned: at-least-once.
+    // Offsets are committed only for chunks whose handler returned: at-least-once.
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
   });
   const consumerHealth = watchConsumerCrashes(consumer, { name: 'analysis-consumer', log, onFatal: (err) => deps.onFatal?.(err) });
@@ -96,19 +106,30 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
       await syncMongoIndexes(models);
       await admin.connect();
       await ensureTopics(admin, topics, config.kafka.partitions);
-      await publisher.connect();
+      await rawPublisher.connect();
       await consumer.connect();
       await consumer.subscribe({ topic: topics.analysisRequested, fromBeginning: true });
       inFlight = new AbortController();
       await consumer.run({
         partitionsConsumedConcurrently: config.worker.partitionsConcurrently,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+        // The handler resolves each chunk's last offset itself, once its work is stored and produced.
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          const { topic, partition, messages } = batch;
           try {
-            await handle({ topic, partition, message, heartbeat, signal: inFlight.signal });
-            metrics.kafkaMessagesConsumedTotal.inc({ group: WORKER_GROUP, outcome: 'ok' });
+            await handleBatch({
+              topic,
+              partition,
+              messages,
+              heartbeat,
+              resolveOffset,
+              mayContinue: () => isRunning() && !isStale() && !inFlight.signal.aborted,
+              signal: inFlight.signal,
+            });
+            metrics.kafkaMessagesConsumedTotal.inc({ group: WORKER_GROUP, outcome: 'ok' }, messages.length);
           } catch (err) {
             metrics.kafkaMessagesConsumedTotal.inc({ group: WORKER_GROUP, outcome: 'error' });
-            if (!inFlight.signal.aborted) log.error({ err, partition, offset: message.offset }, 'analysis request not handled; it will be redelivered');
+            if (!inFlight.signal.aborted) log.error({ err, partition, offset: batch.firstOffset() }, 'analysis requests not handled; they will be redelivered');
             throw err;
           }
         },
@@ -126,7 +147,7 @@ export async function createWorkerApp(config: AppConfig, deps: { analyzer?: Anal
         await consumer.disconnect().catch((err: unknown) => log.warn({ err }, 'consumer disconnect failed'));
         clearTimeout(abandon);
         await lag?.stop();
-        await publisher.disconnect().catch(() => undefined);
+        await rawPublisher.disconnect().catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
         await metricsServer.close();
       };

@@ -183,6 +183,11 @@ describe('query plans of the hot store paths (FerretDB on PostgreSQL, EXPLAIN th
       await store.save({ diaryId: 'd1', userId: '1', revision: 1 }, analyzer, result, null);
       await store.save({ diaryId: 'd1', userId: '1', revision: 2 }, analyzer, result, null);
     });
+    await check('newest analysed revisions of a chunk', () => store.newestRevisions(['d1', 'd2', 'd3']));
+    await check('stored analyses of a chunk', () => store.findMany([{ diaryId: 'd1', revision: 1 }, { diaryId: 'd3', revision: 1 }]));
+    await check('analyses of a chunk saved in bulk, one a redelivery', () =>
+      store.saveMany(['d1', 'd3', 'd4'].map((diaryId) => ({ ref: { diaryId, userId: '1', revision: diaryId === 'd1' ? 2 : 1 }, analyzer, result, requestedAt: null }))),
+    );
     await check('analysis read', () => analyses.forRevision('1', 'd1', 2));
     await check('analyses for a report', () => analyses.forDiaries('1', [{ diaryId: 'd1', revision: 2 }, { diaryId: 'd2', revision: 1 }]));
     await check('analyses of a deleted entry', () => analyses.deleteForDiary('1', 'd1'));

@@ -57,6 +57,19 @@ describe('worker analysis store (insert first, update on redelivery)', () => {
     expect(await store.newestRevision('d-race')).to.equal(11);
   });
 
+  it('when a chunk is saved in bulk with a redelivered analysis and a newer revision among new ones, then each is stored once and the heads are the highest', async () => {
+    await store.save({ diaryId: 'b-old', userId: 'u1', revision: 1 }, analyzer, result('POSITIVE'), null);
+    await store.save({ diaryId: 'b-again', userId: 'u1', revision: 1 }, analyzer, result('POSITIVE'), null);
+    const entry = (diaryId: string, revision: number, status: 'POSITIVE' | 'NEGATIVE') => ({ ref: { diaryId, userId: 'u1', revision }, analyzer, result: result(status), requestedAt: null });
+    await store.saveMany([entry('b-new1', 1, 'POSITIVE'), entry('b-again', 1, 'NEGATIVE'), entry('b-old', 3, 'NEGATIVE'), entry('b-new2', 2, 'POSITIVE'), entry('b-new2', 1, 'POSITIVE')]);
+    expect(await mongo.models.DiaryAnalysis.countDocuments({ diaryId: 'b-again' })).to.equal(1);
+    expect((await store.find('b-again', 1))?.emotionStatus).to.equal('NEGATIVE');
+    const heads = await store.newestRevisions(['b-new1', 'b-again', 'b-old', 'b-new2', 'b-none']);
+    expect(Object.fromEntries(heads)).to.deep.equal({ 'b-new1': 1, 'b-again': 1, 'b-old': 3, 'b-new2': 2 });
+    const found = await store.findMany([{ diaryId: 'b-old', revision: 1 }, { diaryId: 'b-old', revision: 3 }, { diaryId: 'b-old', revision: 2 }]);
+    expect([...found.keys()].sort()).to.deep.equal(['b-old:1', 'b-old:3']);
+  });
+
   it('when a diary was never analysed, then its newest revision is 0', async () => {
     expect(await store.newestRevision('d-none')).to.equal(0);
   });

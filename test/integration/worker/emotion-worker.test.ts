@@ -152,6 +152,8 @@ describe('emotion worker', () => {
       messages: [failing, behind].map((r) => ({ key: r.diaryId, value: JSON.stringify(r), partition: 0 })),
     });
     await statuses.waitFor(2, 20_000, (m) => m.key === behind.diaryId);
+    // The healthy one does not wait for the failing one's retries.
+    await statuses.waitFor(2, 20_000, (m) => m.key === failing.diaryId);
     expect(statusesOf(failing.diaryId).map((e) => e.status)).to.deep.equal(['PROCESSING', 'FAILED']);
     expect(statusesOf(behind.diaryId).map((e) => e.status)).to.deep.equal(['PROCESSING', 'COMPLETED']);
     const [record] = await dlq.waitFor(1, 20_000, (m) => m.key === failing.diaryId);

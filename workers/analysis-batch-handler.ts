@@ -1,0 +1,176 @@
+import type { KafkaMessage } from 'kafkajs';
+import { analysisRequestedSchema, parseEvent, type AnalysisRequested } from '../kernel/contracts/analysis-events.js';
+import { analysisId } from '../models/mongo/index.js';
+import type { AnalysisResult } from './analyzers/analyzer.js';
+import { invalidMessageRecord, statusEvent, summarize } from './analysis-outputs.js';
+import { createAnalysisRequestHandler, heartbeatWhile, provenanceOf, type AnalysisHandlerDeps, type HandlerContext } from './analysis-request-handler.js';
+import type { AnalysisToSave } from './analysis-store.js';
+import type { DeadLetterToPublish, StatusToPublish } from './pipeline-publisher.js';
+
+/**
+ * Requests handled together with the offline analyzer: one read per collection, one produce for
+ * their PROCESSING, one bulk write, one produce for their outcomes. Large enough to amortise the
+ * round trips, small enough that a chunk's COMPLETED statuses are not held back long behind the
+ * rest of a big fetch (kafkajs hands over up to 1 MiB per partition). An analyzer that takes
+ * seconds per request (LLM) gets chunks of one: its requests are analysed one at a time per
+ * partition, so a chunk of 200 would hold the first one's COMPLETED back for minutes.
+ */
+export const OFFLINE_CHUNK_SIZE = 200;
+
+export interface BatchContext {
+  topic: string;
+  partition: number;
+  messages: KafkaMessage[];
+  heartbeat(): Promise<void>;
+  /**
+   * Marks every message up to `offset` done. kafkajs commits the resolved offsets after each batch,
+   * and also when the batch handler throws, so finished chunks are not redone.
+   */
+  resolveOffset(offset: string): void;
+  /** False once the consumer stops or the partition was revoked or sought: start no more work. */
+  mayContinue(): boolean;
+  signal: AbortSignal;
+}
+
+interface Request {
+  message: KafkaMessage;
+  req: AnalysisRequested;
+  requestId: string | undefined;
+}
+
+/** The careful path's work in one chunk, per diary in offset order. */
+type Deferred = { kind: 'handle'; message: KafkaMessage } | { kind: 'retry'; request: Request; error: Error };
+
+/**
+ * Handles a partition's batch chunk by chunk, at least once and idempotently, with the outcomes of
+ * the one-message handler (`analysis-request-handler.ts`) for every request:
+ *
+ * 1. invalid messages → DLQ; each diary's first request in the chunk is checked against the store
+ *    in bulk: older than the stored head → skipped, already analysed → COMPLETED again (same event
+ *    id), otherwise PROCESSING (one produce for the chunk) and one analysis attempt;
+ * 2. the successes are stored (unordered bulk inserts, idempotent by `_id`), then their COMPLETED
+ *    statuses, the repeats' COMPLETED and the DLQ records go out in one produce;
+ * 3. then, per diary in offset order and diaries in parallel, the careful path: a diary's later
+ *    requests in the chunk (so its revisions are handled one after the other, as before) and the
+ *    requests whose first attempt failed (retries with backoff, then COMPLETED or FAILED + DLQ).
+ *    A failing request holds back neither the chunk's other COMPLETED statuses nor other diaries;
+ * 4. only then is the chunk's last offset resolved (kafkajs commits it after the batch).
+ *
+ * An infrastructure error (MongoDB, Kafka) is thrown: the chunk and the rest of the batch stay
+ * uncommitted and kafkajs delivers them again; what was stored is found on redelivery and
+ * answered COMPLETED with the same event ids. A shutdown (signal) abandons the chunk uncommitted.
+ */
+export function createAnalysisBatchHandler(deps: AnalysisHandlerDeps, options: { chunkSize: number }) {
+  const { analyzer, store, publisher, metrics } = deps;
+  const log = deps.log.child({ component: 'analysis-batch' });
+  const one = createAnalysisRequestHandler(deps);
+
+  async function handleChunk(ctx: BatchContext, messages: KafkaMessage[]): Promise<void> {
+    const deadLetters: DeadLetterToPublish[] = [];
+    const firsts: Request[] = [];
+    const deferred = new Map<string, Deferred[]>();
+    for (const message of messages) {
+      const parsed = parseEvent(analysisRequestedSchema, message.value);
+      if (!parsed.ok) {
+        deadLetters.push(invalidMessageRecord({ topic: ctx.topic, partition: ctx.partition, message }, parsed.error));
+        log.warn({ offset: message.offset, partition: ctx.partition, error: parsed.error }, 'invalid analysis request dead-lettered');
+        continue;
+      }
+      const later = deferred.get(parsed.event.diaryId);
+      if (later) later.push({ kind: 'handle', message });
+      else {
+        deferred.set(parsed.event.diaryId, []);
+        firsts.push({ message, req: parsed.event, requestId: message.headers?.requestId?.toString() });
+      }
+    }
+
+    const [heads, existing] = await Promise.all([
+      store.newestRevisions(firsts.map((r) => r.req.diaryId)),
+      store.findMany(firsts.map((r) => r.req)),
+    ]);
+    const statuses: StatusToPublish[] = [];
+    const fresh: Request[] = [];
+    let stale = 0;
+    for (const r of firsts) {
+      const { req, requestId } = r;
+      if ((heads.get(req.diaryId) ?? 0) > req.revision) {
+        stale++;
+        log.info({ diaryId: req.diaryId, revision: req.revision, requestId }, 'stale revision skipped');
+        continue;
+      }
+      const done = existing.get(analysisId(req.diaryId, req.revision));
+      if (done) statuses.push({ event: statusEvent(req, { status: 'COMPLETED', summary: summarize(done, done.analyzer) }), requestId });
+      else fresh.push(r);
+    }
+    const duplicates = statuses.length;
+
+    const saves: AnalysisToSave[] = [];
+    if (fresh.length > 0) {
+      // Produced while the analyses run; awaited before anything that must come after it (the
+      // COMPLETED statuses, the careful path). Its error is kept, not left unhandled meanwhile.
+      const processingSent = publisher
+        .publish({ statuses: fresh.map(({ req, requestId }) => ({ event: statusEvent(req, { status: 'PROCESSING' }), requestId })) })
+        .then(() => undefined, (err: unknown) => err ?? new Error('producing PROCESSING failed'));
+      metrics.workerInFlight.inc(fresh.length);
+      try {
+        for (const r of fresh) {
+          let result: AnalysisResult;
+          try {
+            // The offline analyzer is synchronous inside: one at a time is as fast as it gets;
+            // an LLM analyzer is called one request at a time per partition, as before.
+            result = await one.analyzeOnce(r.req, ctx.signal);
+          } catch (err) {
+            if (ctx.signal.aborted) throw err;
+            // Retried on the careful path, before the diary's later requests in this chunk.
+            deferred.get(r.req.diaryId)!.unshift({ kind: 'retry', request: r, error: err instanceof Error ? err : new Error(String(err)) });
+            continue;
+          }
+          const provenance = provenanceOf(result, analyzer);
+          const { req, requestId } = r;
+          saves.push({ ref: { diaryId: req.diaryId, userId: req.userId, revision: req.revision }, analyzer: provenance, result, requestedAt: new Date(req.occurredAt) });
+          statuses.push({ event: statusEvent(req, { status: 'COMPLETED', summary: summarize(result, provenance.name) }), requestId });
+        }
+      } finally {
+        metrics.workerInFlight.dec(fresh.length);
+      }
+      const failed = await processingSent;
+      if (failed) throw failed;
+    }
+    await store.saveMany(saves);
+    await publisher.publish({ statuses, deadLetters });
+    if (saves.length > 0) metrics.workerProcessedTotal.inc({ outcome: 'completed' }, saves.length);
+    if (duplicates > 0) metrics.workerProcessedTotal.inc({ outcome: 'duplicate' }, duplicates);
+    if (stale > 0) metrics.workerProcessedTotal.inc({ outcome: 'skipped_stale' }, stale);
+    if (deadLetters.length > 0) metrics.workerDlqTotal.inc({ reason: 'invalid_message' }, deadLetters.length);
+
+    const careful = [...deferred.values()].filter((work) => work.length > 0);
+    await Promise.all(
+      careful.map(async (work) => {
+        for (const step of work) {
+          const at = step.kind === 'handle' ? step.message : step.request.message;
+          const msgCtx: HandlerContext = { topic: ctx.topic, partition: ctx.partition, message: at, heartbeat: ctx.heartbeat, signal: ctx.signal };
+          if (step.kind === 'handle') await one.handle(msgCtx);
+          else await one.retryAfterFirstAttempt(msgCtx, step.request.req, step.request.requestId, step.error);
+        }
+      }),
+    );
+  }
+
+  return async function handleBatch(ctx: BatchContext): Promise<void> {
+    const size = Math.max(1, options.chunkSize);
+    for (let start = 0; start < ctx.messages.length; start += size) {
+      if (!ctx.mayContinue()) return;
+      const chunk = ctx.messages.slice(start, start + size);
+      const stopBeats = heartbeatWhile(ctx);
+      try {
+        await handleChunk(ctx, chunk);
+      } finally {
+        stopBeats();
+      }
+      ctx.resolveOffset(chunk.at(-1)!.offset);
+      await ctx.heartbeat();
+    }
+  };
+}
+
+export type AnalysisBatchHandler = ReturnType<typeof createAnalysisBatchHandler>;
