@@ -310,6 +310,8 @@ async function load(
   const serverBefore = await target.settle?.(method);
   const sqlBefore = await sqlStatements(db);
   const cpuBefore = cpuSnapshot();
+  // The timestamp places the phase in a BENCH_CPU_PROF profile (it starts with the process).
+  log(`${name}: ${opts.duration} s`);
   const run = autocannon({
     url: target.url,
     connections: opts.connections,

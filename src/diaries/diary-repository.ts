@@ -48,10 +48,18 @@ interface DiarySqlRow {
   emotion_status: EmotionStatus | null;
   is_negative: number | boolean | null;
   alternative_thought: string | null;
-  analysis_updated_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
+  analysis_updated_at: string | null;
+  created_at: string;
+  updated_at: string;
 }
+
+/**
+ * Query options of these plain queries: the driver's own decoders instead of Sequelize's `typeCast`
+ * (called for every value of every row; its DATETIME parser went through moment-timezone), and
+ * DATETIMEs as the strings the session renders, in UTC (Sequelize sets `time_zone = '+00:00'`).
+ */
+const PLAIN = { typeCast: undefined, dateStrings: true };
+const utc = (value: string) => new Date(`${value.replace(' ', 'T')}Z`);
 
 const fromSqlRow = (r: DiarySqlRow): Diary => ({
   id: String(r.id),
@@ -65,9 +73,9 @@ const fromSqlRow = (r: DiarySqlRow): Diary => ({
   emotionStatus: r.emotion_status,
   isNegative: r.is_negative === null ? null : Boolean(r.is_negative),
   alternativeThought: r.alternative_thought,
-  analysisUpdatedAt: r.analysis_updated_at,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
+  analysisUpdatedAt: r.analysis_updated_at === null ? null : utc(r.analysis_updated_at),
+  createdAt: utc(r.created_at),
+  updatedAt: utc(r.updated_at),
 });
 
 /** Every column but `content`, which the callers of these queries already have or only excerpt. */
@@ -130,7 +138,7 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
       let result: [DiarySqlRow[], unknown];
       try {
         result = (await withConnection(sequelize, (conn) =>
-          conn.query('CALL diary_create_with_outbox(?, ?, ?, ?, ?, ?, ?)', [
+          conn.query({ ...PLAIN, sql: 'CALL diary_create_with_outbox(?, ?, ?, ?, ?, ?, ?)' }, [
             userId,
             input.title,
             input.content,
@@ -182,7 +190,7 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
       }
       values.push(page.limit);
       const sql = `SELECT ${COLUMNS_BUT_CONTENT}, LEFT(content, ?) AS content FROM diaries WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
-      const rows = (await withConnection(sequelize, (conn) => conn.query(sql, values))) as DiarySqlRow[];
+      const rows = (await withConnection(sequelize, (conn) => conn.query({ ...PLAIN, sql }, values))) as DiarySqlRow[];
       return rows.map(fromSqlRow);
     },
 
