@@ -125,17 +125,14 @@ export function createDiaryService(deps: {
         content: input.content,
         language,
       } satisfies AnalysisRequested;
-      let diary: Diary | null;
+      let diary: Diary | null = null;
       try {
         diary = await diaries.createWithOutbox(userId, input, { eventId: payload.eventId, topic: topics.analysisRequested, payload, headers: { requestId } });
-      } catch (err) {
-        if (counted) await undoCount(counted);
-        throw err;
+      } finally {
+        // Nothing was written (failed write, owner gone): give the day's slot back.
+        if (!diary && counted) await undoCount(counted);
       }
-      if (!diary) {
-        if (counted) await undoCount(counted);
-        throw new UnauthorizedError();
-      }
+      if (!diary) throw new UnauthorizedError();
       deps.onOutboxWritten();
       events.diaryWritten({ userId, diaryId: diary.id, revision: diary.revision, kind: 'created' });
       return { ...diary, analysis: null };
