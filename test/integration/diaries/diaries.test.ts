@@ -268,6 +268,37 @@ describe('diaries over REST', () => {
       expect(JSON.parse(row!.payload)).to.include({ type: 'analysis.requested', diaryId: res.body.id, userId: alice.userId, revision: 1, title: 'outbox', content: 'checked in the row' });
     });
 
+    it('when the connection dies in the middle of a create, then it answers 503 with Retry-After, nothing is written, and the next create works', async () => {
+      const sequelize = app.clients.sequelize;
+      // Holds the create inside its transaction long enough to kill the connection running it.
+      await sequelize.query('CREATE TRIGGER outbox_slow BEFORE INSERT ON outbox_events FOR EACH ROW SET @slept = SLEEP(3)');
+      try {
+        const before = await countDiaries();
+        // `then` sends the request now; it is awaited after the kill.
+        const pending = create(alice, { content: 'cut off mid-transaction' }).then((res) => res);
+        let victim: number | undefined;
+        for (let i = 0; i < 100 && victim === undefined; i++) {
+          // The process list shows the statement running inside the procedure, not the CALL.
+          const rows = await sequelize.query<{ id: string }>(
+            "SELECT id FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND (info LIKE 'CALL diary_create_with_outbox%' OR info LIKE 'INSERT INTO outbox_events%' OR info LIKE '%SLEEP(3)%')",
+            { type: QueryTypes.SELECT },
+          );
+          victim = rows[0] ? Number(rows[0].id) : undefined;
+          if (victim === undefined) await new Promise((r) => setTimeout(r, 20));
+        }
+        expect(victim, 'the create was not seen running').to.be.a('number');
+        await sequelize.query(`KILL CONNECTION ${Number(victim)}`);
+        const res = await pending;
+        expect(res.status).to.equal(503);
+        expect(res.body.code).to.equal('dependency_unavailable');
+        expect(res.headers['retry-after']).to.equal('5');
+        expect(await countDiaries()).to.equal(before);
+      } finally {
+        await sequelize.query('DROP TRIGGER outbox_slow');
+      }
+      expect((await create(alice, { content: 'after the cut' })).status).to.equal(201);
+    });
+
     it('when entries are written, then the relay marks their outbox rows SENT and the backlog gauge drains to zero', async () => {
       for (let i = 0; i < 5; i++) await create(alice, { content: `drain ${i}` });
       const deadline = Date.now() + 15_000;
