@@ -80,6 +80,7 @@ export function treeTicksByRole(roleOf: (pid: number, cmd: string) => string): M
 
 function roleOf(pid: number, cmd: string): string {
   if (pid === process.pid) return 'bench (load generator)';
+  if (cmd.includes('bench/rest-bare-server.ts')) return 'bare api';
   if (cmd.includes('src/main.ts')) return /src\/main\.ts (\S+)/.exec(cmd)?.[1] ?? 'app';
   if (cmd.includes('mariadbd') || cmd.includes('mysqld')) return 'mariadb';
   if (cmd.includes('redis-server')) return 'redis';

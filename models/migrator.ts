@@ -7,6 +7,7 @@ import * as outbox from './migrations/004-outbox.js';
 import * as seedProviders from './migrations/005-seed-auth-providers.js';
 import * as seedSettings from './migrations/006-seed-settings-options.js';
 import * as outboxKeyIndex from './migrations/007-outbox-key-index.js';
+import * as diaryCreateProcedure from './migrations/008-diary-create-procedure.js';
 
 interface MigrationModule {
   up(qi: QueryInterface): Promise<void>;
@@ -22,6 +23,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['005-seed-auth-providers', seedProviders],
   ['006-seed-settings-options', seedSettings],
   ['007-outbox-key-index', outboxKeyIndex],
+  ['008-diary-create-procedure', diaryCreateProcedure],
 ];
 
 export interface MigrationLog {

@@ -1,5 +1,7 @@
-import { Op, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
+import type { Connection, SqlError } from 'mariadb';
+import { ConnectionError, type Sequelize, type Transaction } from 'sequelize';
 import type { AnalysisStatus, DiaryRow, EmotionStatus, SqlModels } from '../../models/sql/index.js';
+import type { OutboxMessage } from '../outbox/outbox-repository.js';
 import type { DiaryCursor } from './diary-cursor.js';
 
 export interface Diary {
@@ -33,6 +35,84 @@ const toDiary = (row: DiaryRow): Diary => {
   return { ...d, id: String(d.id), userId: String(d.userId), isNegative: d.isNegative === null ? null : Boolean(d.isNegative) };
 };
 
+/** A `diaries` row as the driver returns it (snake_case; BIGINT ids as strings, see createSequelize). */
+interface DiarySqlRow {
+  id: string | number;
+  user_id: string | number;
+  title: string | null;
+  content: string;
+  revision: number;
+  analysis_status: AnalysisStatus;
+  analyzed_revision: number | null;
+  status_revision: number;
+  emotion_status: EmotionStatus | null;
+  is_negative: number | boolean | null;
+  alternative_thought: string | null;
+  /** Dates as Sequelize's typeCast gives them, or as strings with PLAIN. */
+  analysis_updated_at: Date | string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+/**
+ * Query options for many-row results: the driver's own decoders instead of Sequelize's `typeCast`
+ * (called for every value of every row; its DATETIME parser goes through moment-timezone), and
+ * DATETIMEs as the strings the session renders, in UTC (Sequelize sets `time_zone = '+00:00'`).
+ * Not for one-row results: per-query options make the driver copy its whole option object per
+ * query (about 30 µs here), more than typeCast costs for one row.
+ */
+const PLAIN = { typeCast: undefined, dateStrings: true };
+const toDate = (value: Date | string) => (typeof value === 'string' ? new Date(`${value.replace(' ', 'T')}Z`) : value);
+
+const fromSqlRow = (r: DiarySqlRow): Diary => ({
+  id: String(r.id),
+  userId: String(r.user_id),
+  title: r.title,
+  content: r.content,
+  revision: r.revision,
+  analysisStatus: r.analysis_status,
+  analyzedRevision: r.analyzed_revision,
+  statusRevision: r.status_revision,
+  emotionStatus: r.emotion_status,
+  isNegative: r.is_negative === null ? null : Boolean(r.is_negative),
+  alternativeThought: r.alternative_thought,
+  analysisUpdatedAt: r.analysis_updated_at === null ? null : toDate(r.analysis_updated_at),
+  createdAt: toDate(r.created_at),
+  updatedAt: toDate(r.updated_at),
+});
+
+/** Every column but `content`, which the callers of these queries already have or only excerpt. */
+const COLUMNS_BUT_CONTENT =
+  'id, user_id, title, revision, analysis_status, analyzed_revision, status_revision, emotion_status, is_negative, alternative_thought, analysis_updated_at, created_at, updated_at';
+
+/** MariaDB's "a foreign key constraint fails" on insert: here, the owner no longer exists. */
+const ER_NO_REFERENCED_ROW_2 = 1452;
+
+/**
+ * Runs `work` on a connection of Sequelize's own pool (same size and acquire timeout), for the hot
+ * paths where the ORM's per-query cost (query building, instance building, lodash clones) was most
+ * of the API's CPU. A connection whose state is unknown after a failure is destroyed, never
+ * handed back: the next borrower must not find itself inside someone else's transaction.
+ */
+async function withConnection<T>(sequelize: Sequelize, work: (conn: Connection) => Promise<T>): Promise<T> {
+  const manager = sequelize.connectionManager;
+  const conn = (await manager.getConnection({ type: 'write' })) as Connection;
+  let healthy = true;
+  try {
+    return await work(conn);
+  } catch (err) {
+    // A dead socket is "MariaDB unavailable" (503 with Retry-After), as on the Sequelize paths.
+    if ((err as SqlError).fatal) {
+      healthy = false;
+      throw new ConnectionError(err as Error);
+    }
+    throw err;
+  } finally {
+    if (healthy) manager.releaseConnection(conn);
+    else await manager.destroyConnection(conn).catch(() => undefined);
+  }
+}
+
 /** `%` and `_` are wildcards in LIKE; a user searching for "100%" means the character. */
 const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -41,14 +121,41 @@ const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
  * is indistinguishable from a missing one.
  */
 export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
-  const { Diary: DiaryModel, User: UserModel } = models;
+  const { Diary: DiaryModel } = models;
 
   return {
-    async create(userId: string, input: { title: string | null; content: string }, transaction: Transaction): Promise<Diary> {
-      const row = await DiaryModel.create({ userId, title: input.title, content: input.content }, { transaction });
-      // Defaults (revision, status, timestamps) are filled by the database: read the row back.
-      const created = await DiaryModel.findOne({ where: { id: row.id, userId }, transaction });
-      return toDiary(created!);
+    /**
+     * Writes a new entry and its outbox row in one transaction, as one statement and one round trip
+     * (`diary_create_with_outbox`, migration 008): no START TRANSACTION / COMMIT round trips, and
+     * the row comes back with the defaults the database filled in (revision, status, timestamps).
+     * `outbox.payload` is the event without `diaryId`, which the procedure adds once the insert
+     * knows it. Returns null when the owner no longer exists (nothing written).
+     */
+    async createWithOutbox(
+      userId: string,
+      input: { title: string | null; content: string },
+      outbox: Omit<OutboxMessage, 'key' | 'payload'> & { payload: object },
+    ): Promise<Diary | null> {
+      const payload = JSON.stringify(outbox.payload);
+      if (!payload.startsWith('{"')) throw new Error('an outbox payload must be a non-empty JSON object');
+      let result: [DiarySqlRow[], unknown];
+      try {
+        result = (await withConnection(sequelize, (conn) =>
+          conn.query('CALL diary_create_with_outbox(?, ?, ?, ?, ?, ?, ?)', [
+            userId,
+            input.title,
+            input.content,
+            outbox.eventId,
+            outbox.topic,
+            payload,
+            JSON.stringify(outbox.headers),
+          ]),
+        )) as [DiarySqlRow[], unknown];
+      } catch (err) {
+        if ((err as SqlError).errno === ER_NO_REFERENCED_ROW_2) return null;
+        throw err;
+      }
+      return fromSqlRow({ ...result[0][0]!, content: input.content });
     },
 
     async findOwned(userId: string, id: string, options: { transaction?: Transaction; lock?: boolean } = {}): Promise<Diary | null> {
@@ -60,29 +167,34 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
       return row ? toDiary(row) : null;
     },
 
-    async list(userId: string, filter: DiaryFilter, page: { limit: number; after?: DiaryCursor }): Promise<Diary[]> {
-      const and: WhereOptions[] = [{ userId }];
-      if (filter.from) and.push({ createdAt: { [Op.gte]: filter.from } });
-      if (filter.to) and.push({ createdAt: { [Op.lt]: filter.to } });
-      if (filter.emotionStatus) and.push({ emotionStatus: filter.emotionStatus });
-      if (filter.analysisStatus) and.push({ analysisStatus: filter.analysisStatus });
+    /**
+     * One page, newest first, on the (user_id, created_at, id) index (the filters narrow within the
+     * user). Plain rows, not model instances, and only the first `excerptChars` characters of each
+     * content (an entry may hold 20,000): the driver and the GC never see the rest.
+     */
+    async list(userId: string, filter: DiaryFilter, page: { limit: number; after?: DiaryCursor; excerptChars: number }): Promise<Diary[]> {
+      const where = ['user_id = ?'];
+      const values: unknown[] = [page.excerptChars, userId];
+      const and = (clause: string, ...params: unknown[]) => {
+        where.push(clause);
+        values.push(...params);
+      };
+      if (filter.from) and('created_at >= ?', filter.from);
+      if (filter.to) and('created_at < ?', filter.to);
+      if (filter.emotionStatus) and('emotion_status = ?', filter.emotionStatus);
+      if (filter.analysisStatus) and('analysis_status = ?', filter.analysisStatus);
       if (filter.text) {
         const pattern = `%${likeEscape(filter.text)}%`;
-        and.push({ [Op.or]: [{ title: { [Op.like]: pattern } }, { content: { [Op.like]: pattern } }] });
+        and('(title LIKE ? OR content LIKE ?)', pattern, pattern);
       }
       if (page.after) {
         const { createdAt, id } = page.after;
-        and.push({ [Op.or]: [{ createdAt: { [Op.lt]: createdAt } }, { createdAt, id: { [Op.lt]: id } }] });
+        and('(created_at < ? OR (created_at = ? AND id < ?))', createdAt, createdAt, id);
       }
-      const rows = await DiaryModel.findAll({
-        where: { [Op.and]: and },
-        order: [
-          ['createdAt', 'DESC'],
-          ['id', 'DESC'],
-        ],
-        limit: page.limit,
-      });
-      return rows.map(toDiary);
+      values.push(page.limit);
+      const sql = `SELECT ${COLUMNS_BUT_CONTENT}, LEFT(content, ?) AS content FROM diaries WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
+      const rows = (await withConnection(sequelize, (conn) => conn.query({ ...PLAIN, sql }, values))) as DiarySqlRow[];
+      return rows.map(fromSqlRow);
     },
 
     /**
@@ -107,21 +219,6 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
     /** Whether the user still has this entry (cheaper than reading it). */
     async exists(userId: string, id: string): Promise<boolean> {
       return (await DiaryModel.count({ where: { id, userId } })) > 0;
-    },
-
-    async countCreatedSince(userId: string, since: Date, transaction?: Transaction): Promise<number> {
-      return DiaryModel.count({ where: { userId, createdAt: { [Op.gte]: since } }, transaction });
-    },
-
-    /**
-     * Locks the owner's users row until `transaction` ends, serialising that user's creates so a
-     * count-then-insert limit holds. Call it before any other read in the transaction: InnoDB takes
-     * the REPEATABLE READ snapshot at the first plain read, which must see the creates committed
-     * by whoever held the lock before. Returns false when the user no longer exists.
-     */
-    async lockOwner(userId: string, transaction: Transaction): Promise<boolean> {
-      const row = await UserModel.findOne({ where: { id: userId }, attributes: ['id'], transaction, lock: transaction.LOCK.UPDATE });
-      return row !== null;
     },
 
     /**

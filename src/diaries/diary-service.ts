@@ -1,11 +1,11 @@
-import type { Sequelize, Transaction } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 import type { AnalysisRequested, TopicNames } from '../../kernel/contracts/analysis-events.js';
 import { newEventEnvelope } from '../../kernel/contracts/analysis-events.js';
 import type { AnalysisRepository, AnalysisView } from '../analysis/analysis-repository.js';
 import { NotFoundError, RateLimitedError, UnauthorizedError } from '../../kernel/errors.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { RateLimiter, RateLimitRule } from '../../kernel/rate-limiter.js';
-import type { OutboxRepository } from '../outbox/outbox-repository.js';
+import type { OutboxMessage, OutboxRepository } from '../outbox/outbox-repository.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { decodeCursor, encodeCursor } from './diary-cursor.js';
 import type { DiaryDeletionHook, DiaryEvents } from './diary-events.js';
@@ -28,8 +28,8 @@ const EXCERPT_CHARS = 200;
  * its analysis request, even when Kafka is down at write time.
  *
  * Every analysis request costs a Kafka message and possibly a paid LLM call, so each path is
- * bounded per user: creates by the `diary.maxPerDay` setting, edits and reanalyses by
- * `analysisBudget` (a Redis window shared by all API instances).
+ * bounded per user with Redis counters shared by all API instances: creates by the
+ * `diary.maxPerDay` setting (per UTC day), edits and reanalyses by `analysisBudget`.
  */
 export function createDiaryService(deps: {
   sequelize: Sequelize;
@@ -51,7 +51,7 @@ export function createDiaryService(deps: {
 
   const languageOf = async (userId: string) => ((await settings.valueOf(userId, 'language')) === 'ko' ? 'ko' : 'en');
 
-  async function requestAnalysis(diary: Diary, language: 'en' | 'ko', requestId: string, transaction: Transaction): Promise<void> {
+  function analysisRequest(diary: Diary, language: 'en' | 'ko', requestId: string): OutboxMessage {
     const event: AnalysisRequested = {
       ...newEventEnvelope({ diaryId: diary.id, userId: diary.userId, revision: diary.revision }),
       type: 'analysis.requested',
@@ -59,23 +59,32 @@ export function createDiaryService(deps: {
       content: diary.content,
       language,
     };
-    await outbox.append({ eventId: event.eventId, topic: topics.analysisRequested, key: diary.id, payload: event, headers: { requestId } }, transaction);
+    return { eventId: event.eventId, topic: topics.analysisRequested, key: diary.id, payload: event, headers: { requestId } };
   }
 
   /**
-   * Must run first in the create transaction. The lock on the user row makes parallel creates of
-   * one user take turns, so each counts the entries the previous one committed.
+   * Counts a create against the user's `diary.maxPerDay` (UTC day) in Redis, atomically across
+   * instances, before anything is written; a refused create is taken back at once, so the count
+   * stays the number of entries written today. Returns the counter key to undo when the write fails.
+   * Unlike the former count of today's rows, deleting an entry does not give its slot back: the
+   * limit bounds analysis requests, and a deleted entry's request was made.
    */
-  async function enforceDailyLimit(userId: string, max: number, transaction: Transaction): Promise<void> {
-    if (!(await diaries.lockOwner(userId, transaction))) throw new UnauthorizedError();
-    if (!Number.isFinite(max) || max <= 0) return;
-    const startOfDay = new Date();
-    startOfDay.setUTCHours(0, 0, 0, 0);
-    if ((await diaries.countCreatedSince(userId, startOfDay, transaction)) >= max) {
-      const secondsLeft = (startOfDay.getTime() + 86_400_000 - Date.now()) / 1000;
-      throw new RateLimitedError(secondsLeft, `At most ${max} entries a day`);
+  async function countCreate(userId: string, max: number): Promise<string | undefined> {
+    if (!Number.isFinite(max) || max <= 0) return undefined;
+    const now = new Date();
+    const key = `diary-creates:${userId}:${now.toISOString().slice(0, 10)}`;
+    const endOfDay = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+    // The window is the rest of the UTC day (the key carries the date; the TTL only cleans up).
+    const windowSec = Math.max(1, Math.ceil((endOfDay - now.getTime()) / 1000));
+    const state = await deps.limiter.hit(key, { limit: max, windowSec });
+    if (!state.allowed) {
+      await undoCount(key);
+      throw new RateLimitedError(windowSec, `At most ${max} entries a day`);
     }
+    return key;
   }
+
+  const undoCount = (key: string) => deps.limiter.undo(key).catch((err: unknown) => deps.log.warn({ err }, 'returning a rate-limit slot failed'));
 
   async function newRevision(userId: string, id: string, changes: { title?: string | null; content?: string }, requestId: string, kind: 'updated' | 'reanalyze') {
     const language = await languageOf(userId);
@@ -89,7 +98,7 @@ export function createDiaryService(deps: {
       diary = await sequelize.transaction(async (transaction) => {
         const updated = await diaries.bumpRevision(userId, id, changes, transaction);
         if (!updated) throw new NotFoundError('Diary');
-        await requestAnalysis(updated, language, requestId, transaction);
+        await outbox.append(analysisRequest(updated, language, requestId), transaction);
         return updated;
       });
     } catch (err) {
@@ -104,14 +113,26 @@ export function createDiaryService(deps: {
 
   return {
     async create(userId: string, input: { title: string | null; content: string }, requestId: string): Promise<DiaryWithAnalysis> {
-      const maxPerDay = Number(await settings.valueOf(userId, 'diary.maxPerDay'));
-      const language = await languageOf(userId);
-      const diary = await sequelize.transaction(async (transaction) => {
-        await enforceDailyLimit(userId, maxPerDay, transaction);
-        const created = await diaries.create(userId, input, transaction);
-        await requestAnalysis(created, language, requestId, transaction);
-        return created;
-      });
+      const effective = await settings.effective(userId);
+      const valueOf = (key: string) => effective.find((s) => s.key === key)?.value;
+      const language = valueOf('language') === 'ko' ? 'ko' : 'en';
+      const counted = await countCreate(userId, Number(valueOf('diary.maxPerDay')));
+      // The entry's id is not known before the insert; the repository adds it to the payload.
+      const { diaryId: _notYetKnown, ...payload } = {
+        ...newEventEnvelope({ diaryId: '', userId, revision: 1 }),
+        type: 'analysis.requested',
+        title: input.title,
+        content: input.content,
+        language,
+      } satisfies AnalysisRequested;
+      let diary: Diary | null = null;
+      try {
+        diary = await diaries.createWithOutbox(userId, input, { eventId: payload.eventId, topic: topics.analysisRequested, payload, headers: { requestId } });
+      } finally {
+        // Nothing was written (failed write, owner gone): give the day's slot back.
+        if (!diary && counted) await undoCount(counted);
+      }
+      if (!diary) throw new UnauthorizedError();
       deps.onOutboxWritten();
       events.diaryWritten({ userId, diaryId: diary.id, revision: diary.revision, kind: 'created' });
       return { ...diary, analysis: null };
@@ -127,7 +148,7 @@ export function createDiaryService(deps: {
     async list(userId: string, filter: DiaryFilter, page: { limit: number; cursor?: string }): Promise<DiaryPage> {
       const after = page.cursor ? decodeCursor(page.cursor) : undefined;
       // One extra row tells whether another page exists without a COUNT query.
-      const rows = await diaries.list(userId, filter, { limit: page.limit + 1, after });
+      const rows = await diaries.list(userId, filter, { limit: page.limit + 1, after, excerptChars: EXCERPT_CHARS });
       const items = rows.slice(0, page.limit);
       const last = items.at(-1);
       return {

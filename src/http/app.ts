@@ -3,12 +3,12 @@ import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import Router from '@koa/router';
 import Koa from 'koa';
-import helmet from 'koa-helmet';
 import type { AppConfig } from '../../config/index.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { Metrics } from '../../kernel/metrics.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { requestContext } from './middleware/request-context.js';
+import { securityHeaders } from './middleware/security-headers.js';
 import { mountRoutes, type Authenticate, type ResponseAudit } from './mount-routes.js';
 import { API_PREFIX } from './openapi.js';
 import type { RouteSpec } from './route.js';
@@ -40,7 +40,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.use(requestContext(log, metrics));
   app.use(errorHandler(log));
   app.use(
-    helmet({
+    securityHeaders({
       // The docs page loads its own bundled assets; everything else is JSON.
       contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } },
     }),

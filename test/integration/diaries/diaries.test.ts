@@ -135,6 +135,19 @@ describe('diaries over REST', () => {
       expect(pages).to.equal(3);
     });
 
+    it('when an entry is long, then the list carries its first 200 characters as excerpt (as the full text sliced in JavaScript) and every other field of the entry', async () => {
+      const erin = await createTestUser(app);
+      // Astral characters (two UTF-16 units each) around the cut: SQL counts characters, JS units.
+      const content = `${'a'.repeat(150)}${'😀'.repeat(60)}${'b'.repeat(1_000)}`;
+      const { body: created } = await create(erin, { title: 'Long', content });
+      const res = await request(app.server).get('/api/v1/diaries').set(erin.auth);
+      expect(res.status).to.equal(200);
+      const [item] = res.body.items;
+      expect(item.excerpt).to.equal(content.slice(0, 200));
+      const { content: _content, analysis: _analysis, ...rest } = created;
+      expect(item).to.deep.equal({ ...rest, excerpt: content.slice(0, 200) });
+    });
+
     it('when filtered by emotion, analysis status, date range and text (Korean too), then only matching entries come back', async () => {
       const dave = await createTestUser(app);
       const ids = {
@@ -232,6 +245,58 @@ describe('diaries over REST', () => {
       } finally {
         await app.clients.sequelize.query('DROP TRIGGER outbox_fail');
       }
+    });
+
+    it('when the owner was deleted while their token is still valid, then a create answers 401 and writes nothing', async () => {
+      const gone = await createTestUser(app);
+      await app.clients.sequelize.query('DELETE FROM users WHERE id = ?', { replacements: [gone.userId] });
+      const before = await countDiaries();
+      const res = await create(gone, { content: 'written by nobody' });
+      expect(res.status).to.equal(401);
+      expect(res.headers['content-type']).to.match(/application\/problem\+json/);
+      expect(await countDiaries()).to.equal(before);
+    });
+
+    it('when an entry is created, then its outbox row carries the analysis request with the new id, revision 1 and the request id', async () => {
+      const res = await create(alice, { title: 'outbox', content: 'checked in the row' }).set('X-Request-Id', 'req-outbox-row');
+      const [row] = await app.clients.sequelize.query<{ payload: string; headers: string; message_key: string; topic: string }>(
+        'SELECT payload, headers, message_key, topic FROM outbox_events WHERE message_key = ?',
+        { type: QueryTypes.SELECT, replacements: [res.body.id] },
+      );
+      expect(row).to.include({ message_key: res.body.id, topic: app.topics.analysisRequested });
+      expect(JSON.parse(row!.headers)).to.deep.equal({ requestId: 'req-outbox-row' });
+      expect(JSON.parse(row!.payload)).to.include({ type: 'analysis.requested', diaryId: res.body.id, userId: alice.userId, revision: 1, title: 'outbox', content: 'checked in the row' });
+    });
+
+    it('when the connection dies in the middle of a create, then it answers 503 with Retry-After, nothing is written, and the next create works', async () => {
+      const sequelize = app.clients.sequelize;
+      // Holds the create inside its transaction long enough to kill the connection running it.
+      await sequelize.query('CREATE TRIGGER outbox_slow BEFORE INSERT ON outbox_events FOR EACH ROW SET @slept = SLEEP(3)');
+      try {
+        const before = await countDiaries();
+        // `then` sends the request now; it is awaited after the kill.
+        const pending = create(alice, { content: 'cut off mid-transaction' }).then((res) => res);
+        let victim: number | undefined;
+        for (let i = 0; i < 100 && victim === undefined; i++) {
+          // The process list shows the statement running inside the procedure, not the CALL.
+          const rows = await sequelize.query<{ id: string }>(
+            "SELECT id FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND (info LIKE 'CALL diary_create_with_outbox%' OR info LIKE 'INSERT INTO outbox_events%' OR info LIKE '%SLEEP(3)%')",
+            { type: QueryTypes.SELECT },
+          );
+          victim = rows[0] ? Number(rows[0].id) : undefined;
+          if (victim === undefined) await new Promise((r) => setTimeout(r, 20));
+        }
+        expect(victim, 'the create was not seen running').to.be.a('number');
+        await sequelize.query(`KILL CONNECTION ${Number(victim)}`);
+        const res = await pending;
+        expect(res.status).to.equal(503);
+        expect(res.body.code).to.equal('dependency_unavailable');
+        expect(res.headers['retry-after']).to.equal('5');
+        expect(await countDiaries()).to.equal(before);
+      } finally {
+        await sequelize.query('DROP TRIGGER outbox_slow');
+      }
+      expect((await create(alice, { content: 'after the cut' })).status).to.equal(201);
     });
 
     it('when entries are written, then the relay marks their outbox rows SENT and the backlog gauge drains to zero', async () => {

@@ -106,6 +106,24 @@ describe('diary write limits', () => {
       expect(await outboxRowsOfUser(hana)).to.equal(DAILY_LIMIT);
     });
 
+    it('when creates fail or are refused, then they do not use up the daily limit', async () => {
+      const kim = await createTestUser(app);
+      await app.clients.sequelize.query(
+        "CREATE TRIGGER outbox_fail_limits BEFORE INSERT ON outbox_events FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'outbox unavailable'",
+      );
+      try {
+        for (let i = 0; i < DAILY_LIMIT + 1; i++) expect((await create(kim)).status).to.equal(500);
+      } finally {
+        await app.clients.sequelize.query('DROP TRIGGER outbox_fail_limits');
+      }
+      for (let i = 0; i < DAILY_LIMIT; i++) expect((await create(kim)).status).to.equal(201);
+      // Refused creates are taken back too: the count stays at what was written.
+      for (let i = 0; i < 3; i++) expectRateLimited(await create(kim), 86_400);
+      const [counter] = await app.clients.redis.keys(`*diary-creates:${kim.userId}:*`);
+      expect(await app.clients.redis.get(counter!.slice(app.config.redis.keyPrefix.length))).to.equal(String(DAILY_LIMIT));
+      expect(await diariesOf(kim)).to.equal(DAILY_LIMIT);
+    });
+
     it("when one user reached the daily limit, then another user's creates still go through", async () => {
       const ivan = await createTestUser(app);
       const june = await createTestUser(app);
