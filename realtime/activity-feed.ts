@@ -17,7 +17,35 @@ export function createActivityFeed(deps: { server: SocketServer; instanceId: str
   const { instanceId } = deps;
   let timer: NodeJS.Timeout | undefined;
 
+  // Activity is published only while some admin watches the room somewhere: every create, login
+  // and outcome would otherwise cost a Redis publish that every instance decodes for nobody.
+  // Instances tell each other their watcher counts when theirs changes and every interval; a count
+  // not heard again within three intervals is forgotten (its instance is gone).
+  const watchers = new Map<string, { admins: number; atMs: number }>();
+  const localWatchers = () => admin.adapter.rooms.get(ACTIVITY_ROOM)?.size ?? 0;
+  const someoneWatches = () => {
+    if (localWatchers() > 0) return true;
+    const now = Date.now();
+    for (const w of watchers.values()) if (w.admins > 0 && now - w.atMs < 3 * deps.intervalMs) return true;
+    return false;
+  };
+  const announceWatchers = () => {
+    if (!clusterReachable()) return;
+    try {
+      admin.serverSideEmit('activity:watchers', { instanceId, admins: localWatchers() });
+    } catch (err) {
+      deps.log.warn({ err }, 'activity watcher count not sent');
+    }
+  };
+  admin.on('activity:watchers', (report) => {
+    const known = watchers.has(report.instanceId);
+    watchers.set(report.instanceId, { admins: report.admins, atMs: Date.now() });
+    // A new instance announces itself at start: answer, so it learns who watches without waiting.
+    if (!known) announceWatchers();
+  });
+
   const publish = (event: Omit<ActivityEvent, 'at' | 'instanceId'>) => {
+    if (!someoneWatches()) return;
     const message = { ...event, at: new Date().toISOString(), instanceId };
     try {
       // Without Redis only this instance's admins can be told; activity is live-only, not durable.
@@ -54,6 +82,9 @@ export function createActivityFeed(deps: { server: SocketServer; instanceId: str
     events,
     localStats,
 
+    /** An admin socket of this instance joined or left the activity room. */
+    watchersChanged: announceWatchers,
+
     /**
      * Counts from every instance that answers within the adapter's request timeout; `partial`
      * when one did not (an instance that died is no longer subscribed and is not waited for).
@@ -74,7 +105,11 @@ export function createActivityFeed(deps: { server: SocketServer; instanceId: str
     },
 
     start() {
-      timer = setInterval(() => publish({ type: 'instance.sockets', detail: { ...localStats() } }), deps.intervalMs);
+      announceWatchers();
+      timer = setInterval(() => {
+        announceWatchers();
+        publish({ type: 'instance.sockets', detail: { ...localStats() } });
+      }, deps.intervalMs);
       timer.unref();
     },
 

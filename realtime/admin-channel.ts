@@ -11,7 +11,7 @@ import { tokenRefreshHandler, type TokenExpiryWheel } from './token-expiry.js';
 /** Namespace `/admin` (role ADMIN, checked at the handshake): the live activity room and admin actions. */
 export function attachAdminChannel(deps: {
   nsp: AdminNamespace;
-  feed: Pick<ActivityFeed, 'snapshot'>;
+  feed: Pick<ActivityFeed, 'snapshot' | 'watchersChanged'>;
   announcements: Pick<AnnouncementService, 'create'>;
   accessTokens: AccessTokens;
   expiry: TokenExpiryWheel;
@@ -32,12 +32,14 @@ export function attachAdminChannel(deps: {
 
   function disconnected(this: AdminSocket, reason: string): void {
     expiry.unwatch(this);
+    deps.feed.watchersChanged();
     metrics.socketsConnected.dec({ namespace: '/admin' });
     metrics.socketDisconnectsTotal.inc({ namespace: '/admin', reason });
   }
 
   nsp.on('connection', (socket) => {
     void socket.join([ACTIVITY_ROOM, userRoom(socket.data.userId), sessionRoom(socket.data.sessionId)]);
+    deps.feed.watchersChanged();
     metrics.socketsConnected.inc({ namespace: '/admin' });
     metrics.socketConnectionsTotal.inc({ namespace: '/admin' });
     socket.once('disconnect', disconnected);

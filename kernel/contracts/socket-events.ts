@@ -153,6 +153,8 @@ export interface InterServerEvents {
   'notification:deliver': (userId: string, n: NotificationEnvelope) => void;
   /** A new announcement: each instance sends it to its own sockets. */
   'announcement:fan-out': (message: AnnouncementMessage) => void;
+  /** How many admins watch the activity room on an instance (activity is published only while some do). */
+  'activity:watchers': (report: { instanceId: string; admins: number }) => void;
 }
 
 /** What the handshake puts on every accepted socket. */

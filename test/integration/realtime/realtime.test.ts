@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import mongoose from 'mongoose';
+import { Redis } from 'ioredis';
 import { io } from 'socket.io-client';
 import request from 'supertest';
 import { createLogger } from '../../../kernel/logger.js';
@@ -317,6 +318,32 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
   });
 
   describe('admins and announcements', () => {
+    it('when no admin watches the activity room, then activity costs no publish; once one watches, it is published', async () => {
+      // The adapter's broadcasts to /admin, as Redis carries them between instances.
+      const tap = new Redis(app.config.redis.url);
+      let published = 0;
+      try {
+        await tap.psubscribe(`${app.config.redis.keyPrefix}socket.io#/admin#*`);
+        tap.on('pmessage', () => published++);
+        const user = await createTestUser(app);
+        await waitUntil('no admin socket left from earlier tests', async () => app.realtime.admin.sockets.size === 0 || undefined, 5_000);
+        await write(user, 'nobody is watching');
+        await new Promise((r) => setTimeout(r, 300));
+        expect(published, 'publishes with nobody watching').to.equal(0);
+        const adminUser = await createTestUser(app, { role: 'ADMIN' });
+        const admin = await connectAdmin(app.url(), adminUser.accessToken);
+        try {
+          const { body: diary } = await write(user, 'now someone is');
+          await admin.waitFor('the write', () => admin.activity.find((e) => e.type === 'diary.created' && e.diaryId === diary.id));
+          expect(published).to.be.greaterThan(0);
+        } finally {
+          admin.close();
+        }
+      } finally {
+        tap.disconnect();
+      }
+    });
+
     it('when users act, then an admin in the activity room sees logins, writes and outcomes, and a snapshot counts sockets', async () => {
       const adminUser = await createTestUser(app, { role: 'ADMIN' });
       const admin = await connectAdmin(app.url(), adminUser.accessToken);
