@@ -85,33 +85,33 @@ export function createAnnouncementChannel(deps: {
   }
 
   /** Sends one announcement to these local sockets in one broadcast, each asked for an ack. */
-  function emit(sockets: UserSocket[], message: AnnouncementMessage): void {
-    if (sockets.length === 0) return;
+  function emit(targets: Array<[UserSocket, SocketAnnouncement]>, message: AnnouncementMessage): void {
+    if (targets.length === 0) return;
     const now = Date.now();
     const packet: { type: number; data: unknown[]; id?: number } = { type: EVENT, data: ['announcement', message] };
+    // To every socket here (a fan-out): no room list to build; to some: the room of each one's id.
     const rooms = new Set<string>();
-    for (const socket of sockets) rooms.add(socket.id); // every socket is in the room of its own id
+    if (targets.length < users.sockets.size) for (const [socket] of targets) rooms.add(socket.id);
     users.adapter.broadcastWithAck(packet as never, { rooms, except: new Set(), flags: { local: true } }, () => undefined, ackCallback(message.id));
-    for (const socket of sockets) {
-      const entry = bySocket.get(socket)?.get(message.id);
-      if (!entry) continue;
+    for (const [socket, entry] of targets) {
       // A resend replaces the previous ack id; the device may ack either, once.
       if (entry.lastSentAtMs > 0) forgetAck(socket, entry.ackId);
       entry.lastSentAtMs = now;
       entry.ackId = packet.id!;
     }
-    deps.metrics.notificationsEmittedTotal.inc({ kind: 'announcement' }, sockets.length);
+    deps.metrics.notificationsEmittedTotal.inc({ kind: 'announcement' }, targets.length);
   }
 
   /** Starts tracking `message` for each socket that does not have it yet, and sends it to those. */
   function sendTo(sockets: Iterable<UserSocket>, message: AnnouncementMessage): void {
-    const fresh: UserSocket[] = [];
+    const fresh: Array<[UserSocket, SocketAnnouncement]> = [];
     for (const socket of sockets) {
       let known = bySocket.get(socket);
       if (!known) bySocket.set(socket, (known = new Map()));
       if (known.has(message.id)) continue;
-      known.set(message.id, { message, lastSentAtMs: 0, ackId: -1, acked: false });
-      fresh.push(socket);
+      const entry: SocketAnnouncement = { message, lastSentAtMs: 0, ackId: -1, acked: false };
+      known.set(message.id, entry);
+      fresh.push([socket, entry]);
     }
     emit(fresh, message);
   }
@@ -131,16 +131,16 @@ export function createAnnouncementChannel(deps: {
     const since = new Date(Math.max(startedAtMs, now - CATCH_UP_WINDOW_MS));
     for (const a of await deps.queries.createdSince(since)) fanOutLocally(toMessage(a));
     for (const id of ackCallbacks.keys()) if (!fannedOut.has(id)) ackCallbacks.delete(id);
-    const due = new Map<string, { message: AnnouncementMessage; sockets: UserSocket[] }>();
+    const due = new Map<string, { message: AnnouncementMessage; targets: Array<[UserSocket, SocketAnnouncement]> }>();
     for (const socket of users.sockets.values()) {
       for (const entry of bySocket.get(socket)?.values() ?? []) {
         if (entry.acked || now - entry.lastSentAtMs < deps.ackTimeoutMs) continue;
         let group = due.get(entry.message.id);
-        if (!group) due.set(entry.message.id, (group = { message: entry.message, sockets: [] }));
-        group.sockets.push(socket);
+        if (!group) due.set(entry.message.id, (group = { message: entry.message, targets: [] }));
+        group.targets.push([socket, entry]);
       }
     }
-    for (const { message, sockets } of due.values()) emit(sockets, message);
+    for (const { message, targets } of due.values()) emit(targets, message);
   }
 
   return {
