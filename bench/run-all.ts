@@ -26,10 +26,10 @@ interface BenchSpec {
 
 /** The benches of the issue-13 table, in the order they run. */
 const BENCHES: BenchSpec[] = [
-  { name: 'realtime', script: 'bench/realtime-fanout.ts', args: ['--sockets', '4000', '--acked', '5', '--broadcasts', '10'], quickArgs: ['--sockets', '1000', '--acked', '2', '--broadcasts', '3'], timeoutMin: 20 },
-  { name: 'rest', script: 'bench/rest-diaries.ts', args: ['--duration', '15', '--warmup', '3'], quickArgs: ['--duration', '5', '--warmup', '2'], timeoutMin: 15 },
-  { name: 'worker', script: 'bench/worker-throughput.ts', args: [], quickArgs: ['--count', '1000', '--duration', '8'], timeoutMin: 15 },
-  { name: 'pipeline', script: 'bench/pipeline-latency.ts', args: [], quickArgs: ['--duration', '5'], timeoutMin: 15 },
+  { name: 'realtime', script: 'bench/realtime-fanout.ts', args: ['--sockets', '10000', '--acked', '5', '--broadcasts', '10'], quickArgs: ['--sockets', '4000', '--acked', '3', '--broadcasts', '5'], timeoutMin: 25 },
+  { name: 'rest', script: 'bench/rest-diaries.ts', args: ['--duration', '15', '--warmup', '3'], quickArgs: ['--duration', '8', '--warmup', '2'], timeoutMin: 15 },
+  { name: 'worker', script: 'bench/worker-throughput.ts', args: [], quickArgs: ['--count', '3000', '--rate', '100', '--duration', '10'], timeoutMin: 20 },
+  { name: 'pipeline', script: 'bench/pipeline-latency.ts', args: ['--rates', '10,100,500', '--duration', '10'], quickArgs: ['--rates', '10,100', '--duration', '8', '--timeout', '120'], timeoutMin: 20 },
 ];
 
 interface ResultFile {
