@@ -44,8 +44,22 @@ local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n > 0 then redis.call('DECR', KEYS[1]) end
 return n`;
 
+/** The scripts as ioredis commands: sent by SHA (EVALSHA), the text only when Redis does not have it yet. */
+type LimiterCommands = {
+  rateLimitHit(key: string, windowMs: string): Promise<[number, number]>;
+  rateLimitUndo(key: string): Promise<number>;
+};
+
+function limiterCommands(redis: Redis): LimiterCommands {
+  const client = redis as Redis & Partial<LimiterCommands>;
+  if (!client.rateLimitHit) client.defineCommand('rateLimitHit', { numberOfKeys: 1, lua: HIT });
+  if (!client.rateLimitUndo) client.defineCommand('rateLimitUndo', { numberOfKeys: 1, lua: UNDO });
+  return client as Redis & LimiterCommands;
+}
+
 export function createRateLimiter(redis: Redis, namespace = 'rl'): RateLimiter {
   const fullKey = (key: string) => `${namespace}:${key}`;
+  const commands = limiterCommands(redis);
   const state = (count: number, ttlMs: number, limit: number): RateLimitState => ({
     allowed: count <= limit,
     count,
@@ -54,11 +68,11 @@ export function createRateLimiter(redis: Redis, namespace = 'rl'): RateLimiter {
 
   const limiter: RateLimiter = {
     async hit(key, rule) {
-      const [count, ttl] = (await redis.eval(HIT, 1, fullKey(key), String(rule.windowSec * 1000))) as [number, number];
+      const [count, ttl] = await commands.rateLimitHit(fullKey(key), String(rule.windowSec * 1000));
       return state(count, ttl, rule.limit);
     },
     async undo(key) {
-      await redis.eval(UNDO, 1, fullKey(key));
+      await commands.rateLimitUndo(fullKey(key));
     },
     async reset(...keys) {
       if (keys.length > 0) await redis.del(...keys.map(fullKey));
