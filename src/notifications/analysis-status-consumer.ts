@@ -1,4 +1,4 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { analysisStatusSchema, parseEvent, type AnalysisStatusEvent } from '../../kernel/contracts/analysis-events.js';
 import type { AnalysisRepository } from '../analysis/analysis-repository.js';
 import type { DiaryRepository } from '../diaries/diary-repository.js';
@@ -10,6 +10,11 @@ import type { Metrics } from '../../kernel/metrics.js';
 import type { NotificationService } from './notification-service.js';
 
 export const GATEWAY_GROUP = 'realtime-gateway';
+
+/** Messages of a fetched batch handled together before their offsets are resolved and committed. */
+const SLICE = 200;
+
+type Outcome = 'applied' | 'duplicate' | 'stale' | 'orphan' | 'superseded';
 
 /** Told about final analysis outcomes (the admin activity feed). */
 export interface AnalysisOutcomeEvents {
@@ -29,8 +34,10 @@ function notificationPayload(event: AnalysisStatusEvent): Record<string, unknown
 /**
  * The API side of the pipeline (consumer group `realtime-gateway` on the status topic): applies
  * each status event to its diary row unless it is stale, stores an inbox notification
- * (deduplicated by eventId) and hands it to delivery. Order is kept per diary (the partition key).
- * Database errors are thrown, so the offset is not committed and the event is retried.
+ * (deduplicated by eventId) and hands it to delivery. Order is kept per diary (the partition key,
+ * and one diary's events of a batch are handled one after the other). Batches are handled in
+ * slices; a slice's offsets are resolved and committed only once all of it is done. Database
+ * errors are thrown, so the slice is not committed and its events are retried.
  */
 export function createAnalysisStatusConsumer(deps: {
   kafka: Kafka;
@@ -45,9 +52,12 @@ export function createAnalysisStatusConsumer(deps: {
   metrics: Metrics;
   log: Logger;
   partitionsConcurrently: number;
+  /** Users of one batch handled at the same time (default 1: one after the other). */
+  usersConcurrently?: number;
   sessionTimeoutMs: number;
 }) {
   const { diaries, metrics } = deps;
+  const usersConcurrently = deps.usersConcurrently ?? 1;
   const log = deps.log.child({ component: 'status-consumer' });
   const groupId = `${deps.groupPrefix}${GATEWAY_GROUP}`;
   const consumer: Consumer = deps.kafka.consumer({
@@ -61,7 +71,8 @@ export function createAnalysisStatusConsumer(deps: {
   const admin = deps.kafka.admin();
   let lag: { stop(): Promise<void> } | undefined;
 
-  async function handle(event: AnalysisStatusEvent): Promise<'applied' | 'duplicate' | 'stale' | 'orphan'> {
+  /** What an event did to its diary row: changed it, found it already there, too old, or the entry is gone. */
+  async function applyToRow(event: AnalysisStatusEvent): Promise<'applied' | 'current' | 'stale' | 'gone'> {
     const summary = event.status === 'COMPLETED' ? event.summary : undefined;
     const applied = await diaries.applyAnalysisStatus(event.userId, event.diaryId, {
       revision: event.revision,
@@ -69,30 +80,131 @@ export function createAnalysisStatusConsumer(deps: {
       emotionStatus: summary?.emotionStatus,
       alternativeThought: summary?.alternativeThought ?? null,
     });
-    /** The entry was deleted while this event was on its way: remove what it left behind. */
-    const orphan = async () => {
-      await deps.analyses.deleteForDiary(event.userId, event.diaryId);
-      await deps.notifications.removeForDiary(event.userId, event.diaryId);
-      return 'orphan' as const;
-    };
-    if (!applied) {
-      const diary = await diaries.findOwned(event.userId, event.diaryId);
-      if (!diary) return orphan();
-      if (diary.statusRevision !== event.revision) return 'stale';
-    }
-    // Idempotent: a redelivered event finds its notification already stored.
-    const stored = await deps.notifications.store(event.userId, { eventId: event.eventId, type: 'analysis.status', payload: notificationPayload(event), diaryId: event.diaryId });
-    // A deletion between the status update and the store has run its cleanup before this
-    // notification existed: look again now that it does. A deletion after this look finds it.
-    if (!(await diaries.exists(event.userId, event.diaryId))) return orphan();
-    deps.notifications.deliver(event.userId, stored);
-    if (applied && event.status !== 'PROCESSING') {
-      if (event.requestedAt) {
-        metrics.analysisEndToEndLatency.observe({ status: event.status }, Math.max(0, Date.now() - Date.parse(event.requestedAt)) / 1000);
+    if (applied) return 'applied';
+    const diary = await diaries.findOwned(event.userId, event.diaryId);
+    if (!diary) return 'gone';
+    return diary.statusRevision === event.revision ? 'current' : 'stale';
+  }
+
+  /** The entry was deleted while its events were on their way: remove what they left behind. */
+  async function removeOrphaned(userId: string, diaryId: string): Promise<void> {
+    await deps.analyses.deleteForDiary(userId, diaryId);
+    await deps.notifications.removeForDiary(userId, diaryId);
+  }
+
+  /**
+   * The events of one diary from one batch, in order. Each reaches the row unless stale, except a
+   * PROCESSING that a later terminal status of the same revision supersedes: the row goes straight
+   * to that status (the SQL staleness rules allow PENDING -> COMPLETED), one UPDATE fewer. Its
+   * notification is still stored, before the terminal one, since a device is promised to see
+   * PROCESSING then the outcome; its fate (stale, entry gone) is that of the event superseding it.
+   */
+  async function handleDiary(events: AnalysisStatusEvent[]): Promise<Outcome[]> {
+    const { userId, diaryId } = events[0]!;
+    const outcomes: Outcome[] = [];
+    const stored: Array<{ event: AnalysisStatusEvent; applied: boolean; stored: Awaited<ReturnType<NotificationService['store']>> }> = [];
+    let held: AnalysisStatusEvent[] = [];
+    for (const [i, event] of events.entries()) {
+      if (event.status === 'PROCESSING' && events.slice(i + 1).some((e) => e.revision === event.revision && e.status !== 'PROCESSING')) {
+        held.push(event);
+        continue;
       }
-      deps.events.analysisFinished({ userId: event.userId, diaryId: event.diaryId, revision: event.revision, status: event.status, emotionStatus: summary?.emotionStatus });
+      const verdict = await applyToRow(event);
+      if (verdict === 'gone') {
+        await removeOrphaned(userId, diaryId);
+        return events.map(() => 'orphan');
+      }
+      const group = [...held, event];
+      held = [];
+      for (const e of group) {
+        if (verdict === 'stale') {
+          outcomes.push('stale');
+          continue;
+        }
+        // Idempotent: a redelivered event finds its notification already stored.
+        const result = await deps.notifications.store(userId, { eventId: e.eventId, type: 'analysis.status', payload: notificationPayload(e), diaryId });
+        stored.push({ event: e, applied: e === event && verdict === 'applied', stored: result });
+        outcomes.push(e !== event ? 'superseded' : verdict === 'applied' ? 'applied' : 'duplicate');
+      }
     }
-    return applied ? 'applied' : 'duplicate';
+    if (stored.length === 0) return outcomes;
+    // A deletion between the status update and the stores has run its cleanup before these
+    // notifications existed: look again now that they do. A deletion after this look finds them.
+    if (!(await diaries.exists(userId, diaryId))) {
+      await removeOrphaned(userId, diaryId);
+      return events.map(() => 'orphan');
+    }
+    for (const { event, applied, stored: result } of stored) {
+      deps.notifications.deliver(userId, result);
+      if (applied && event.status !== 'PROCESSING') {
+        if (event.requestedAt) {
+          metrics.analysisEndToEndLatency.observe({ status: event.status }, Math.max(0, Date.now() - Date.parse(event.requestedAt)) / 1000);
+        }
+        const emotionStatus = event.status === 'COMPLETED' ? event.summary.emotionStatus : undefined;
+        deps.events.analysisFinished({ userId, diaryId, revision: event.revision, status: event.status, emotionStatus });
+      }
+    }
+    return outcomes;
+  }
+
+  /**
+   * Valid events of a slice of a batch: grouped by user, each user's diaries one after the other
+   * (their notification numbers come from one head: concurrent reservations would collide),
+   * users `usersConcurrently` at a time. Every group is waited for before the first error is
+   * thrown, so nothing is still writing when the batch is retried.
+   */
+  async function handleEvents(events: AnalysisStatusEvent[]): Promise<void> {
+    const byUser = new Map<string, Map<string, AnalysisStatusEvent[]>>();
+    for (const event of events) {
+      const diariesOfUser = byUser.get(event.userId) ?? new Map<string, AnalysisStatusEvent[]>();
+      byUser.set(event.userId, diariesOfUser);
+      diariesOfUser.set(event.diaryId, [...(diariesOfUser.get(event.diaryId) ?? []), event]);
+    }
+    const users = [...byUser.values()];
+    let next = 0;
+    let failure: { err: unknown } | undefined;
+    const lane = async () => {
+      while (next < users.length && !failure) {
+        for (const diaryEvents of users[next++]!.values()) {
+          try {
+            for (const outcome of await handleDiary(diaryEvents)) metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome });
+          } catch (err) {
+            metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome: 'error' }, diaryEvents.length);
+            failure ??= { err };
+            return;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(usersConcurrently, users.length) }, lane));
+    if (failure) throw failure.err;
+  }
+
+  async function eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    for (let from = 0; from < batch.messages.length; from += SLICE) {
+      if (!isRunning() || isStale()) return;
+      const slice = batch.messages.slice(from, from + SLICE);
+      const events: AnalysisStatusEvent[] = [];
+      for (const message of slice) {
+        const parsed = parseEvent(analysisStatusSchema, message.value);
+        if (parsed.ok) {
+          events.push(parsed.event);
+        } else {
+          metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome: 'invalid' });
+          log.warn({ partition: batch.partition, offset: message.offset, error: parsed.error }, 'invalid status event skipped');
+        }
+      }
+      try {
+        await handleEvents(events);
+      } catch (err) {
+        log.error({ err, partition: batch.partition, offset: slice[0]!.offset, events: slice.length }, 'status events not applied; they will be retried');
+        throw err;
+      }
+      // Only now is the slice done: its offsets may be committed.
+      resolveOffset(slice[slice.length - 1]!.offset);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
   }
 
   return {
@@ -103,25 +215,7 @@ export function createAnalysisStatusConsumer(deps: {
       await admin.connect();
       await consumer.connect();
       await consumer.subscribe({ topic: deps.topics.analysisStatus, fromBeginning: true });
-      await consumer.run({
-        partitionsConsumedConcurrently: deps.partitionsConcurrently,
-        eachMessage: async ({ message, partition }) => {
-          const parsed = parseEvent(analysisStatusSchema, message.value);
-          if (!parsed.ok) {
-            metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome: 'invalid' });
-            log.warn({ partition, offset: message.offset, error: parsed.error }, 'invalid status event skipped');
-            return;
-          }
-          try {
-            const outcome = await handle(parsed.event);
-            metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome });
-          } catch (err) {
-            metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome: 'error' });
-            log.error({ err, partition, offset: message.offset }, 'status event not applied; it will be retried');
-            throw err;
-          }
-        },
-      });
+      await consumer.run({ partitionsConsumedConcurrently: deps.partitionsConcurrently, eachBatchAutoResolve: false, eachBatch });
       lag = startConsumerLagReporter({ admin, groupId, topic: deps.topics.analysisStatus, metrics, log });
     },
     async stop(): Promise<void> {
