@@ -3,7 +3,7 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import request from 'supertest';
 import { createKafka } from '../../../kernel/clients/kafka.js';
 import { newEventEnvelope, topicNames, type TopicNames } from '../../../kernel/contracts/analysis-events.js';
-import { createMetrics, type Metrics } from '../../../kernel/metrics.js';
+import { createMetrics } from '../../../kernel/metrics.js';
 import { waitUntil } from '../../../kernel/wait.js';
 import { createAnalysisRepository } from '../../../src/analysis/analysis-repository.js';
 import { createDiaryRepository } from '../../../src/diaries/diary-repository.js';
