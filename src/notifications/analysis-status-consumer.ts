@@ -16,6 +16,24 @@ const SLICE = 200;
 
 type Outcome = 'applied' | 'duplicate' | 'stale' | 'orphan' | 'superseded';
 
+/** What one diary's events of a slice did to its row, and the notifications they leave. */
+interface DiaryPlan {
+  diaryId: string;
+  events: AnalysisStatusEvent[];
+  /** The entry no longer exists. */
+  gone: boolean;
+  toStore: Array<{ event: AnalysisStatusEvent; applied: boolean }>;
+  outcomes: Outcome[];
+}
+
+/** Like Promise.all, but rejects only once every promise has settled (nothing left writing). */
+async function settleAll<T>(promises: Array<Promise<T>>): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 /** Told about final analysis outcomes (the admin activity feed). */
 export interface AnalysisOutcomeEvents {
   analysisFinished(e: { userId: string; diaryId: string; revision: number; status: 'COMPLETED' | 'FAILED'; emotionStatus?: string }): void;
@@ -93,16 +111,15 @@ export function createAnalysisStatusConsumer(deps: {
   }
 
   /**
-   * The events of one diary from one batch, in order. Each reaches the row unless stale, except a
-   * PROCESSING that a later terminal status of the same revision supersedes: the row goes straight
-   * to that status (the SQL staleness rules allow PENDING -> COMPLETED), one UPDATE fewer. Its
-   * notification is still stored, before the terminal one, since a device is promised to see
-   * PROCESSING then the outcome; its fate (stale, entry gone) is that of the event superseding it.
+   * The row half of one diary's events from one slice, in order. Each event reaches the row
+   * unless stale, except a PROCESSING that a later terminal status of the same revision
+   * supersedes: the row goes straight to that status (the SQL staleness rules allow PENDING ->
+   * COMPLETED), one UPDATE fewer. Its notification is still stored, before the terminal one, since
+   * a device is promised PROCESSING and then the outcome; its fate (stale, entry gone) is that of
+   * the event superseding it.
    */
-  async function handleDiary(events: AnalysisStatusEvent[]): Promise<Outcome[]> {
-    const { userId, diaryId } = events[0]!;
-    const outcomes: Outcome[] = [];
-    const stored: Array<{ event: AnalysisStatusEvent; applied: boolean; stored: Awaited<ReturnType<NotificationService['store']>> }> = [];
+  async function applyDiary(events: AnalysisStatusEvent[]): Promise<DiaryPlan> {
+    const plan: DiaryPlan = { diaryId: events[0]!.diaryId, events, gone: false, toStore: [], outcomes: [] };
     let held: AnalysisStatusEvent[] = [];
     for (const [i, event] of events.entries()) {
       if (event.status === 'PROCESSING' && events.slice(i + 1).some((e) => e.revision === event.revision && e.status !== 'PROCESSING')) {
@@ -110,48 +127,63 @@ export function createAnalysisStatusConsumer(deps: {
         continue;
       }
       const verdict = await applyToRow(event);
-      if (verdict === 'gone') {
-        await removeOrphaned(userId, diaryId);
-        return events.map(() => 'orphan');
-      }
-      const group = [...held, event];
-      held = [];
-      for (const e of group) {
+      if (verdict === 'gone') return { ...plan, gone: true, toStore: [], outcomes: events.map(() => 'orphan') };
+      for (const e of [...held, event]) {
         if (verdict === 'stale') {
-          outcomes.push('stale');
+          plan.outcomes.push('stale');
           continue;
         }
-        // Idempotent: a redelivered event finds its notification already stored.
-        const result = await deps.notifications.store(userId, { eventId: e.eventId, type: 'analysis.status', payload: notificationPayload(e), diaryId });
-        stored.push({ event: e, applied: e === event && verdict === 'applied', stored: result });
-        outcomes.push(e !== event ? 'superseded' : verdict === 'applied' ? 'applied' : 'duplicate');
+        plan.toStore.push({ event: e, applied: e === event && verdict === 'applied' });
+        plan.outcomes.push(e !== event ? 'superseded' : verdict === 'applied' ? 'applied' : 'duplicate');
       }
+      held = [];
     }
-    if (stored.length === 0) return outcomes;
-    // A deletion between the status update and the stores has run its cleanup before these
+    return plan;
+  }
+
+  /**
+   * One user's events of a slice: the rows first (the user's diaries side by side, each in
+   * order), then every notification they leave in one ordered store (one number reservation),
+   * then one look per diary whether the entry still exists, then delivery.
+   */
+  async function handleUser(userId: string, byDiary: AnalysisStatusEvent[][]): Promise<Outcome[]> {
+    const plans = await settleAll(byDiary.map(applyDiary));
+    const inputs = plans.flatMap((p) => p.toStore.map(({ event }) => ({ eventId: event.eventId, type: 'analysis.status', payload: notificationPayload(event), diaryId: p.diaryId })));
+    // Idempotent: a redelivered event finds its notification already stored.
+    const stored = await deps.notifications.storeMany(userId, inputs);
+    // A deletion between the status update and the store has run its cleanup before these
     // notifications existed: look again now that they do. A deletion after this look finds them.
-    if (!(await diaries.exists(userId, diaryId))) {
-      await removeOrphaned(userId, diaryId);
-      return events.map(() => 'orphan');
-    }
-    for (const { event, applied, stored: result } of stored) {
-      deps.notifications.deliver(userId, result);
-      if (applied && event.status !== 'PROCESSING') {
-        if (event.requestedAt) {
-          metrics.analysisEndToEndLatency.observe({ status: event.status }, Math.max(0, Date.now() - Date.parse(event.requestedAt)) / 1000);
+    const alive = await settleAll(plans.map((p) => (p.gone ? Promise.resolve(false) : p.toStore.length === 0 ? Promise.resolve(true) : diaries.exists(userId, p.diaryId))));
+    const outcomes: Outcome[] = [];
+    let next = 0;
+    for (const [i, plan] of plans.entries()) {
+      const results = stored.slice(next, next + plan.toStore.length);
+      next += plan.toStore.length;
+      if (!alive[i]) {
+        await removeOrphaned(userId, plan.diaryId);
+        outcomes.push(...plan.events.map(() => 'orphan' as const));
+        continue;
+      }
+      outcomes.push(...plan.outcomes);
+      for (const [j, { event, applied }] of plan.toStore.entries()) {
+        deps.notifications.deliver(userId, results[j]!);
+        if (applied && event.status !== 'PROCESSING') {
+          if (event.requestedAt) {
+            metrics.analysisEndToEndLatency.observe({ status: event.status }, Math.max(0, Date.now() - Date.parse(event.requestedAt)) / 1000);
+          }
+          const emotionStatus = event.status === 'COMPLETED' ? event.summary.emotionStatus : undefined;
+          deps.events.analysisFinished({ userId, diaryId: plan.diaryId, revision: event.revision, status: event.status, emotionStatus });
         }
-        const emotionStatus = event.status === 'COMPLETED' ? event.summary.emotionStatus : undefined;
-        deps.events.analysisFinished({ userId, diaryId, revision: event.revision, status: event.status, emotionStatus });
       }
     }
     return outcomes;
   }
 
   /**
-   * Valid events of a slice of a batch: grouped by user, each user's diaries one after the other
-   * (their notification numbers come from one head: concurrent reservations would collide),
-   * users `usersConcurrently` at a time. Every group is waited for before the first error is
-   * thrown, so nothing is still writing when the batch is retried.
+   * Valid events of a slice of a batch, grouped by user, users `usersConcurrently` at a time (a
+   * user's notification numbers come from one head: its stores must not race each other). Every
+   * user in flight is waited for before the first error is thrown, so nothing is still writing
+   * when the slice is retried.
    */
   async function handleEvents(events: AnalysisStatusEvent[]): Promise<void> {
     const byUser = new Map<string, Map<string, AnalysisStatusEvent[]>>();
@@ -160,19 +192,17 @@ export function createAnalysisStatusConsumer(deps: {
       byUser.set(event.userId, diariesOfUser);
       diariesOfUser.set(event.diaryId, [...(diariesOfUser.get(event.diaryId) ?? []), event]);
     }
-    const users = [...byUser.values()];
+    const users = [...byUser];
     let next = 0;
     let failure: { err: unknown } | undefined;
     const lane = async () => {
       while (next < users.length && !failure) {
-        for (const diaryEvents of users[next++]!.values()) {
-          try {
-            for (const outcome of await handleDiary(diaryEvents)) metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome });
-          } catch (err) {
-            metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome: 'error' }, diaryEvents.length);
-            failure ??= { err };
-            return;
-          }
+        const [userId, byDiary] = users[next++]!;
+        try {
+          for (const outcome of await handleUser(userId, [...byDiary.values()])) metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome });
+        } catch (err) {
+          metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome: 'error' }, [...byDiary.values()].reduce((n, e) => n + e.length, 0));
+          failure ??= { err };
         }
       }
     };

@@ -181,13 +181,20 @@ describe('status consumer batches (real Kafka and stores)', function () {
         diaryIds.flatMap((diaryId) => (['PROCESSING', 'COMPLETED'] as const).map((s) => statusEvent({ userId: user.userId, diaryId, revision: 1 }, s))),
       );
       await send(topics.analysisStatus, events);
-      let adds = 0;
+      let stores = 0;
+      // The second store of the first attempt fails, as a FerretDB or network blip would.
+      const blip = () => {
+        if (++stores === 2) throw Object.assign(new Error('store unavailable'), { name: 'MongoNetworkError' });
+      };
       const run = await startConsumer(topics, prefix, (repo) => ({
         ...repo,
         async add(...args) {
-          // The fourth store of the first attempt fails, as a FerretDB or network blip would.
-          if (++adds === 4) throw Object.assign(new Error('store unavailable'), { name: 'MongoNetworkError' });
+          blip();
           return repo.add(...args);
+        },
+        async addMany(...args) {
+          blip();
+          return repo.addMany(...args);
         },
       }));
       const stored = async () => app.mongoModels.Notification.countDocuments({ eventId: { $in: events.map((e) => e.eventId) } });
