@@ -160,7 +160,16 @@ export function createNotificationRepository(models: MongoModels, options: { max
      */
     async addMany(userId: string, inputs: NotificationInput[]): Promise<Array<{ notification: StoredNotification; created: boolean }>> {
       if (inputs.length <= 1) return inputs.length === 0 ? [] : [await this.add(userId, inputs[0]!)];
-      const last = (await NotificationHead.findOneAndUpdate({ _id: userId }, { $inc: { seq: inputs.length } }, { upsert: true, returnDocument: 'after' }).lean())!.seq;
+      let last: number;
+      try {
+        last = (await NotificationHead.findOneAndUpdate({ _id: userId }, { $inc: { seq: inputs.length } }, { upsert: true, returnDocument: 'after' }).lean())!.seq;
+      } catch (err) {
+        // Two first reservations of a user collide on FerretDB (two upserts of one head): `add` retries.
+        if (!isDuplicateKeyError(err)) throw err;
+        const out: Array<{ notification: StoredNotification; created: boolean }> = [];
+        for (const input of inputs) out.push(await this.add(userId, input));
+        return out;
+      }
       const createdAt = new Date();
       const docs = inputs.map((input, i): NotificationDocument => {
         const seq = last - inputs.length + 1 + i;

@@ -68,6 +68,22 @@ describe('notification inbox on the MongoDB-wire server', () => {
       expect(await inboxOrder(user)).to.deep.equal(ids);
     });
 
+    it('when two writers store several for a new user at once (colliding first reservations), then every one is stored once and each writer keeps its order', async () => {
+      const user = newUser();
+      const a: string[] = [randomUUID(), randomUUID(), randomUUID()];
+      const b: string[] = [randomUUID(), randomUUID(), randomUUID()];
+      const [sa, sb] = await Promise.all([repo.addMany(user, inputs(a)), repo.addMany(user, inputs(b))]);
+      for (const stored of [sa, sb]) {
+        expect(stored.every((s) => s.created)).to.equal(true);
+        const seqs = stored.map((s) => s.notification.seq);
+        expect(seqs).to.deep.equal([...seqs].sort((x, y) => x - y));
+      }
+      const order = await inboxOrder(user);
+      expect([...order].sort()).to.deep.equal([...a, ...b].sort());
+      expect(order.filter((id) => a.includes(id))).to.deep.equal(a);
+      expect(order.filter((id) => b.includes(id))).to.deep.equal(b);
+    });
+
     it('when the head lags behind what is stored (a lost $inc), then every one is stored once, above what was there, in order', async () => {
       const user = newUser();
       for (let i = 0; i < 4; i++) await add(user);
