@@ -46,6 +46,7 @@ export function baseDefaults(): Record<string, unknown> {
     diaries: {},
     outbox: {},
     worker: { llm: {} },
+    gateway: {},
     realtime: {},
     metrics: {},
     backup: {},

@@ -228,6 +228,15 @@ export const configSchema = z
           .strict(),
       })
       .strict(),
+    /** The API's consumer of analysis status events (group `realtime-gateway`). */
+    gateway: z
+      .object({
+        /** Partitions whose batches are handled at the same time. */
+        partitionsConcurrently: int(1, 256).default(3),
+        /** Users of one batch whose events are applied and stored at the same time (each user's in order). */
+        usersConcurrently: int(1, 256).default(16),
+      })
+      .strict(),
     realtime: z
       .object({
         path: z.string().default('/socket.io'),

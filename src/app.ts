@@ -170,7 +170,8 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     onFatal: fatal,
     metrics,
     log,
-    partitionsConcurrently: config.worker.partitionsConcurrently,
+    partitionsConcurrently: config.gateway.partitionsConcurrently,
+    usersConcurrently: config.gateway.usersConcurrently,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
   });
 

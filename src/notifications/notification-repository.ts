@@ -14,6 +14,8 @@ export interface StoredNotification {
   ackedAt: Date | null;
 }
 
+export type NotificationInput = { eventId: string; type: string; payload: Record<string, unknown>; diaryId?: string | null };
+
 export type AckSelector = { ids?: string[]; upToSeq?: number };
 
 /** A tombstone's type: the notification of a deleted entry, kept only to hold its sequence. */
@@ -120,7 +122,7 @@ export function createNotificationRepository(models: MongoModels, options: { max
      * insert). Returns it and whether it is new; an event stored before answers with what was stored
      * (its tombstone, if its entry has been deleted since).
      */
-    async add(userId: string, input: { eventId: string; type: string; payload: Record<string, unknown>; diaryId?: string | null }): Promise<{ notification: StoredNotification; created: boolean }> {
+    async add(userId: string, input: NotificationInput): Promise<{ notification: StoredNotification; created: boolean }> {
       for (let attempt = 1; ; attempt++) {
         try {
           // A first reservation for a user can collide too: two upserts of the same head on FerretDB.
@@ -146,6 +148,43 @@ export function createNotificationRepository(models: MongoModels, options: { max
           // Another writer holds this number (a lost `$inc` on FerretDB): take the next one.
           if (attempt >= maxAttempts) throw err;
         }
+      }
+    },
+
+    /**
+     * Stores several notifications of one user in order, for the price of one: a single
+     * reservation of as many numbers and one ordered insert. When that insert stops at a
+     * duplicate (an event stored before, or numbers another writer also got from a lost `$inc`),
+     * what it inserted keeps its numbers and the rest are stored one by one with `add`, so each
+     * still gets a number above those before it.
+     */
+    async addMany(userId: string, inputs: NotificationInput[]): Promise<Array<{ notification: StoredNotification; created: boolean }>> {
+      if (inputs.length <= 1) return inputs.length === 0 ? [] : [await this.add(userId, inputs[0]!)];
+      let last: number;
+      try {
+        last = (await NotificationHead.findOneAndUpdate({ _id: userId }, { $inc: { seq: inputs.length } }, { upsert: true, returnDocument: 'after' }).lean())!.seq;
+      } catch (err) {
+        // Two first reservations of a user collide on FerretDB (two upserts of one head): `add` retries.
+        if (!isDuplicateKeyError(err)) throw err;
+        const out: Array<{ notification: StoredNotification; created: boolean }> = [];
+        for (const input of inputs) out.push(await this.add(userId, input));
+        return out;
+      }
+      const createdAt = new Date();
+      const docs = inputs.map((input, i): NotificationDocument => {
+        const seq = last - inputs.length + 1 + i;
+        return { _id: notificationId(userId, seq), userId, seq, eventId: input.eventId, type: input.type, payload: input.payload, diaryId: input.diaryId ?? null, acked: false, ackedAt: null, createdAt };
+      });
+      try {
+        await Notification.collection.insertMany(docs as never[], { ordered: true });
+        return docs.map((d) => ({ notification: toNotification(d), created: true }));
+      } catch (err) {
+        if (!isDuplicateKeyError(err) && !(err as { writeErrors?: Array<{ code?: number }> }).writeErrors?.some((e) => isDuplicateKeyError(e))) throw err;
+        const found = await Notification.find({ _id: { $in: docs.map((d) => d._id) } }, { eventId: 1 }).lean<Array<{ _id: string; eventId: string }>>();
+        const ours = new Set(found.filter((f) => docs.some((d) => d._id === f._id && d.eventId === f.eventId)).map((f) => f._id));
+        const out: Array<{ notification: StoredNotification; created: boolean }> = [];
+        for (const [i, d] of docs.entries()) out.push(ours.has(d._id) ? { notification: toNotification(d), created: true } : await this.add(userId, inputs[i]!));
+        return out;
       }
     },
 

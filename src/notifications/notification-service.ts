@@ -1,5 +1,5 @@
 import type { Metrics } from '../../kernel/metrics.js';
-import type { AckSelector, NotificationRepository, StoredNotification } from './notification-repository.js';
+import type { AckSelector, NotificationInput, NotificationRepository, StoredNotification } from './notification-repository.js';
 
 export interface NotificationView {
   id: string;
@@ -30,6 +30,13 @@ export function createNotificationService(deps: { repo: NotificationRepository; 
     async store(userId: string, input: { eventId: string; type: string; payload: Record<string, unknown>; diaryId?: string | null }): Promise<{ notification: StoredNotification; created: boolean }> {
       const stored = await repo.add(userId, input);
       if (stored.created) metrics.notificationsStoredTotal.inc({ type: input.type });
+      return stored;
+    },
+
+    /** Stores several notifications of one user, in order (each once per event). */
+    async storeMany(userId: string, inputs: NotificationInput[]): Promise<Array<{ notification: StoredNotification; created: boolean }>> {
+      const stored = await repo.addMany(userId, inputs);
+      for (const [i, s] of stored.entries()) if (s.created) metrics.notificationsStoredTotal.inc({ type: inputs[i]!.type });
       return stored;
     },
 

@@ -49,6 +49,8 @@ export function createOutboxRelay(deps: {
   let producerReady = false;
   let controller = new AbortController();
   let wakeUp: (() => void) | undefined;
+  /** A wake that arrived while a batch ran: that batch may have looked before the write committed. */
+  let wokenDuringBatch = false;
   let loop: Promise<void> | undefined;
   let housekeepingTimer: NodeJS.Timeout | undefined;
   let lastPurgeAt = 0;
@@ -119,6 +121,8 @@ export function createOutboxRelay(deps: {
     let failures = 0;
     while (!signal.aborted) {
       let wait = options.pollIntervalMs;
+      // Cleared before the claim: a wake from here on may be for a row the claim does not see.
+      wokenDuringBatch = false;
       try {
         const { published, error } = await relayBatch();
         if (error) throw error;
@@ -134,7 +138,7 @@ export function createOutboxRelay(deps: {
       if (wait > 0 && failures > 0) {
         // While Kafka is failing, a new write must not cut the backoff short.
         await sleep(wait, signal);
-      } else if (wait > 0) {
+      } else if (wait > 0 && !wokenDuringBatch) {
         await Promise.race([sleep(wait, signal), new Promise<void>((resolve) => (wakeUp = resolve))]);
         wakeUp = undefined;
       }
@@ -152,6 +156,7 @@ export function createOutboxRelay(deps: {
       housekeepingTimer.unref();
     },
     wake() {
+      wokenDuringBatch = true;
       wakeUp?.();
     },
     async stop() {

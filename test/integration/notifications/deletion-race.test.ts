@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import request from 'supertest';
-import { createKafka, ensureTopics } from '../../../kernel/clients/kafka.js';
+import { createKafka } from '../../../kernel/clients/kafka.js';
 import { newEventEnvelope, topicNames, type TopicNames } from '../../../kernel/contracts/analysis-events.js';
 import { createMetrics, type Metrics } from '../../../kernel/metrics.js';
 import { waitUntil } from '../../../kernel/wait.js';
@@ -11,6 +11,7 @@ import { createAnalysisStatusConsumer } from '../../../src/notifications/analysi
 import { createNotificationRepository } from '../../../src/notifications/notification-repository.js';
 import { createNotificationService, noDelivery } from '../../../src/notifications/notification-service.js';
 import { createAnalysisStore } from '../../../workers/analysis-store.js';
+import { createTestTopics } from '../../harness/kafka-topics.js';
 import { startTestApp, type TestApp } from '../../harness/test-app.js';
 import { createTestUser, type TestUser } from '../../harness/users.js';
 
@@ -45,10 +46,7 @@ describe('deleting an entry while its analysis status is being handled (every in
     const prefix = `${app.config.kafka.topicPrefix}race.`;
     topics = topicNames(prefix);
     const kafka = createKafka(app.config, app.log);
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, topics, 1);
-    await admin.disconnect();
+    await createTestTopics(app.config, app.log, topics, 1);
     const diaries = createDiaryRepository(app.clients.sequelize, app.sql);
     const inbox = createNotificationRepository(app.mongoModels);
     metrics = createMetrics();

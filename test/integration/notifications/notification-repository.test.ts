@@ -44,6 +44,60 @@ describe('notification inbox on the MongoDB-wire server', () => {
     expect(next.notification.seq).to.equal(6);
   });
 
+  describe('storing several of one user at once (addMany)', () => {
+    const inputs = (eventIds: string[]) => eventIds.map((eventId) => ({ eventId, type: 'analysis.status', payload: { eventId }, diaryId: '7' }));
+    const inboxOrder = async (user: string) => (await repo.list(user, { afterSeq: 0, limit: 50 })).map((n) => n.eventId);
+
+    it('when nothing collides, then they get consecutive sequences in the order given', async () => {
+      const user = newUser();
+      await add(user);
+      const ids = [randomUUID(), randomUUID(), randomUUID()];
+      const stored = await repo.addMany(user, inputs(ids));
+      expect(stored.map((s) => [s.notification.seq, s.created])).to.deep.equal([[2, true], [3, true], [4, true]]);
+      expect((await inboxOrder(user)).slice(1)).to.deep.equal(ids);
+      expect(await repo.head(user)).to.equal(4);
+    });
+
+    it('when one of them was stored before (a redelivery), then it is answered as stored and the later ones still come after it', async () => {
+      const user = newUser();
+      const ids = [randomUUID(), randomUUID(), randomUUID()];
+      const first = await add(user, ids[0]);
+      const stored = await repo.addMany(user, inputs(ids));
+      expect(stored.map((s) => s.created)).to.deep.equal([false, true, true]);
+      expect(stored[0]!.notification.id).to.equal(first.notification.id);
+      expect(await inboxOrder(user)).to.deep.equal(ids);
+    });
+
+    it('when two writers store several for a new user at once (colliding first reservations), then every one is stored once and each writer keeps its order', async () => {
+      const user = newUser();
+      const a: string[] = [randomUUID(), randomUUID(), randomUUID()];
+      const b: string[] = [randomUUID(), randomUUID(), randomUUID()];
+      const [sa, sb] = await Promise.all([repo.addMany(user, inputs(a)), repo.addMany(user, inputs(b))]);
+      for (const stored of [sa, sb]) {
+        expect(stored.every((s) => s.created)).to.equal(true);
+        const seqs = stored.map((s) => s.notification.seq);
+        expect(seqs).to.deep.equal([...seqs].sort((x, y) => x - y));
+      }
+      const order = await inboxOrder(user);
+      expect([...order].sort()).to.deep.equal([...a, ...b].sort());
+      expect(order.filter((id) => a.includes(id))).to.deep.equal(a);
+      expect(order.filter((id) => b.includes(id))).to.deep.equal(b);
+    });
+
+    it('when the head lags behind what is stored (a lost $inc), then every one is stored once, above what was there, in order', async () => {
+      const user = newUser();
+      for (let i = 0; i < 4; i++) await add(user);
+      await mongo.models.NotificationHead.updateOne({ _id: user }, { $set: { seq: 2 } });
+      const ids = [randomUUID(), randomUUID(), randomUUID()];
+      const stored = await repo.addMany(user, inputs(ids));
+      expect(stored.every((s) => s.created)).to.equal(true);
+      const seqs = stored.map((s) => s.notification.seq);
+      expect(seqs[0]).to.be.above(4);
+      expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
+      expect((await inboxOrder(user)).slice(4)).to.deep.equal(ids);
+    });
+  });
+
   it('when an entry is deleted, then its notifications are gone from lists and replay, a redelivered event stays hidden, and their sequences are never reused', async () => {
     const user = newUser();
     await add(user, randomUUID(), 'd1');
