@@ -351,7 +351,7 @@ async function apiCounters(baseUrl: string): Promise<ApiCounters> {
   return {
     postSeconds: metricValue(text, 'http_request_duration_seconds_sum', labels),
     posts: metricValue(text, 'http_request_duration_seconds_count', labels),
-    gateway: Object.fromEntries(['applied', 'duplicate', 'stale', 'orphan', 'invalid', 'error'].map((outcome) => [outcome, metricValue(text, 'kafka_messages_consumed_total', { group: 'realtime-gateway', outcome })])),
+    gateway: Object.fromEntries(['applied', 'superseded', 'duplicate', 'stale', 'orphan', 'invalid', 'error'].map((outcome) => [outcome, metricValue(text, 'kafka_messages_consumed_total', { group: 'realtime-gateway', outcome })])),
   };
 }
 

@@ -147,7 +147,7 @@ export function report(results: PhaseResult[], info: { machine: string; users: n
   console.log('');
   console.log(
     `pipeline-latency: one api + one worker, ${info.users} users with a socket each, ${info.duration} s per rate, ${info.partitions} partitions, ` +
-      `outbox poll ${o.pollIntervalMs} ms (woken on each write), batch ${o.batchSize}, partitionsConcurrently ${info.config.worker.partitionsConcurrently} (worker and gateway), mongo-wire: ${info.mongo}`,
+      `outbox poll ${o.pollIntervalMs} ms (woken on each write), batch ${o.batchSize}, partitionsConcurrently: worker ${info.config.worker.partitionsConcurrently}, gateway ${info.config.gateway.partitionsConcurrently} (users ${info.config.gateway.usersConcurrently} at a time), mongo-wire: ${info.mongo}`,
   );
   console.log(`machine: ${info.machine}`);
   console.log('');
