@@ -384,3 +384,18 @@ export function writeBenchResults(name: string, rows: BenchRow[], extra: Record<
   log(`results written to ${path.relative(process.cwd(), file)}`);
   return file;
 }
+
+/** A plain MariaDB connection to the bench's database (users and rows made straight in SQL). */
+export async function openBenchDb(config: AppConfig): Promise<mariadb.Connection> {
+  const url = new URL(config.mariadb.url);
+  const db = await mariadb.createConnection({
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: url.pathname.slice(1),
+    bigIntAsNumber: true,
+  });
+  db.on('error', (err: Error) => log(`mariadb connection: ${err.message}`));
+  return db;
+}

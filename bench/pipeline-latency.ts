@@ -15,7 +15,7 @@
  * Exits 1 if an entry is refused, not COMPLETED on its socket within --timeout s of the phase's
  * last send, lands on another user's socket, FAILED, or a process or socket died.
  */
-import * as mariadb from 'mariadb';
+import type * as mariadb from 'mariadb';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadConfig, type AppConfig } from '../config/index.js';
@@ -36,6 +36,7 @@ import {
   startBenchServices,
   waitForHttp,
   withTimeout,
+  openBenchDb,
   writeBenchResults,
   type AppChild,
   type BenchRow,
@@ -69,7 +70,7 @@ runBench('pipeline-latency', async () => {
 
   log(`migrating ${bench.namespace}`);
   await withTimeout(runMigrate(config, createLogger(config, 'bench'), 'up'), 120_000, 'migrate');
-  const db = await openDb(config);
+  const db = await openBenchDb(config);
   onCleanup('bench mariadb connection', () => db.end().catch(() => undefined));
   const users = await createUsers(db, config, args.users);
   log(`${users.length} users with access tokens`);
@@ -174,19 +175,7 @@ function ratesArg(argv: string[], defaults: number[]): { rates: number[]; rest: 
   return { rates, rest };
 }
 
-async function openDb(config: AppConfig): Promise<mariadb.Connection> {
-  const url = new URL(config.mariadb.url);
-  const db = await mariadb.createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: url.pathname.slice(1),
-    bigIntAsNumber: true,
-  });
-  db.on('error', (err: Error) => log(`mariadb connection: ${err.message}`));
-  return db;
-}
+
 
 /** MariaDB's row-lock counters (server-wide; this bench's own queries take no locks). */
 async function rowLocks(db: mariadb.Connection): Promise<{ waits: number; ms: number }> {

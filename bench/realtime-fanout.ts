@@ -15,7 +15,6 @@
  * broadcast with acknowledgements, on each instance for its own sockets), then --broadcasts
  * without. Exits 1 on a failed connect, a missing delivery or a dropped socket.
  */
-import * as mariadb from 'mariadb';
 import mongoose from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -41,6 +40,7 @@ import {
   startBenchServices,
   waitForHttp,
   withTimeout,
+  openBenchDb,
   writeBenchResults,
   type BenchServices,
 } from './bench-support.js';
@@ -170,15 +170,7 @@ async function seedInbox(config: AppConfig, userIds: string[], count: number): P
 }
 
 async function createUsers(config: AppConfig, count: number): Promise<{ tokens: string[]; userIds: string[]; adminToken: string }> {
-  const url = new URL(config.mariadb.url);
-  const db = await mariadb.createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: url.pathname.slice(1),
-    bigIntAsNumber: true,
-  });
+  const db = await openBenchDb(config);
   try {
     const run = randomUUID().slice(0, 8);
     const rows = Array.from({ length: count }, (_, i) => [`rt_${run}_${i}@example.test`, `rt_${run}_${i}`, `Device ${i}`, 'USER']);
