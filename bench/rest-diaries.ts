@@ -31,6 +31,7 @@ import {
   metricValue,
   numericArgs,
   onCleanup,
+  openBenchDb,
   poll,
   ratioOf,
   ROOT,
@@ -91,16 +92,7 @@ runBench('rest-diaries', async () => {
   await withTimeout(runMigrate(loadConfig({ ...env, MARIADB_URL: bareUrl.toString() }), benchLog, 'up'), 120_000, 'migrate (bare)');
   if (process.env.MARIADB_URL) onCleanup('bare database', () => dropDatabase(bareUrl, bareDb));
 
-  const dbUrl = new URL(config.mariadb.url);
-  const db = await mariadb.createConnection({
-    host: dbUrl.hostname,
-    port: Number(dbUrl.port || 3306),
-    user: decodeURIComponent(dbUrl.username),
-    password: decodeURIComponent(dbUrl.password),
-    database: bench.namespace,
-    bigIntAsNumber: true,
-  });
-  db.on('error', (err: Error) => log(`mariadb connection: ${err.message}`));
+  const db = await openBenchDb(config);
   const closeDb = () => db.end().catch(() => undefined);
 
   try {

@@ -129,12 +129,6 @@ function plots(dir: string, results: ResultFile[]): string[] {
     writeFileSync(file, lineChart({ title: 'Fan-out delivery latency (cumulative share of deliveries)', xLabel: 'ms from the POST', yLabel: 'share delivered', series: Object.entries(realtime.latencyCdf).map(([name, points]) => ({ name, points })) }));
     written.push(file);
   }
-  const pipeline = results.find((r) => r.bench === 'pipeline') as (ResultFile & { latencyCdf?: Record<string, Array<[number, number]>> }) | undefined;
-  if (pipeline?.latencyCdf) {
-    const file = path.join(dir, 'pipeline-latency.svg');
-    writeFileSync(file, lineChart({ title: 'Diary written → COMPLETED on the socket (cumulative share)', xLabel: 'ms', yLabel: 'share completed', series: Object.entries(pipeline.latencyCdf).map(([name, points]) => ({ name, points })) }));
-    written.push(file);
-  }
   return written;
 }
 

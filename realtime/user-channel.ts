@@ -1,6 +1,6 @@
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
-import { ackAnnouncementSchema, ackNotificationsSchema, handshakeAuthSchema, refreshTokenSchema } from '../kernel/contracts/socket-events.js';
+import { ackAnnouncementSchema, ackNotificationsSchema, refreshTokenSchema } from '../kernel/contracts/socket-events.js';
 import type { AnnouncementService } from '../src/announcements/announcement-service.js';
 import type { AccessTokens } from '../src/auth/access-tokens.js';
 import type { NotificationService } from '../src/notifications/notification-service.js';
@@ -56,7 +56,8 @@ export function attachUserChannel(deps: {
     expiry.watch(socket);
     guard.attach(socket);
 
-    const lastSeq = handshakeAuthSchema.safeParse(socket.handshake.auth).data?.lastSeq;
+    // The handshake checked auth and kept only `{ lastSeq? }` of it.
+    const { lastSeq } = socket.handshake.auth as { lastSeq?: number };
     Promise.all([deps.delivery.replay(socket, lastSeq), deps.announcementChannel.sendPending(socket)]).catch((err: unknown) =>
       log.warn({ err, userId }, 'replay on connect failed; redelivery will retry'),
     );

@@ -46,6 +46,13 @@ function writeErrorIndexes(err: unknown): Set<number> | null {
 export function createAnnouncementRepository(models: MongoModels) {
   const { Announcement: Model, AnnouncementAck, AnnouncementAckCount } = models;
 
+  /** Which of these (announcement, user) pairs are acknowledged, for many users at once (`_id` lookups). */
+  async function ackedPairs(pairs: Array<{ announcementId: string; userId: string }>): Promise<Set<string>> {
+    if (pairs.length === 0) return new Set();
+    const rows = await AnnouncementAck.find({ _id: { $in: pairs.map((p) => announcementAckId(p.announcementId, p.userId)) } }, { _id: 1 }).lean();
+    return new Set(rows.map((r) => String(r._id)));
+  }
+
   return {
     async create(input: { title: string; body: string; createdBy: string; expiresAt?: Date | null }): Promise<Announcement> {
       const doc = await Model.create({ ...input, expiresAt: input.expiresAt ?? null, createdAt: new Date() });
@@ -69,17 +76,13 @@ export function createAnnouncementRepository(models: MongoModels) {
     },
 
     /** Which of `ids` the user has acknowledged (`_id` lookups). */
-    async ackedIds(userId: string, ids: string[]): Promise<Set<string>> {
-      if (ids.length === 0) return new Set();
-      const rows = await AnnouncementAck.find({ _id: { $in: ids.map((id) => announcementAckId(id, userId)) } }, { announcementId: 1 }).lean();
-      return new Set(rows.map((r) => r.announcementId));
-    },
 
-    /** Which of these (announcement, user) pairs are acknowledged, for many users at once (`_id` lookups). */
-    async ackedPairs(pairs: Array<{ announcementId: string; userId: string }>): Promise<Set<string>> {
-      if (pairs.length === 0) return new Set();
-      const rows = await AnnouncementAck.find({ _id: { $in: pairs.map((p) => announcementAckId(p.announcementId, p.userId)) } }, { _id: 1 }).lean();
-      return new Set(rows.map((r) => String(r._id)));
+    ackedPairs,
+
+    /** Which of these announcements the user has acknowledged. */
+    async ackedIds(userId: string, ids: string[]): Promise<Set<string>> {
+      const acked = await ackedPairs(ids.map((announcementId) => ({ announcementId, userId })));
+      return new Set(ids.filter((id) => acked.has(announcementAckId(id, userId))));
     },
 
     /** Records the ack; false when this user had already acknowledged it. */

@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { Kafka, logLevel, Partitioners, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import type { AppConfig } from '../../../config/index.js';
 import { defineMongoModels } from '../../../models/mongo/index.js';
-import { createLogger } from '../../../kernel/logger.js';
 import { waitUntil } from '../../../kernel/wait.js';
 import type { Analyzer } from '../../../workers/analyzers/analyzer.js';
 import { createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
 import type { PipelinePublisher } from '../../../workers/pipeline-publisher.js';
-import { createWorkerApp, WORKER_GROUP, type WorkerApp } from '../../../workers/worker-app.js';
-import { tapTopic, type KafkaTap } from '../../harness/kafka-tap.js';
-import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
+import { WORKER_GROUP, type WorkerApp } from '../../../workers/worker-app.js';
+import type { KafkaTap } from '../../harness/kafka-tap.js';
+import { startWorkerRig, type WorkerRig } from '../../harness/worker-rig.js';
 
 interface Status {
   status: string;
@@ -54,23 +53,14 @@ describe('emotion worker batches: at least once, idempotent, in order', () => {
     },
   });
 
+  let rig: WorkerRig;
   before(async function () {
     this.timeout(60_000);
-    config = testConfig(uniqueNamespace('wbatch'), { worker: { maxAttempts: 3, backoffBaseMs: 50, backoffMaxMs: 200 } });
-    worker = await createWorkerApp(config, { analyzer, log: createLogger(config, 'worker'), wrapPublisher });
-    await worker.start();
-    const kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
-    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    statuses = await tapTopic(config.kafka.brokers, worker.topics.analysisStatus);
-    dlq = await tapTopic(config.kafka.brokers, worker.topics.analysisDlq);
+    rig = await startWorkerRig('wbatch', { worker: { maxAttempts: 3, backoffBaseMs: 50, backoffMaxMs: 200 } }, { analyzer, wrapPublisher });
+    ({ config, worker, producer, statuses, dlq } = rig);
   });
 
-  after(async () => {
-    await Promise.all([statuses.stop(), dlq.stop(), producer.disconnect()]);
-    await worker.stop();
-    await dropNamespace(config);
-  });
+  after(() => rig.stop());
 
   let nextDiary = 7000;
   const request = (fields: { diaryId?: string; revision?: number; content?: string } = {}) => ({

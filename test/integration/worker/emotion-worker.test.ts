@@ -11,6 +11,7 @@ import { createWorkerApp, type WorkerApp } from '../../../workers/worker-app.js'
 import { tapTopic, type KafkaTap } from '../../harness/kafka-tap.js';
 import { waitUntil } from '../../../kernel/wait.js';
 import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
+import { startWorkerRig, type WorkerRig } from '../../harness/worker-rig.js';
 
 /**
  * The real offline analyzer behind a switch the test controls: entries containing "#fail" throw
@@ -34,29 +35,19 @@ function switchableAnalyzer() {
 describe('emotion worker', () => {
   let config: AppConfig;
   let worker: WorkerApp;
-  let kafka: Kafka;
   let producer: Producer;
   let statuses: KafkaTap;
   let dlq: KafkaTap;
   const switchable = switchableAnalyzer();
 
+  let rig: WorkerRig;
   before(async function () {
     this.timeout(60_000);
-    config = testConfig(uniqueNamespace('worker'), { worker: { maxAttempts: 3, backoffBaseMs: 20, backoffMaxMs: 100 } });
-    worker = await createWorkerApp(config, { analyzer: switchable.analyzer, log: createLogger(config, 'worker') });
-    await worker.start();
-    kafka = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
-    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    statuses = await tapTopic(config.kafka.brokers, worker.topics.analysisStatus);
-    dlq = await tapTopic(config.kafka.brokers, worker.topics.analysisDlq);
+    rig = await startWorkerRig('worker', { worker: { maxAttempts: 3, backoffBaseMs: 20, backoffMaxMs: 100 } }, { analyzer: switchable.analyzer });
+    ({ config, worker, producer, statuses, dlq } = rig);
   });
 
-  after(async () => {
-    await Promise.all([statuses.stop(), dlq.stop(), producer.disconnect()]);
-    await worker.stop();
-    await dropNamespace(config);
-  });
+  after(() => rig.stop());
 
   let nextDiary = 1000;
   function request(overrides: Partial<{ diaryId: string; revision: number; content: string; language: 'en' | 'ko' }> = {}) {
