@@ -1,7 +1,7 @@
 /**
  * Throughput and latency of ONE emotion worker (offline analyzer), against the least a kafkajs
  * consumer can do with the same analyzer, in the same run:
- *   npx tsx bench/worker-throughput.ts [--count 10000] [--rate 100] [--duration 20] [--timeout 300]
+ *   npx tsx bench/worker-throughput.ts [--count 10000] [--rate 100] [--duration 20] [--warmup 5] [--timeout 300]
  *
  * Starts Kafka and the MongoDB-wire server in a temp dir (or uses KAFKA_BROKERS / MONGO_URL; the
  * worker needs neither MariaDB nor Redis), runs `src/main.ts worker` as a child process
@@ -11,9 +11,10 @@
  *       alone, then the bare consumer drains the same requests (ours idle meanwhile); analyses/s
  *       from the first to the last COMPLETED status event (the consumers' own timestamps); CPU per
  *       analysis of the consumer and of the Kafka broker over each drain;
- *   (b) fixed rate: --rate requests/s for --duration s, consumed by both at once (the same
- *       requests); latency from the request's `occurredAt` (set here when producing) to the moment
- *       this process sees its COMPLETED, per consumer.
+ *   (b) fixed rate, one consumer at a time (the other SIGSTOPped): --warmup s at --rate, not
+ *       measured (a fresh broker JVM is still compiling), then --rate requests/s for --duration s;
+ *       latency from the request's `occurredAt` (set here when producing) to the moment this
+ *       process sees its COMPLETED.
  * Each drain waits at most --timeout s and then reports what it has. Prints ours/bare ratios and
  * writes bench/results/worker.json. Exits 1 if a request FAILED or did not complete in time, or a
  * consumer died.
@@ -51,7 +52,7 @@ import {
 import { TICKS_PER_SEC, cpuBetween, formatCpu, machineBusyTicks, treeTicksByRole } from './cpu-usage.js';
 import { createDiaryTexts, type DiaryText } from './diary-texts.js';
 
-const USAGE = 'usage: npx tsx bench/worker-throughput.ts [--count 10000] [--rate 100] [--duration 20] [--timeout 300]   (0 skips a phase)';
+const USAGE = 'usage: npx tsx bench/worker-throughput.ts [--count 10000] [--rate 100] [--duration 20] [--warmup 5] [--timeout 300]   (0 skips a phase)';
 /** Diary ids of phase (b) start here, so the two phases never share a diaryId. */
 const FIXED_RATE_FIRST_ID = 1_000_001;
 const SATURATION_TARGET = 2_000;
@@ -99,7 +100,7 @@ interface Drain {
 runBench('worker-throughput', main);
 
 async function main(): Promise<number> {
-  const args = numericArgs(process.argv.slice(2), { count: 10000, rate: 100, duration: 20, timeout: 300 }, USAGE);
+  const args = numericArgs(process.argv.slice(2), { count: 10000, rate: 100, duration: 20, warmup: 5, timeout: 300 }, USAGE);
   if (args.timeout <= 0) throw new Error(`--timeout must be positive\n${USAGE}`);
   const profile = process.env.BENCH_PROFILE ?? 'production';
   const machine = machineInfo();
@@ -213,48 +214,77 @@ async function main(): Promise<number> {
     notes.push('(b) skipped: (a) did not finish, so (b) would only measure the queue in front of a consumer');
   } else if (args.rate > 0 && args.duration > 0) {
     if (args.count === 0) await sleep(10_000); // both joined their groups
+    /** Sends `ids` at the fixed rate; returns when each was sent and the rate achieved. */
+    const sendAtRate = async (ids: number[]) => {
+      const sentAt = new Map<string, number>();
+      const sends: Array<Promise<void>> = [];
+      const started = Date.now();
+      for (let i = 0; i < ids.length; i++) {
+        // Scheduled against the start time, not the previous send, so the rate does not drift.
+        const due = started + (i * 1000) / args.rate;
+        if (due > Date.now()) await sleep(due - Date.now());
+        const at = Date.now();
+        const req = request(ids[i]!, at);
+        sentAt.set(req.diaryId, at);
+        sends.push(send(producer, topics.analysisRequested, [req]));
+      }
+      await withTimeout(Promise.all(sends), 30_000, 'producing the fixed-rate requests');
+      return { sentAt, sentRate: (ids.length * 1000) / Math.max(1, Date.now() - started) };
+    };
     const total = Math.round(args.rate * args.duration);
-    log(`(b) fixed rate: ${args.rate}/s for ${args.duration} s (${total} requests), ours and bare on the same requests`);
-    const fixedIds = Array.from({ length: total }, (_, i) => FIXED_RATE_FIRST_ID + i);
-    const sentAt = new Map<string, number>();
-    const sends: Array<Promise<void>> = [];
-    const cpuBefore = cpuSnapshot();
-    const started = Date.now();
-    for (let i = 0; i < total; i++) {
-      // Scheduled against the start time, not the previous send, so the rate does not drift.
-      const due = started + (i * 1000) / args.rate;
-      if (due > Date.now()) await sleep(due - Date.now());
-      const at = Date.now();
-      const req = request(fixedIds[i]!, at);
-      sentAt.set(req.diaryId, at);
-      sends.push(send(producer, topics.analysisRequested, [req]));
+    const warmupCount = Math.round(args.rate * args.warmup);
+    const children = { ours: [worker, workerLog], bare: [bare, bareLog] } as const;
+    const systems = ['ours', 'bare'] as const;
+    // One consumer at a time, the other stopped (SIGSTOP of its process group, a few seconds, well
+    // inside the session timeout): on 2 cores a second consumer at the same rate doubles the
+    // broker's fetch work and the CPU both wait for. The resumed one first drains what it missed.
+    let firstId = FIXED_RATE_FIRST_ID;
+    for (const [index, system] of systems.entries()) {
+      const other = systems[1 - index]!;
+      const [child, logFile] = children[system];
+      const warmupIds = Array.from({ length: warmupCount }, (_, i) => firstId + i);
+      const fixedIds = Array.from({ length: total }, (_, i) => firstId + warmupCount + i);
+      firstId += warmupCount + total;
+      const everyEarlierId = Array.from({ length: firstId - FIXED_RATE_FIRST_ID - warmupCount - total }, (_, i) => FIXED_RATE_FIRST_ID + i);
+      process.kill(-children[other][0].pid, 'SIGSTOP');
+      try {
+        await waitForCompletion(statuses[system], everyEarlierId, child, timeoutMs, logFile);
+        if (warmupIds.length > 0) {
+          // The broker's JIT and the consumer's fetch loop at this rate, not measured: a fresh JVM
+          // compiles its fetch path for seconds on 2 cores, which is not what a running broker costs.
+          log(`(b) ${system} warm-up: ${args.rate}/s for ${args.warmup} s, not measured`);
+          await sendAtRate(warmupIds);
+          await waitForCompletion(statuses[system], warmupIds, child, timeoutMs, logFile);
+        }
+        log(`(b) ${system}: fixed rate ${args.rate}/s for ${args.duration} s (${total} requests), ${other} stopped`);
+        const cpuBefore = cpuSnapshot();
+        const { sentAt, sentRate } = await sendAtRate(fixedIds);
+        const missing = await waitForCompletion(statuses[system], fixedIds, child, timeoutMs, logFile);
+        if (missing > 0) problems.push(`(b) ${system}: ${missing} of ${total} requests not COMPLETED within ${args.timeout} s of the last send (latencies are over the completed ones only)`);
+        notes.push(`CPU during (b) ${system}, in cores of ${availableParallelism()}: ${formatCpu(cpuBetween(cpuBefore, cpuSnapshot()))}`);
+        const sorted = fixedIds
+          .map((id) => statuses[system].get(String(id))?.completedSeenAt)
+          .map((seen, i) => (seen === undefined ? undefined : seen - sentAt.get(String(fixedIds[i]))!))
+          .filter((ms): ms is number => ms !== undefined)
+          .sort((a, b) => a - b);
+        latencies[system] = sorted;
+        const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+        rows.push([
+          `(b) ${system}, fixed ${args.rate}/s for ${args.duration} s (sent ${sentRate.toFixed(1)}/s)`,
+          `${sorted.length}/${total}`,
+          '-',
+          percentile(sorted, 50),
+          percentile(sorted, 90),
+          percentile(sorted, 99),
+          sorted.at(-1) ?? Number.NaN,
+          mean,
+          '-',
+          '-',
+        ]);
+      } finally {
+        process.kill(-children[other][0].pid, 'SIGCONT');
+      }
     }
-    await withTimeout(Promise.all(sends), 30_000, 'producing the fixed-rate requests');
-    const sentRate = (total * 1000) / Math.max(1, Date.now() - started);
-    for (const [system, child, logFile] of [['ours', worker, workerLog], ['bare', bare, bareLog]] as const) {
-      const missing = await waitForCompletion(statuses[system], fixedIds, child, timeoutMs, logFile);
-      if (missing > 0) problems.push(`(b) ${system}: ${missing} of ${total} requests not COMPLETED within ${args.timeout} s of the last send (latencies are over the completed ones only)`);
-      const sorted = fixedIds
-        .map((id) => statuses[system].get(String(id))?.completedSeenAt)
-        .map((seen, i) => (seen === undefined ? undefined : seen - sentAt.get(String(fixedIds[i]))!))
-        .filter((ms): ms is number => ms !== undefined)
-        .sort((a, b) => a - b);
-      latencies[system] = sorted;
-      const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
-      rows.push([
-        `(b) ${system}, fixed ${args.rate}/s for ${args.duration} s (sent ${sentRate.toFixed(1)}/s)`,
-        `${sorted.length}/${total}`,
-        '-',
-        percentile(sorted, 50),
-        percentile(sorted, 90),
-        percentile(sorted, 99),
-        sorted.at(-1) ?? Number.NaN,
-        mean,
-        '-',
-        '-',
-      ]);
-    }
-    notes.push(`CPU during (b), both consumers, in cores of ${availableParallelism()}: ${formatCpu(cpuBetween(cpuBefore, cpuSnapshot()))}`);
   }
   await Promise.all([worker.stop(), bare.stop()]);
 

@@ -212,7 +212,12 @@ export const configSchema = z
       .strict(),
     worker: z
       .object({
-        partitionsConcurrently: int(1, 256).default(3),
+        /**
+         * Partitions whose batches are handled at the same time. kafkajs fetches again only when
+         * every batch of the last fetch is done, so fewer than the partitions a worker holds
+         * queues a fetch's batches in waves, and a request waits for the waves before it.
+         */
+        partitionsConcurrently: int(1, 256).default(12),
         maxAttempts: int(1, 20).default(4),
         backoffBaseMs: int(1).default(200),
         backoffMaxMs: int(1).default(10_000),
@@ -231,8 +236,8 @@ export const configSchema = z
     /** The API's consumer of analysis status events (group `realtime-gateway`). */
     gateway: z
       .object({
-        /** Partitions whose batches are handled at the same time. */
-        partitionsConcurrently: int(1, 256).default(3),
+        /** Partitions whose batches are handled at the same time (see worker.partitionsConcurrently). */
+        partitionsConcurrently: int(1, 256).default(12),
         /** Users of one batch whose events are applied and stored at the same time (each user's in order). */
         usersConcurrently: int(1, 256).default(16),
       })

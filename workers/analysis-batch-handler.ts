@@ -133,10 +133,11 @@ export function createAnalysisBatchHandler(deps: AnalysisHandlerDeps, options: {
       } finally {
         metrics.workerInFlight.dec(fresh.length);
       }
-      const failed = await processingSent;
+      // The analyses are stored while their PROCESSING is still being produced: both must be done
+      // before their COMPLETED goes out, neither needs the other.
+      const [failed] = await Promise.all([processingSent, store.saveMany(saves)]);
       if (failed) throw failed;
     }
-    await store.saveMany(saves);
     await publisher.publish({ statuses, deadLetters });
     if (saves.length > 0) metrics.workerProcessedTotal.inc({ outcome: 'completed' }, saves.length);
     if (duplicates > 0) metrics.workerProcessedTotal.inc({ outcome: 'duplicate' }, duplicates);

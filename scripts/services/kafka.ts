@@ -50,7 +50,9 @@ export async function startKafka(dataDir: string, port: number, logDir: string):
   let stopCurrent: () => Promise<void> = async () => undefined;
   const brokers = [`127.0.0.1:${port}`];
   const start = async () => {
-    const proc = startProcess('kafka', 'java', ['-Xms256m', '-Xmx768m', '-XX:+UseSerialGC', '-cp', classpath, 'kafka.Kafka', propsFile], {
+    // KAFKA_EXTRA_JVM_OPTS: extra JVM flags for profiling a bench (for example a JFR recording).
+    const extra = (process.env.KAFKA_EXTRA_JVM_OPTS ?? '').split(' ').filter(Boolean);
+    const proc = startProcess('kafka', 'java', ['-Xms256m', '-Xmx768m', '-XX:+UseSerialGC', ...extra, '-cp', classpath, 'kafka.Kafka', propsFile], {
       cwd: dataDir,
       logFile: path.join(logDir, 'kafka.log'),
     });
