@@ -4,7 +4,8 @@
 #   Apache Kafka (KRaft) jars from Maven Central, run on the JDK;
 #   FerretDB v1 (PostgreSQL backend, patched: scripts/ferretdb/) built from the Go module proxy,
 #   unless a real mongod exists or MONGO_URL is given;
-#   actionlint (GitHub workflow linter) built from the Go module proxy; shellcheck from Debian.
+#   actionlint (GitHub workflow linter) built from the Go module proxy; shellcheck from Debian;
+#   schemathesis (API fuzzer, from PyPI) in a venv of its own.
 # Prints the versions it provides. Safe to run any number of times.
 set -euo pipefail
 
@@ -12,6 +13,8 @@ KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 # Keep in step with test/integration/ops/workflows.test.ts, which reads this line.
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
+# Keep in step with scripts/fuzz/schemathesis.ts, which reads this line.
+SCHEMATHESIS_VERSION="${SCHEMATHESIS_VERSION:-4.32.0}"
 CACHE_DIR="${EMOTION_DIARY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emotion-diary}"
 mkdir -p "$CACHE_DIR"
 
@@ -31,6 +34,9 @@ pg_bin_dir() { local d best=""; for d in /usr/lib/postgresql/*/bin; do [ -x "$d/
 command -v nginx >/dev/null 2>&1 || apt_packages+=(nginx)
 command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
 command -v shellcheck >/dev/null 2>&1 || apt_packages+=(shellcheck)
+# schemathesis runs in a venv: Python 3 with its venv module (Debian splits it out).
+command -v python3 >/dev/null 2>&1 || apt_packages+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_packages+=(python3-venv)
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   log "installing Debian packages: ${apt_packages[*]}"
   # Packages must not start system-wide daemons: the project runs its own instances.
@@ -113,6 +119,16 @@ if [ ! -x "$actionlint_bin" ]; then
   GOBIN="$(cd "$(dirname "$actionlint_bin")" && pwd)" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
 fi
 
+# --- schemathesis (fuzzes the API from its OpenAPI document in the tests) ----------------------
+schemathesis_dir="$CACHE_DIR/schemathesis-$SCHEMATHESIS_VERSION"
+if [ ! -f "$schemathesis_dir/.complete" ]; then
+  log "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into $schemathesis_dir"
+  rm -rf "$schemathesis_dir"
+  python3 -m venv "$schemathesis_dir"
+  "$schemathesis_dir/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  touch "$schemathesis_dir/.complete"
+fi
+
 # --- Report ---------------------------------------------------------------------------------------
 {
   echo "cache: $CACHE_DIR"
@@ -127,4 +143,5 @@ fi
   echo "promtool: $(promtool --version 2>&1 | head -1)"
   echo "actionlint: $("$actionlint_bin" -version | head -1)"
   echo "shellcheck: $(shellcheck --version | sed -n 's/^version: //p')"
+  echo "schemathesis: $("$schemathesis_dir/bin/schemathesis" --version 2>&1 | head -1)"
 } >&2

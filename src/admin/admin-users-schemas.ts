@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { requiredText } from '../http/text-schemas.js';
 import type { User } from '../users/user-repository.js';
 
 export const adminEmailBody = z
   .object({
-    subject: z.string().trim().min(1).max(200).regex(/^[^\r\n]*$/, 'must be one line'),
-    text: z.string().trim().min(1).max(20_000),
+    subject: z.string().max(200).regex(/^[^\r\n]*$/, 'must be one line').regex(/\S/, 'must not be empty').trim(),
+    text: requiredText(20_000),
   })
   .strict();
 
@@ -13,13 +14,13 @@ export const userIdParams = z.object({ id: z.string().regex(/^\d{1,20}$/, 'must 
 export const listUsersQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    /** Opaque cursor from the previous page's `nextCursor`. */
-    cursor: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    /** The previous page's `nextCursor`. */
+    cursor: z.string().regex(/^\d{1,20}$/, 'must be a nextCursor of this list').optional(),
     status: z.enum(['WAITING', 'ACTIVE', 'BLOCKED']).optional(),
     role: z.enum(['USER', 'ADMIN']).optional(),
     isPremium: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     /** Prefix of email, username or nickname. */
-    q: z.string().trim().min(1).max(64).optional(),
+    q: requiredText(64).optional(),
   })
   .strict();
 
@@ -65,9 +66,11 @@ export function toAdminUser(user: User): AdminUser {
   };
 }
 
-/** Cursors are opaque to clients: base64url of the last id seen. */
-export const encodeCursor = (lastId: string) => Buffer.from(`u:${lastId}`).toString('base64url');
+/**
+ * The page position: the last user id of the previous page, as decimal digits. Not opaque (ids are
+ * no secret to an administrator) so the document can say exactly which values are cursors.
+ */
+export const encodeCursor = (lastId: string) => lastId;
 export function decodeCursor(cursor: string): string | null {
-  const match = /^u:(\d{1,20})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return match ? match[1]! : null;
+  return /^\d{1,20}$/.test(cursor) ? cursor : null;
 }

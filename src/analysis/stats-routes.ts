@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { isTimeZone } from '../settings/setting-values.js';
+import { timeZoneSchema } from '../settings/setting-values.js';
 import type { EmotionStats } from './emotion-stats.js';
 
 const MAX_RANGE_DAYS = 366;
@@ -11,7 +11,7 @@ const trendQuery = z
     from: instant,
     to: instant,
     granularity: z.enum(['day', 'week']).default('day'),
-    timezone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone').optional(),
+    timezone: timeZoneSchema.optional(),
   })
   .strict()
   .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] })

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requiredText } from '../http/text-schemas.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import type { AnnouncementService } from './announcement-service.js';
 
@@ -11,7 +12,7 @@ const announcementSchema = z.object({
   expiresAt: z.iso.datetime().nullable(),
 });
 const idParams = z.object({ id: z.string().regex(/^[a-f0-9]{24}$/, 'must be an announcement id') }).strict();
-const createBody = z.object({ title: z.string().trim().min(1).max(200), body: z.string().trim().min(1).max(5000) }).strict();
+const createBody = z.object({ title: requiredText(200), body: requiredText(5000) }).strict();
 
 export function announcementRoutes(announcements: AnnouncementService): RouteSpec[] {
   return [

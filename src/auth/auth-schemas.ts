@@ -1,16 +1,33 @@
 import { z } from 'zod';
+import { requiredText } from '../http/text-schemas.js';
 
 /** Request and response shapes of the auth routes; the same schemas validate and document. */
 
-export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email({ message: 'must be an email address' }));
+/**
+ * Surrounding whitespace is dropped and the address lowercased before it is checked. The document
+ * says the same (a JSON Schema cannot describe a transform): the length bounds the raw value, the
+ * pattern is zod's email pattern with the whitespace the API trims allowed around it.
+ */
+export const emailSchema = z
+  .string()
+  .max(254)
+  .trim()
+  .toLowerCase()
+  .pipe(z.email({ message: 'must be an email address' }))
+  .meta({ pattern: `^\\s*${z.regexes.email.source.slice(1, -1)}\\s*$` });
 /** Letters, digits, `_`, `.`, `-`; never `@`, which is how login tells an email from a username. */
 export const usernameSchema = z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, 'must be 3–32 letters, digits, _ . or -');
+/**
+ * At most 64 characters, at least one of them not whitespace, none a control character (Unicode
+ * Cc: U+0000-U+001F and U+007F-U+009F, spelled out so other regex engines, the fuzzer's among
+ * them, read the documented pattern alike); surrounding whitespace is then dropped.
+ */
 export const nicknameSchema = z
   .string()
-  .trim()
-  .min(1)
   .max(64)
-  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+  // eslint-disable-next-line no-control-regex -- it names the control characters it refuses
+  .regex(/^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$/, 'must have a visible character and no control characters')
+  .trim();
 /** The policy (10–128 characters, not common, not your name) is checked by the service; this only bounds the work. */
 export const newPasswordSchema = z.string().min(1).max(512);
 export const codeSchema = z.string().regex(/^\d{6}$/, 'must be a 6-digit code');
@@ -24,7 +41,7 @@ export const emailOnlyBody = z.object({ email: emailSchema }).strict();
 export const loginBody = z
   .object({
     /** Email address or username. */
-    identifier: z.string().trim().min(1).max(254),
+    identifier: requiredText(254),
     password: z.string().min(1).max(512),
   })
   .strict();

@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { optionalText, requiredText } from '../http/text-schemas.js';
+import { DIARY_CURSOR_PATTERN } from './diary-cursor.js';
 import { ANALYSIS_STATUSES, EMOTION_STATUSES } from '../../kernel/contracts/statuses.js';
 
 export const diaryIdParams = z.object({ id: z.string().regex(/^\d{1,20}$/, 'must be a diary id') }).strict();
 
-const title = z.string().trim().max(255).nullable();
+const title = optionalText(255).nullable();
 const emotionStatus = z.enum(EMOTION_STATUSES);
 const analysisStatus = z.enum(ANALYSIS_STATUSES);
 
@@ -12,13 +14,14 @@ export function diaryBodySchemas(contentMaxChars: number) {
   const content = z
     .string()
     .max(contentMaxChars, `must be at most ${contentMaxChars} characters`)
-    .refine((s) => s.trim().length > 0, 'must not be empty');
+    .regex(/\S/, 'must not be empty');
   return {
     create: z.object({ title: title.optional().default(null), content }).strict(),
     patch: z
       .object({ title: title.optional(), content: content.optional() })
       .strict()
-      .refine((b) => b.title !== undefined || b.content !== undefined, 'title or content is required'),
+      .refine((b) => b.title !== undefined || b.content !== undefined, 'title or content is required')
+      .meta({ minProperties: 1 }),
   };
 }
 
@@ -30,12 +33,13 @@ export const listDiariesQuery = z
     to: isoDateTime.optional(),
     emotion: emotionStatus.optional(),
     analysisStatus: analysisStatus.optional(),
-    q: z.string().trim().min(1).max(100).optional(),
+    q: requiredText(100).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200).optional(),
+    /** The previous page's `nextCursor`: `<created at, ms since the epoch>_<diary id>`. */
+    cursor: z.string().regex(DIARY_CURSOR_PATTERN, 'must be a nextCursor of this list').optional(),
   })
-  .strict()
-  .refine((q) => !q.from || !q.to || q.from < q.to, { message: 'from must be before to', path: ['from'] });
+  // from at or after to is an empty range: an empty page, not an error.
+  .strict();
 
 export const analysisViewSchema = z.object({
   revision: z.number().int(),

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { z } from 'zod';
+import { ZodEnum, type z } from 'zod';
 import { ForbiddenError, ValidationError, type FieldProblem } from '../../kernel/errors.js';
 import type { Principal, RouteSpec } from './route.js';
 
@@ -31,38 +31,79 @@ function plainQuery(ctx: Context): Record<string, unknown> {
   return { ...ctx.query };
 }
 
+/**
+ * The Koa paths a route is mounted on. A path parameter its schema limits to a few values (an
+ * enum) is spelled out into one literal path per value, so a sibling literal path is never taken
+ * for a value: `GET /auth/oauth/exchange` is not the login route for a provider named "exchange"
+ * (it answers 405 with `Allow: POST`, as for any method no route has), and an unknown value is a 404.
+ */
+function mountedPaths(route: RouteSpec): Array<{ path: string; fixed: Record<string, string> }> {
+  let paths = [{ path: route.path, fixed: {} as Record<string, string> }];
+  const shape = (route.params as { shape?: Record<string, unknown> } | undefined)?.shape ?? {};
+  for (const [name, schema] of Object.entries(shape)) {
+    const values = schema instanceof ZodEnum ? (schema.options as unknown[]).map(String) : undefined;
+    if (!values) continue;
+    const segment = new RegExp(`:${name}(?=/|$)`);
+    paths = paths.flatMap(({ path, fixed }) => values.map((value) => ({ path: path.replace(segment, value), fixed: { ...fixed, [name]: value } })));
+  }
+  return paths;
+}
+
 export function mountRoutes(router: Router, routes: RouteSpec[], options: { authenticate: Authenticate; audit?: ResponseAudit }): void {
   for (const route of routes) {
-    router[route.method](route.operationId, route.path, async (ctx: Context) => {
-      let principal: Principal | undefined;
-      if (route.access !== 'public') {
-        principal = await options.authenticate(ctx);
-        if (route.access === 'admin' && principal.role !== 'ADMIN') throw new ForbiddenError('Administrator role required');
-      }
-
-      const problems: FieldProblem[] = [];
-      const params = parsePart(route.params, ctx.params, 'params', problems);
-      const query = parsePart(route.query, plainQuery(ctx), 'query', problems);
-      const rawBody = (ctx.request as { body?: unknown }).body;
-      const body = route.body ? parsePart(route.body, rawBody, 'body', problems) : undefined;
-      if (problems.length > 0) throw new ValidationError('Request validation failed', problems);
-
-      const result = await route.handler({
-        params,
-        query,
-        body,
-        principal,
-        meta: { ip: ctx.ip, requestId: String(ctx.state.requestId ?? ''), userAgent: ctx.get('user-agent') },
-        ctx,
+    for (const [i, { path, fixed }] of mountedPaths(route).entries()) {
+      router[route.method](i === 0 ? route.operationId : `${route.operationId}#${i}`, path, (ctx: Context) => {
+        if (Object.keys(fixed).length > 0) ctx.params = { ...ctx.params, ...fixed };
+        return handle(route, ctx, options);
       });
-      for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
-      ctx.status = result.status;
-      if (result.body !== undefined) ctx.body = result.body;
-      else if (result.status === 204) ctx.body = null;
-
-      if (options.audit) auditResponse(route, result.status, result.body, options.audit);
-    });
+    }
   }
+}
+
+async function handle(route: RouteSpec, ctx: Context, options: { authenticate: Authenticate; audit?: ResponseAudit }): Promise<void> {
+  let principal: Principal | undefined;
+  if (route.access !== 'public') {
+    principal = await options.authenticate(ctx);
+    if (route.access === 'admin' && principal.role !== 'ADMIN') throw new ForbiddenError('Administrator role required');
+  }
+
+  const problems: FieldProblem[] = [];
+  const rawBody = (ctx.request as { body?: unknown }).body;
+  // U+0000 means nothing in any text here and PostgreSQL (under the MongoDB-wire store) cannot
+  // store it in JSON: a body holding it is refused at the edge, named, before it reaches a store.
+  const nulAt = nulPath(rawBody, 'body');
+  if (nulAt) throw new ValidationError('Request validation failed', [{ path: nulAt, message: 'must not contain U+0000 (NUL)' }]);
+  const params = parsePart(route.params, ctx.params, 'params', problems);
+  const query = parsePart(route.query, plainQuery(ctx), 'query', problems);
+  const body = route.body ? parsePart(route.body, rawBody, 'body', problems) : undefined;
+  if (problems.length > 0) throw new ValidationError('Request validation failed', problems);
+
+  const result = await route.handler({
+    params,
+    query,
+    body,
+    principal,
+    meta: { ip: ctx.ip, requestId: String(ctx.state.requestId ?? ''), userAgent: ctx.get('user-agent') },
+    ctx,
+  });
+  for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
+  ctx.status = result.status;
+  if (result.body !== undefined) ctx.body = result.body;
+  else if (result.status === 204) ctx.body = null;
+
+  if (options.audit) auditResponse(route, result.status, result.body, options.audit);
+}
+
+/** Where in a request part the first string holding U+0000 is (a key or a value), if any. */
+function nulPath(value: unknown, at: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? at : undefined;
+  if (value === null || typeof value !== 'object' || depth > 64) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes('\u0000')) return at;
+    const found = nulPath(item, `${at}.${key}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function auditResponse(route: RouteSpec, status: number, body: unknown, audit: ResponseAudit): void {

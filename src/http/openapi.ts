@@ -11,16 +11,16 @@ export const API_PREFIX = '/api/v1';
 /** Named schemas (zod `.meta({ id })`) collected while converting, published under components.schemas. */
 type Components = Record<string, unknown>;
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Components): Record<string, unknown> {
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Components, options: { body?: boolean } = {}): Record<string, unknown> {
   const converted = z.toJSONSchema(schema, {
     io,
     unrepresentable: 'any',
     target: 'draft-2020-12',
     reused: 'inline',
     override: (ctx) => {
-      // Coerced query numbers arrive as strings on the wire; the schema documents the value.
-      if (ctx.jsonSchema.type === 'integer' && ctx.jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete ctx.jsonSchema.maximum;
-      if (ctx.jsonSchema.type === 'integer' && ctx.jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete ctx.jsonSchema.minimum;
+      // Integers keep zod's safe-integer bounds: the validators refuse what is beyond them.
+      // No string in a request body may hold U+0000 (see mount-routes.ts).
+      if (options.body && ctx.jsonSchema.type === 'string' && !ctx.jsonSchema.enum) ctx.jsonSchema.not = { pattern: '\\u0000' };
     },
   });
   // Single-schema conversion refers to named schemas as #/$defs/<id>; in the document they live
@@ -79,6 +79,9 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { title: string;
     for (const status of [...errorStatuses].sort()) {
       responses[String(status)] ??= { $ref: '#/components/responses/Problem' };
     }
+    // Node's HTTP parser answers a request line plus headers over its limit (16 KiB) before any route
+    // runs, with no body.
+    responses['431'] = { description: 'Request header fields (or the URL) too large' };
     const operation: Record<string, unknown> = {
       operationId: route.operationId,
       summary: route.summary,
@@ -89,7 +92,9 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { title: string;
       ...(route.access === 'admin' ? { 'x-required-role': 'ADMIN' } : {}),
     };
     if (route.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input', components) } } };
+      // A body whose every field is optional may be left out: the API reads a missing body as {}.
+      const required = !route.body.safeParse({}).success;
+      operation.requestBody = { required, content: { 'application/json': { schema: jsonSchema(route.body, 'input', components, { body: true }) } } };
     }
     const path = openApiPath(route.root ? route.path : `${API_PREFIX}${route.path}`);
     paths[path] = { ...paths[path], [route.method]: operation };

@@ -241,12 +241,20 @@ export function createNotificationRepository(models: MongoModels, options: { max
     },
 
     async list(userId: string, options: { afterSeq?: number; beforeSeq?: number; unackedOnly?: boolean; limit: number }): Promise<StoredNotification[]> {
+      // Both bounds: the window between them, oldest first (as afterSeq alone).
+      const { afterSeq, beforeSeq } = options;
       if (options.unackedOnly) {
-        if (options.afterSeq !== undefined) return unacked(userId, { $gt: options.afterSeq }, options.limit);
-        return unacked(userId, options.beforeSeq !== undefined ? { $lt: options.beforeSeq } : {}, options.limit, true);
+        if (afterSeq !== undefined) return unacked(userId, { $gt: afterSeq, ...(beforeSeq !== undefined ? { $lt: beforeSeq } : {}) }, options.limit);
+        return unacked(userId, beforeSeq !== undefined ? { $lt: beforeSeq } : {}, options.limit, true);
       }
-      if (options.afterSeq !== undefined) return scan(userId, { from: options.afterSeq, to: await head(userId) }, options.limit);
-      return scan(userId, { from: options.beforeSeq ?? (await head(userId)) + 1, to: 1, descending: true }, options.limit);
+      if (afterSeq !== undefined) {
+        const last = await head(userId);
+        return scan(userId, { from: afterSeq, to: beforeSeq !== undefined ? Math.min(last, beforeSeq - 1) : last }, options.limit);
+      }
+      // Never from above the head: there is nothing there, and a beforeSeq of millions would have
+      // the scan walk empty windows down to the head.
+      const top = (await head(userId)) + 1;
+      return scan(userId, { from: beforeSeq === undefined ? top : Math.min(beforeSeq, top), to: 1, descending: true }, options.limit);
     },
 
     /**

@@ -19,13 +19,12 @@ const listQuery = z
     unacked: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
   })
-  .strict()
-  .refine((q) => q.afterSeq === undefined || q.beforeSeq === undefined, { message: 'use afterSeq or beforeSeq, not both', path: ['afterSeq'] });
+  .strict();
 
-const ackBody = z
-  .object({ ids: z.array(z.string().regex(/^[a-f0-9]{24}$/, 'must be a notification id')).max(500).optional(), upToSeq: z.number().int().min(0).optional() })
-  .strict()
-  .refine((b) => b.ids !== undefined || b.upToSeq !== undefined, 'ids or upToSeq is required');
+const ackIds = z.array(z.string().regex(/^[a-f0-9]{24}$/, 'must be a notification id')).max(500);
+const ackUpTo = z.number().int().min(0);
+/** ids, upToSeq or both (a union, so the document says "at least one" as the validator does). */
+const ackBody = z.union([z.object({ ids: ackIds, upToSeq: ackUpTo.optional() }).strict(), z.object({ ids: ackIds.optional(), upToSeq: ackUpTo }).strict()]);
 
 export function notificationRoutes(notifications: NotificationService): RouteSpec[] {
   return [

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRoute, type RouteSpec } from '../http/route.js';
-import { isTimeZone } from '../settings/setting-values.js';
+import { timeZoneSchema } from '../settings/setting-values.js';
 import type { ReportService } from './report-service.js';
 
 const MAX_PERIOD_DAYS = 366;
@@ -11,7 +11,7 @@ const generateBody = z
   .object({
     from: instant,
     to: instant,
-    timezone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone').optional(),
+    timezone: timeZoneSchema.optional(),
   })
   .strict()
   .refine((b) => b.from < b.to, { message: 'from must be before to', path: ['from'] })

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { SettingDataType } from '../../models/sql/index.js';
 
 export type SettingValue = string | number | boolean | null | Record<string, unknown> | unknown[];
@@ -11,6 +12,16 @@ const KNOWN_CONSTRAINTS: Record<string, (value: SettingValue) => string | undefi
 
 const MAX_STRING = 1_000;
 const MAX_JSON = 10_000;
+
+/**
+ * A time zone name for query and body fields. The document lists the canonical IANA names; the
+ * API also takes what Intl resolves (aliases such as "US/Pacific", any letter case).
+ */
+export const timeZoneSchema = z
+  .string()
+  .max(64)
+  .refine(isTimeZone, 'must be an IANA time zone')
+  .meta({ enum: [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')])] });
 
 export function isTimeZone(name: string): boolean {
   try {

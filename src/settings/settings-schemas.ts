@@ -43,4 +43,5 @@ export const updateOptionBody = z
     userEditable: z.boolean().optional(),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, 'at least one field is required');
+  .refine((b) => Object.keys(b).length > 0, 'at least one field is required')
+  .meta({ minProperties: 1 });

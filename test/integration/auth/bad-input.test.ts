@@ -102,8 +102,8 @@ describe('auth and users: malformed input is refused with problem+json, never a 
     expect(removed.body.profileImageUrl).to.equal(null);
   });
 
-  it('when the provider name is unknown or the OAuth start gets extra query parameters, then 400', async () => {
-    expect((await request(app.server).get('/api/v1/auth/oauth/facebook')).status).to.equal(400);
+  it('when the provider name is unknown, then 404 (no such route), and when the OAuth start gets extra query parameters, then 400', async () => {
+    expect((await request(app.server).get('/api/v1/auth/oauth/facebook')).status).to.equal(404);
     expect((await request(app.server).get('/api/v1/auth/oauth/google?next=https://evil.test')).status).to.equal(400);
   });
 

@@ -103,6 +103,45 @@ describe('HTTP platform: health, readiness, metrics, request ids, errors', () =>
     expect((await request(app.server).trace('/api/v1/nothing-here')).status).to.equal(404);
   });
 
+  it('when a literal path sits beside a path whose parameter is a few names, then other methods on it get 405 and unknown names 404', async () => {
+    // POST /auth/oauth/exchange and GET /auth/oauth/{provider}: "exchange" is not a provider.
+    const get = await request(app.server).get('/api/v1/auth/oauth/exchange');
+    expect(get.status).to.equal(405);
+    expect(get.headers.allow).to.equal('POST');
+    expect((await request(app.server).options('/api/v1/auth/oauth/exchange')).headers.allow).to.equal('POST');
+    expect((await request(app.server).get('/api/v1/auth/oauth/myspace')).status).to.equal(404);
+  });
+
+  it('when a request body holds U+0000 anywhere, then 400 names the field and nothing is stored', async () => {
+    const user = await createTestUser(app);
+    for (const body of [{ content: 'a\u0000b' }, { title: 't\u0000', content: 'fine' }, { content: 'fine', ['k\u0000']: 1 }]) {
+      const res = await request(app.server).post('/api/v1/diaries').set(user.auth).send(body);
+      expect(res.status, JSON.stringify(body)).to.equal(400);
+      expect(res.body.errors[0].message).to.match(/U\+0000/);
+    }
+    const admin = await createTestUser(app, { role: 'ADMIN' });
+    const announcement = await request(app.server).post('/api/v1/admin/announcements').set(admin.auth).send({ title: '@\u0082\u0000', body: 'x' });
+    expect(announcement.status).to.equal(400);
+    expect(announcement.body.errors[0].path).to.equal('body.title');
+    const list = await request(app.server).get('/api/v1/diaries').set(user.auth);
+    expect(list.body.items).to.have.length(0);
+  });
+
+  it('when the OpenAPI document describes a request, then it says what the validators enforce', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking a JSON document
+    const doc = (await request(app.server).get('/api/v1/openapi.json')).body as { paths: Record<string, Record<string, any>> };
+    const content = doc.paths['/api/v1/diaries']!.post.requestBody.content['application/json'].schema.properties.content;
+    expect(content.pattern).to.equal('\\S');
+    expect(content.not).to.deep.equal({ pattern: '\\u0000' });
+    expect(doc.paths['/api/v1/auth/logout']!.post.requestBody.required).to.equal(false);
+    expect(doc.paths['/api/v1/diaries']!.post.requestBody.required).to.equal(true);
+    const tz = doc.paths['/api/v1/stats/emotions']!.get.parameters.find((p: { name: string }) => p.name === 'timezone');
+    expect(tz.schema.enum).to.include('Asia/Seoul');
+    const ack = doc.paths['/api/v1/notifications/ack']!.post.requestBody.content['application/json'].schema;
+    expect(ack.anyOf).to.have.length(2);
+    expect(doc.paths['/api/v1/diaries']!.get.responses['431']).to.have.property('description');
+  });
+
   it('when /metrics is scraped, then HTTP durations are labelled by route template and default metrics are present', async () => {
     await request(app.server).get('/api/v1/nothing-here/42');
     const res = await request(app.server).get('/metrics');
