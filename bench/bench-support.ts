@@ -6,7 +6,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import * as mariadb from 'mariadb';
 import mongoose from 'mongoose';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem, availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -398,4 +398,23 @@ export async function openBenchDb(config: AppConfig): Promise<mariadb.Connection
   });
   db.on('error', (err: Error) => log(`mariadb connection: ${err.message}`));
   return db;
+}
+
+/**
+ * `count` ACTIVE users (plus `admins` administrators) written straight to the bench's database, each
+ * with a day-long access token; names carry `prefix` and a run id.
+ */
+export async function createBenchUsers(config: AppConfig, prefix: string, count: number, admins = 0): Promise<Array<{ userId: string; role: 'USER' | 'ADMIN'; token: string }>> {
+  const db = await openBenchDb(config);
+  try {
+    const run = randomUUID().slice(0, 8);
+    const rows = Array.from({ length: count + admins }, (_, i) => [`${prefix}_${run}_${i}@example.test`, `${prefix}_${run}_${i}`, `${prefix} ${i}`, i < count ? 'USER' : 'ADMIN']);
+    await db.batch("INSERT INTO users (email, username, nickname, role, status) VALUES (?, ?, ?, ?, 'ACTIVE')", rows);
+    const saved = (await db.query('SELECT id, role FROM users WHERE username LIKE ? ORDER BY id', [`${prefix}\\_${run}\\_%`])) as Array<{ id: number; role: 'USER' | 'ADMIN' }>;
+    if (saved.length !== count + admins) throw new Error(`expected ${count + admins} users, found ${saved.length}`);
+    const tokens = benchTokenIssuer(config.auth.jwt);
+    return saved.map((u) => ({ userId: String(u.id), role: u.role, token: tokens.issue({ userId: String(u.id), role: u.role, sessionId: randomUUID() }).accessToken }));
+  } finally {
+    await db.end();
+  }
 }

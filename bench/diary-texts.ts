@@ -3,6 +3,7 @@
  * mood per day (good, bad, mixed, flat) and the kinds of automatic thoughts the analyzer looks
  * for. Deterministic for a given seed, so runs are comparable.
  */
+import { seededRandom } from '../scripts/seeded-random.js';
 
 export interface DiaryText {
   title: string | null;
@@ -111,17 +112,6 @@ const MOOD_MIX: Record<Mood, Array<[Kind, number]>> = {
   flat: [['flat', 0.8], ['good', 0.2]],
 };
 
-/** mulberry32: a tiny seeded PRNG, enough for varied but reproducible load. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function createDiaryTexts(seed = 42): () => DiaryText {
   const random = seededRandom(seed);

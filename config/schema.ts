@@ -250,6 +250,14 @@ export const configSchema = z
         maxPayloadBytes: int(256, 10_485_760).default(64 * 1024),
         eventsPerWindow: int(1).default(60),
         eventWindowMs: int(100).default(10_000),
+        /**
+         * Message frames of one connection per event window, events and ack responses together
+         * (a device acks every notification of a replay, up to replayLimit): over it the connection
+         * is closed. Before a connection joins a namespace it may send only its CONNECT packets.
+         */
+        framesPerWindow: int(1).default(1_500),
+        /** Characters of those frames per event window (clients send acks and tokens: a few KiB). */
+        frameBytesPerWindow: int(1_024).default(256 * 1024),
         ackTimeoutMs: int(100).default(10_000),
         redeliverIntervalMs: int(100).default(15_000),
         replayLimit: int(1, 10_000).default(500),

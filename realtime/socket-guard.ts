@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { dropConnection, type EngineSocket } from './engine-connection.js';
 import { isAppError } from '../kernel/errors.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
@@ -32,7 +33,11 @@ interface GuardedSocket {
   on(event: string, listener: SharedListener): unknown;
   emit(event: 'server:notice', notice: ServerNotice): unknown;
   disconnect(close?: boolean): unknown;
+  conn: Pick<EngineSocket, 'close' | 'transport'>;
 }
+
+/** How long a socket dropped for flooding has for its last notice before its TCP socket goes. */
+const NOTICE_GRACE_MS = 500;
 
 /** A listener registered on every socket of a namespace: socket.io calls it with the socket as `this`. */
 type SharedListener = (this: GuardedSocket, body?: unknown, ack?: unknown) => void;
@@ -66,6 +71,7 @@ export function createSocketGuard<S extends UserSocket | AdminSocket>(deps: { op
           deps.log.warn({ userId: target.data.userId, event }, 'socket exceeded its event rate; disconnecting');
           target.emit('server:notice', { code: 'rate_limited', message: `more than ${options.eventsPerWindow} events in ${options.eventWindowMs} ms` });
           target.disconnect(true);
+          dropConnection(target.conn, NOTICE_GRACE_MS);
         }
         return;
       }

@@ -13,6 +13,7 @@ import type {
   SocketData,
   UntrustedEvents,
 } from '../kernel/contracts/socket-events.js';
+import { limitFrames, type EngineSocket } from './engine-connection.js';
 
 /** The Socket.IO server, typed by the contract (namespace `/`). */
 export type AppServer = Server<UntrustedEvents<ClientToServerEvents>, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -63,6 +64,8 @@ export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Red
     ? createShardedAdapter(pub, sub, { channelPrefix: key })
     : createAdapter(pub, sub, { key, requestsTimeout: deps.requestTimeoutMs, publishOnSpecificResponseChannel: true });
 
+  /** Engine connections with a socket in a namespace (past the token check). */
+  const joined = new WeakSet<object>();
   const io: AppServer = new Server({
     path: realtime.path,
     serveClient: false,
@@ -93,14 +96,17 @@ export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Red
       // so it is dropped once the connection is open (the handshake's headers, url and query then
       // read as empty; the address is kept). engine.io's upgrade response object still holds the
       // request until the TCP socket closes, so its headers, the bulk of it, are let go too.
-      io.engine.on('connection', (rawSocket: { request: { headers: unknown; rawHeaders: unknown } | null }) => {
+      io.engine.on('connection', (rawSocket: EngineSocket) => {
         const request = rawSocket.request;
         rawSocket.request = null;
         if (request) {
           request.headers = {};
           request.rawHeaders = [];
         }
+        limitFrames(rawSocket, realtime, joined);
       });
+      for (const nsp of [io.of('/'), io.of('/admin')]) nsp.on('connection', (socket) => joined.add(socket.conn));
     },
   };
 }
+

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requiredText } from '../http/text-schemas.js';
+import { requiredText } from '../http/field-schemas.js';
 import type { User } from '../users/user-repository.js';
 
 export const adminEmailBody = z

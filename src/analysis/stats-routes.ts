@@ -1,21 +1,21 @@
 import { z } from 'zod';
+import { bothInstants, instantSchema } from '../http/field-schemas.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { timeZoneSchema } from '../settings/setting-values.js';
 import type { EmotionStats } from './emotion-stats.js';
 
 const MAX_RANGE_DAYS = 366;
-const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((s) => new Date(s));
 
 const trendQuery = z
   .object({
-    from: instant,
-    to: instant,
+    from: instantSchema,
+    to: instantSchema,
     granularity: z.enum(['day', 'week']).default('day'),
     timezone: timeZoneSchema.optional(),
   })
   .strict()
-  .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] })
-  .refine((q) => q.to.getTime() - q.from.getTime() <= MAX_RANGE_DAYS * 86_400_000, { message: `range must be at most ${MAX_RANGE_DAYS} days`, path: ['to'] });
+  .refine((q) => !bothInstants(q) || q.from < q.to, { message: 'from must be before to', path: ['from'] })
+  .refine((q) => !bothInstants(q) || q.to.getTime() - q.from.getTime() <= MAX_RANGE_DAYS * 86_400_000, { message: `range must be at most ${MAX_RANGE_DAYS} days`, path: ['to'] });
 
 const trendSchema = z.object({
   granularity: z.enum(['day', 'week']),

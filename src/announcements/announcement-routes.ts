@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requiredText } from '../http/text-schemas.js';
+import { requiredText } from '../http/field-schemas.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import type { AnnouncementService } from './announcement-service.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requiredText } from '../http/text-schemas.js';
+import { requiredText } from '../http/field-schemas.js';
 
 /** Request and response shapes of the auth routes; the same schemas validate and document. */
 

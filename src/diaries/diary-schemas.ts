@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { optionalText, requiredText } from '../http/text-schemas.js';
+import { instantSchema, optionalText, requiredText } from '../http/field-schemas.js';
 import { DIARY_CURSOR_PATTERN } from './diary-cursor.js';
 import { ANALYSIS_STATUSES, EMOTION_STATUSES } from '../../kernel/contracts/statuses.js';
 
@@ -25,12 +25,11 @@ export function diaryBodySchemas(contentMaxChars: number) {
   };
 }
 
-const isoDateTime = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((s) => new Date(s));
 
 export const listDiariesQuery = z
   .object({
-    from: isoDateTime.optional(),
-    to: isoDateTime.optional(),
+    from: instantSchema.optional(),
+    to: instantSchema.optional(),
     emotion: emotionStatus.optional(),
     analysisStatus: analysisStatus.optional(),
     q: requiredText(100).optional(),

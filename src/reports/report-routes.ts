@@ -1,21 +1,21 @@
 import { z } from 'zod';
+import { bothInstants, instantSchema } from '../http/field-schemas.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { timeZoneSchema } from '../settings/setting-values.js';
 import type { ReportService } from './report-service.js';
 
 const MAX_PERIOD_DAYS = 366;
-const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((s) => new Date(s));
 const reportIdParams = z.object({ id: z.string().regex(/^\d{1,20}$/, 'must be a report id') }).strict();
 
 const generateBody = z
   .object({
-    from: instant,
-    to: instant,
+    from: instantSchema,
+    to: instantSchema,
     timezone: timeZoneSchema.optional(),
   })
   .strict()
-  .refine((b) => b.from < b.to, { message: 'from must be before to', path: ['from'] })
-  .refine((b) => b.to.getTime() - b.from.getTime() <= MAX_PERIOD_DAYS * 86_400_000, { message: `period must be at most ${MAX_PERIOD_DAYS} days`, path: ['to'] });
+  .refine((b) => !bothInstants(b) || b.from < b.to, { message: 'from must be before to', path: ['from'] })
+  .refine((b) => !bothInstants(b) || b.to.getTime() - b.from.getTime() <= MAX_PERIOD_DAYS * 86_400_000, { message: `period must be at most ${MAX_PERIOD_DAYS} days`, path: ['to'] });
 
 const reportSchema = z
   .object({

@@ -127,6 +127,19 @@ describe('HTTP platform: health, readiness, metrics, request ids, errors', () =>
     expect(list.body.items).to.have.length(0);
   });
 
+  it('when a time range lies outside the years 1900-2999, then 400 (the stores cannot hold every such date), and inside it 200', async () => {
+    const user = await createTestUser(app);
+    // Found by the fuzzer: year 0104 reached the SQL and answered 500.
+    const far = await request(app.server).get('/api/v1/stats/emotions').query({ granularity: 'week', from: '0104-11-16T00:30:57+12:54', to: '0104-11-16T16:30:57+12:54' }).set(user.auth);
+    expect(far.status).to.equal(400);
+    expect(far.body.errors[0].path).to.match(/^query\.(from|to)/);
+    const report = await request(app.server).post('/api/v1/reports').set(user.auth).send({ from: '1899-12-31', to: '1900-01-02' });
+    expect(report.status).to.equal(400);
+    expect((await request(app.server).get('/api/v1/diaries').query({ from: '0001-01-01' }).set(user.auth)).status).to.equal(400);
+    const ok = await request(app.server).get('/api/v1/stats/emotions').query({ from: '1900-01-01', to: '1900-03-01' }).set(user.auth);
+    expect(ok.status).to.equal(200);
+  });
+
   it('when the OpenAPI document describes a request, then it says what the validators enforce', async () => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking a JSON document
     const doc = (await request(app.server).get('/api/v1/openapi.json')).body as { paths: Record<string, Record<string, any>> };

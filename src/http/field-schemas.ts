@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/**
+ * Text fields of request bodies and queries, checked in an order the OpenAPI document can state
+ * exactly: the length bounds the value as sent, a pattern requires a character that is not
+ * whitespace, and only then is the surrounding whitespace dropped. (Trimming first would make
+ * "   " pass `minLength: 1` in the document and fail here.)
+ */
+export function requiredText(max: number, message = 'must not be empty') {
+  return z.string().max(max).regex(/\S/, message).trim();
+}
+
+/** Text that may be blank: at most `max` characters as sent, then trimmed. */
+export function optionalText(max: number) {
+  return z.string().max(max).trim();
+}
+
+/**
+ * A point in time as a query or body field: an ISO 8601 date-time with its offset, or a date (UTC
+ * midnight), in the years 1900-2999. The bound is what the stores can hold whatever the offset
+ * (MariaDB DATETIME starts at year 1000) with room to spare, and the document states it as a pattern.
+ */
+export const instantSchema = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()])
+  .refine((s) => /^(?:19|2\d)\d{2}-/.test(s), 'must be in the years 1900-2999')
+  .meta({ pattern: '^(?:19|2\\d)\\d{2}-' })
+  .transform((s) => new Date(s));
+
+/**
+ * For rules across two instant fields: zod runs an object's refinements even when a field failed
+ * (and then holds the raw string, not a Date), so such a rule first checks that both parsed.
+ */
+export function bothInstants(value: { from: unknown; to: unknown }): value is { from: Date; to: Date } {
+  return value.from instanceof Date && value.to instanceof Date;
+}
