@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requiredText } from '../http/field-schemas.js';
+import { queryInt, requiredText } from '../http/field-schemas.js';
 import type { User } from '../users/user-repository.js';
 
 export const adminEmailBody = z
@@ -13,7 +13,7 @@ export const userIdParams = z.object({ id: z.string().regex(/^\d{1,20}$/, 'must 
 
 export const listUsersQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(100).default(20),
+    limit: queryInt(1, 100).default(20),
     /** The previous page's `nextCursor`. */
     cursor: z.string().regex(/^\d{1,20}$/, 'must be a nextCursor of this list').optional(),
     status: z.enum(['WAITING', 'ACTIVE', 'BLOCKED']).optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instantSchema, optionalText, requiredText } from '../http/field-schemas.js';
+import { instantSchema, optionalText, queryInt, requiredText } from '../http/field-schemas.js';
 import { DIARY_CURSOR_PATTERN } from './diary-cursor.js';
 import { ANALYSIS_STATUSES, EMOTION_STATUSES } from '../../kernel/contracts/statuses.js';
 
@@ -33,7 +33,7 @@ export const listDiariesQuery = z
     emotion: emotionStatus.optional(),
     analysisStatus: analysisStatus.optional(),
     q: requiredText(100).optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
+    limit: queryInt(1, 100).default(20),
     /** The previous page's `nextCursor`: `<created at, ms since the epoch>_<diary id>`. */
     cursor: z.string().regex(DIARY_CURSOR_PATTERN, 'must be a nextCursor of this list').optional(),
   })

@@ -33,3 +33,11 @@ export const instantSchema = z
 export function bothInstants(value: { from: unknown; to: unknown }): value is { from: Date; to: Date } {
   return value.from instanceof Date && value.to instanceof Date;
 }
+
+/**
+ * An integer query parameter: decimal digits only (no "", " 3", "0x10" or "1e3", which a plain
+ * `Number()` coercion would take), documented as `type: integer` with its bounds.
+ */
+export function queryInt(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.preprocess((value) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value), z.number().int().min(min).max(max));
+}

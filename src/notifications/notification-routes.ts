@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { queryInt } from '../http/field-schemas.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import type { NotificationService } from './notification-service.js';
 
-const seq = z.coerce.number().int().min(0);
+const seq = queryInt(0);
 const notificationSchema = z.object({
   id: z.string(),
   seq: z.number().int(),
@@ -17,7 +18,7 @@ const listQuery = z
     afterSeq: seq.optional(),
     beforeSeq: seq.optional(),
     unacked: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
+    limit: queryInt(1, 200).default(50),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bothInstants, instantSchema } from '../http/field-schemas.js';
+import { bothInstants, instantSchema, queryInt } from '../http/field-schemas.js';
 import { defineRoute, type RouteSpec } from '../http/route.js';
 import { timeZoneSchema } from '../settings/setting-values.js';
 import type { ReportService } from './report-service.js';
@@ -43,7 +43,7 @@ const reportSchema = z
   .meta({ id: 'Report' });
 
 const listQuery = z
-  .object({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().regex(/^\d{1,20}$/).optional() })
+  .object({ limit: queryInt(1, 100).default(20), cursor: z.string().regex(/^\d{1,20}$/).optional() })
   .strict();
 
 export function reportRoutes(reports: ReportService): RouteSpec[] {

@@ -140,6 +140,18 @@ describe('HTTP platform: health, readiness, metrics, request ids, errors', () =>
     expect(ok.status).to.equal(200);
   });
 
+  it('when an integer query parameter is empty or not plain digits, then 400 (a Number() coercion took "" for 0)', async () => {
+    const user = await createTestUser(app);
+    for (const afterSeq of ['', ' 3', '0x10', '1e3', 'abc']) {
+      const res = await request(app.server).get('/api/v1/notifications').query({ afterSeq }).set(user.auth);
+      expect(res.status, JSON.stringify(afterSeq)).to.equal(400);
+    }
+    expect((await request(app.server).get('/api/v1/notifications').query({ afterSeq: '3', limit: '5' }).set(user.auth)).status).to.equal(200);
+    const doc = (await request(app.server).get('/api/v1/openapi.json')).body as { paths: Record<string, { get: { parameters: Array<{ name: string; schema: Record<string, unknown> }> } }> };
+    const limit = doc.paths['/api/v1/notifications']!.get.parameters.find((p) => p.name === 'limit')!;
+    expect(limit.schema).to.include({ type: 'integer', minimum: 1, maximum: 200 });
+  });
+
   it('when the OpenAPI document describes a request, then it says what the validators enforce', async () => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking a JSON document
     const doc = (await request(app.server).get('/api/v1/openapi.json')).body as { paths: Record<string, Record<string, any>> };
