@@ -83,12 +83,26 @@ export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logge
 }
 
 /** Creates the pipeline topics if missing. Idempotent; safe to call from every process at start. */
-export async function ensureTopics(admin: Admin, topics: TopicNames, partitions: number): Promise<void> {
-  const existing = new Set(await admin.listTopics());
-  const missing = Object.values(topics).filter((t) => !existing.has(t));
-  if (missing.length === 0) return;
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })),
-  });
+export async function ensureTopics(admin: Admin, topics: TopicNames, partitions: number, options: { timeoutMs?: number } = {}): Promise<void> {
+  const names = Object.values(topics);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = names.filter((t) => !existing.has(t));
+      // Another instance may create them at the same moment: kafkajs answers false for topics that
+      // exist by then, and the look below waits for their leaders either way.
+      if (missing.length > 0) await admin.createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })) });
+      // On a busy KRaft broker the metadata right after a create can answer
+      // UNKNOWN_TOPIC_OR_PARTITION, or list partitions without leaders yet: look again until every
+      // topic is served (kafkajs's own waitForLeaders does not retry the first answer).
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      if (metadata.topics.length === names.length && metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (Date.now() >= deadline || (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE' && type !== 'TOPIC_ALREADY_EXISTS')) throw err;
+    }
+    if (Date.now() >= deadline) throw new Error(`topics ${names.join(', ')} have no leader for every partition after ${options.timeoutMs ?? 30_000} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
