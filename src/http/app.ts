@@ -75,9 +75,14 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   mountRoutes(rootRouter, options.routes.filter((r) => r.root), { authenticate: options.authenticate, audit: options.audit });
   app.use(rootRouter.routes()).use(rootRouter.allowedMethods());
   app.use(apiRouter.routes()).use(apiRouter.allowedMethods());
+  // A route whose path parameter is an enum is mounted once per value (mount-routes.ts), each layer
+  // named by its operationId: such a layer answers for the route's documented template.
+  const templates = new Map(options.routes.map((r) => [r.operationId, r.root ? r.path : `${API_PREFIX}${r.path}`]));
   const mountedRoutes = () =>
     [rootRouter, apiRouter].flatMap((router) =>
-      router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method: method.toLowerCase(), path: String(layer.path) }))),
+      router.stack.flatMap((layer) =>
+        layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method: method.toLowerCase(), path: (layer.name && templates.get(layer.name)) || String(layer.path) })),
+      ),
     );
   return { koa: app, mountedRoutes };
 }

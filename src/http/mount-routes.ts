@@ -51,8 +51,8 @@ function mountedPaths(route: RouteSpec): Array<{ path: string; fixed: Record<str
 
 export function mountRoutes(router: Router, routes: RouteSpec[], options: { authenticate: Authenticate; audit?: ResponseAudit }): void {
   for (const route of routes) {
-    for (const [i, { path, fixed }] of mountedPaths(route).entries()) {
-      router[route.method](i === 0 ? route.operationId : `${route.operationId}#${i}`, path, (ctx: Context) => {
+    for (const { path, fixed } of mountedPaths(route)) {
+      router[route.method](route.operationId, path, (ctx: Context) => {
         if (Object.keys(fixed).length > 0) ctx.params = { ...ctx.params, ...fixed };
         return handle(route, ctx, options);
       });
