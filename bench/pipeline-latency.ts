@@ -23,7 +23,7 @@ import { topicNames } from '../kernel/contracts/analysis-events.js';
 import { createLogger } from '../kernel/logger.js';
 import { runMigrate } from '../src/cli/migrate-command.js';
 import {
-  benchTokenIssuer,
+  createBenchUsers,
   freePort,
   log,
   machineInfo,
@@ -188,13 +188,7 @@ async function createUsers(db: mariadb.Connection, config: AppConfig, count: num
   // The daily limit (50 a day by default) would refuse most entries. Raised, not disabled, so
   // every create still pays for the check it pays for in production.
   await db.query("UPDATE settings_options SET default_value = '1000000' WHERE `key` = 'diary.maxPerDay'");
-  const run = randomUUID().slice(0, 8);
-  const rows = Array.from({ length: count }, (_, i) => [`pipe_${run}_${i}@example.test`, `pipe_${run}_${i}`, `Writer ${i}`]);
-  await db.batch("INSERT INTO users (email, username, nickname, role, status) VALUES (?, ?, ?, 'USER', 'ACTIVE')", rows);
-  const saved = (await db.query('SELECT id FROM users WHERE username LIKE ? ORDER BY id', [`pipe\\_${run}\\_%`])) as Array<{ id: number }>;
-  if (saved.length !== count) throw new Error(`expected ${count} users, found ${saved.length}`);
-  const tokens = benchTokenIssuer(config.auth.jwt);
-  return saved.map((u) => ({ userId: String(u.id), token: tokens.issue({ userId: String(u.id), role: 'USER', sessionId: randomUUID() }).accessToken }));
+  return createBenchUsers(config, 'pipe', count);
 }
 
 /**

@@ -27,7 +27,7 @@ import { startProcess } from '../scripts/services/index.js';
 import {
   APP_ROOT,
   ROOT,
-  benchTokenIssuer,
+  createBenchUsers,
   freePort,
   log,
   machineInfo,
@@ -40,7 +40,6 @@ import {
   startBenchServices,
   waitForHttp,
   withTimeout,
-  openBenchDb,
   writeBenchResults,
   type BenchServices,
 } from './bench-support.js';
@@ -170,22 +169,9 @@ async function seedInbox(config: AppConfig, userIds: string[], count: number): P
 }
 
 async function createUsers(config: AppConfig, count: number): Promise<{ tokens: string[]; userIds: string[]; adminToken: string }> {
-  const db = await openBenchDb(config);
-  try {
-    const run = randomUUID().slice(0, 8);
-    const rows = Array.from({ length: count }, (_, i) => [`rt_${run}_${i}@example.test`, `rt_${run}_${i}`, `Device ${i}`, 'USER']);
-    rows.push([`rt_${run}_admin@example.test`, `rt_${run}_admin`, 'Bench admin', 'ADMIN']);
-    await db.batch("INSERT INTO users (email, username, nickname, role, status) VALUES (?, ?, ?, ?, 'ACTIVE')", rows);
-    const saved = (await db.query('SELECT id, role FROM users WHERE username LIKE ? ORDER BY id', [`rt\\_${run}\\_%`])) as Array<{ id: number; role: 'USER' | 'ADMIN' }>;
-    const tokens = benchTokenIssuer(config.auth.jwt);
-    const issue = (u: { id: number; role: 'USER' | 'ADMIN' }) => tokens.issue({ userId: String(u.id), role: u.role, sessionId: randomUUID() }).accessToken;
-    const admin = saved.find((u) => u.role === 'ADMIN');
-    if (!admin || saved.length !== count + 1) throw new Error(`expected ${count + 1} users, found ${saved.length}`);
-    const plain = saved.filter((u) => u.role === 'USER');
-    return { tokens: plain.map(issue), userIds: plain.map((u) => String(u.id)), adminToken: issue(admin) };
-  } finally {
-    await db.end().catch(() => undefined);
-  }
+  const users = await createBenchUsers(config, 'rt', count, 1);
+  const plain = users.filter((u) => u.role === 'USER');
+  return { tokens: plain.map((u) => u.token), userIds: plain.map((u) => u.userId), adminToken: users.find((u) => u.role === 'ADMIN')!.token };
 }
 
 /**

@@ -109,4 +109,3 @@ export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Red
     },
   };
 }
-

@@ -85,7 +85,8 @@ export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logge
 /** Creates the pipeline topics if missing. Idempotent; safe to call from every process at start. */
 export async function ensureTopics(admin: Admin, topics: TopicNames, partitions: number, options: { timeoutMs?: number } = {}): Promise<void> {
   const names = Object.values(topics);
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const existing = new Set(await admin.listTopics());
@@ -102,7 +103,7 @@ export async function ensureTopics(admin: Admin, topics: TopicNames, partitions:
       const type = (err as { type?: string }).type;
       if (Date.now() >= deadline || (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE' && type !== 'TOPIC_ALREADY_EXISTS')) throw err;
     }
-    if (Date.now() >= deadline) throw new Error(`topics ${names.join(', ')} have no leader for every partition after ${options.timeoutMs ?? 30_000} ms`);
+    if (Date.now() >= deadline) throw new Error(`topics ${names.join(', ')} have no leader for every partition after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

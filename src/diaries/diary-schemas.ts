@@ -25,7 +25,6 @@ export function diaryBodySchemas(contentMaxChars: number) {
   };
 }
 
-
 export const listDiariesQuery = z
   .object({
     from: instantSchema.optional(),

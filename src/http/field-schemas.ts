@@ -20,10 +20,11 @@ export function optionalText(max: number) {
  * midnight), in the years 1900-2999. The bound is what the stores can hold whatever the offset
  * (MariaDB DATETIME starts at year 1000) with room to spare, and the document states it as a pattern.
  */
+const YEARS_1900_2999 = /^(?:19|2\d)\d{2}-/;
 export const instantSchema = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()])
-  .refine((s) => /^(?:19|2\d)\d{2}-/.test(s), 'must be in the years 1900-2999')
-  .meta({ pattern: '^(?:19|2\\d)\\d{2}-' })
+  .refine((s) => YEARS_1900_2999.test(s), 'must be in the years 1900-2999')
+  .meta({ pattern: YEARS_1900_2999.source })
   .transform((s) => new Date(s));
 
 /**

@@ -7,7 +7,7 @@ import type { SocialProvider, User } from './user-repository.js';
  * Checked by a pattern the document states as is (host of letters, digits, dots and hyphens, an
  * optional port, then any path without whitespace), rather than by what URL parsers happen to take.
  */
-export const PROFILE_IMAGE_URL_PATTERN = /^\s*[hH][tT][tT][pP][sS]?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:[/?#]\S*)?\s*$/;
+const PROFILE_IMAGE_URL_PATTERN = /^\s*[hH][tT][tT][pP][sS]?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:[/?#]\S*)?\s*$/;
 export const profileImageUrlSchema = z.string().max(2048).regex(PROFILE_IMAGE_URL_PATTERN, 'must be an http or https URL').trim();
 
 export const patchMeBody = z
