@@ -37,13 +37,22 @@ const TRANSIENT_PATIENCE_MS = 30_000;
  */
 export function kafkaLogSink(log: Logger, now: () => number = Date.now): (entry: { level: number; message: string; extra: Record<string, unknown> }) => void {
   const streaks = new Map<string, { since: number; last: number; count: number; warned: boolean }>();
+  let lastTransientCrash = Number.NEGATIVE_INFINITY;
   return ({ level, message, extra }) => {
-    const brokerError = typeof extra.error === 'string' ? extra.error : undefined;
-    if (!brokerError || !TRANSIENT.includes(brokerError)) {
+    const t = now();
+    // A consumer that crashes on a transient answer ("Crash: KafkaJSProtocolError: <answer>") and
+    // is restarted by kafkajs at once ("Restarting the consumer in 200ms") is the same retry.
+    const crashed = message.startsWith('Crash: ') ? TRANSIENT.find((answer) => message.includes(answer)) : undefined;
+    if (crashed) lastTransientCrash = t;
+    if (message.startsWith('Restarting the consumer') && t - lastTransientCrash < 1_000) {
+      log.debug({ kafka: extra }, message);
+      return;
+    }
+    const brokerError = typeof extra.error === 'string' && TRANSIENT.includes(extra.error) ? extra.error : crashed;
+    if (!brokerError) {
       log[LEVELS[level] ?? 'info']({ kafka: extra }, message);
       return;
     }
-    const t = now();
     let streak = streaks.get(brokerError);
     // kafkajs retries within seconds; a pause longer than its longest retry ends a streak.
     if (!streak || t - streak.last > 10_000) streaks.set(brokerError, (streak = { since: t, last: t, count: 0, warned: false }));

@@ -43,6 +43,25 @@ describe('kafkajs log lines', () => {
     expect(lines.some(([level]) => level === 'warn')).to.equal(false);
   });
 
+  it('when a consumer crashes on a transient answer and kafkajs restarts it at once, then both lines are debug; another crash stays an error', () => {
+    const { lines, log } = recorder();
+    let now = 0;
+    const sink = kafkaLogSink(log, () => now);
+    const crash = "Crash: KafkaJSProtocolError: The coordinator is loading and hence can't process requests for this group";
+    sink({ level: logLevel.ERROR, message: crash, extra: { groupId: 'realtime-gateway' } });
+    now += 5;
+    sink({ level: logLevel.ERROR, message: 'Restarting the consumer in 200ms', extra: { retryTime: 200 } });
+    now += 60_000;
+    sink({ level: logLevel.ERROR, message: 'Crash: KafkaJSNonRetriableError: something else', extra: {} });
+    sink({ level: logLevel.ERROR, message: 'Restarting the consumer in 200ms', extra: { retryTime: 200 } });
+    expect(lines).to.deep.equal([
+      ['debug', crash],
+      ['debug', 'Restarting the consumer in 200ms'],
+      ['error', 'Crash: KafkaJSNonRetriableError: something else'],
+      ['error', 'Restarting the consumer in 200ms'],
+    ]);
+  });
+
   it('when kafkajs logs any other error, then it stays an error', () => {
     const { lines, log } = recorder();
     kafkaLogSink(log)({ level: logLevel.ERROR, message: 'Connection error: connect ECONNREFUSED', extra: {} });
