@@ -207,7 +207,8 @@ export const configSchema = z
         enabled: bool.default(true),
         batchSize: int(1, 10_000).default(100),
         pollIntervalMs: int(10).default(500),
-        maxBackoffMs: int(100).default(30_000),
+        /** Longest wait before a failed publish is tried again (a Kafka back from a restart is used within it). */
+        maxBackoffMs: int(100).default(5_000),
       })
       .strict(),
     worker: z
@@ -264,6 +265,8 @@ export const configSchema = z
         framesPerWindow: int(1).default(1_500),
         /** Characters of those frames per event window (clients send acks and tokens: a few KiB). */
         frameBytesPerWindow: int(1_024).default(256 * 1024),
+        /** New connections one client address may open on an instance per event window (refused with 403 beyond). */
+        handshakesPerAddressPerWindow: int(1).default(300),
         ackTimeoutMs: int(100).default(10_000),
         redeliverIntervalMs: int(100).default(15_000),
         replayLimit: int(1, 10_000).default(500),

@@ -27,14 +27,14 @@ function outgoing(n: NotificationEnvelope): Outgoing {
  * `floor`: every notification of the user up to it has been sent to the device (or did not exist
  * when the store was last asked); `pending`: sent and not acknowledged yet, with when it was last
  * sent; `acked`: acknowledged ones above the floor (so a redelivery round does not send them
- * again). Broadcasts of one user can arrive out of order (several instances store for the same
- * user), so nothing below a high-water mark is assumed delivered: a send is skipped only for what
- * this device is known to have.
+ * again); `held`: live notifications waiting while the device catches up from the store, so it
+ * gets everything in sequence order.
  */
 interface DeviceState {
   floor: number;
   pending?: Map<number, { out: Outgoing; sentAtMs: number }>;
   acked?: Set<number>;
+  held?: Outgoing[];
 }
 
 /**
@@ -43,7 +43,10 @@ interface DeviceState {
  * here, so one device acking does not stop a second device that missed the broadcast from
  * getting it.
  * - live: the instance that stored the notification tells every instance (`serverSideEmit`),
- *   each sends it to its own sockets of that user;
+ *   each sends it to its own sockets of that user, in sequence order: one user's notifications
+ *   are stored by one consumer, one after the other, so a live one above `floor + 1` means the
+ *   device missed some (a broadcast lost with a Redis blip, or still in a replay); it is held
+ *   while the gap is read from the store, and everything is then sent in order;
  * - replay on connect: everything after the device's last seen sequence, plus anything unacked;
  * - redelivery rounds: what a device was sent and has not acknowledged within the ack timeout is
  *   sent again; and the heads of the users with a socket here are read (`_id` lookups), and a
@@ -122,8 +125,52 @@ export function createNotificationDelivery(deps: {
     emit(socket, state, out, kind);
   }
 
+  /** Live: in order, or held until the device has caught up from the store. */
+  function deliverLive(socket: UserSocket, out: Outgoing): void {
+    const state = stateOf(socket);
+    const { seq } = out.n;
+    if (state.held) {
+      state.held.push(out);
+      return;
+    }
+    if (seq > state.floor + 1) {
+      state.held = [out];
+      void catchUp(socket, state);
+      return;
+    }
+    sendTo(socket, out, 'live');
+    if (seq === state.floor + 1) raiseFloor(state, seq);
+  }
+
+  /**
+   * Sends the device what the store has between its floor and the highest held notification,
+   * merged with the held ones, in sequence order; again while more arrive meanwhile. If the store
+   * cannot be read, the held ones are sent as they are and the redelivery rounds fill the gap.
+   */
+  async function catchUp(socket: UserSocket, state: DeviceState): Promise<void> {
+    const { userId } = socket.data;
+    try {
+      while (state.held && state.held.length > 0 && socket.connected) {
+        const held = state.held;
+        state.held = [];
+        const top = Math.max(...held.map((o) => o.n.seq));
+        const stored = await repo.after(userId, state.floor, options.replayLimit, top);
+        const bySeq = new Map<number, Outgoing>(stored.map((n) => [n.seq, outgoing(envelope(n))]));
+        for (const o of held) bySeq.set(o.n.seq, o);
+        for (const seq of [...bySeq.keys()].sort((a, b) => a - b)) sendTo(socket, bySeq.get(seq)!, 'live');
+        // A truncated answer covers the store only up to its last notification.
+        raiseFloor(state, stored.length >= options.replayLimit ? stored.at(-1)!.seq : top);
+      }
+    } catch (err) {
+      log.warn({ err, userId }, 'catching a device up failed; redelivery will fill the gap');
+      for (const o of (state.held ?? []).sort((a, b) => a.n.seq - b.n.seq)) sendTo(socket, o, 'live');
+    } finally {
+      state.held = undefined;
+    }
+  }
+
   const deliverLocally = (userId: string, out: Outgoing) => {
-    for (const socket of localSocketsOf(userId)) sendTo(socket, out, 'live');
+    for (const socket of localSocketsOf(userId)) deliverLive(socket, out);
   };
   nsp.on('notification:deliver', (userId, n) => deliverLocally(userId, outgoing(n)));
 
@@ -149,8 +196,11 @@ export function createNotificationDelivery(deps: {
       // A truncated answer covers the store only up to its last notification.
       const covered = missed.length >= options.replayLimit ? Math.min(settled, missed.at(-1)!.seq) : settled;
       for (const socket of localSocketsOf(userId)) {
+        const state = stateOf(socket);
+        // A device catching up gets these from its own read, in order.
+        if (state.held) continue;
         for (const n of missed) sendTo(socket, outgoing(envelope(n)), 'redelivery');
-        raiseFloor(stateOf(socket), covered);
+        raiseFloor(state, covered);
       }
     }
   }
@@ -174,25 +224,34 @@ export function createNotificationDelivery(deps: {
         const ref = parseNotificationId(id);
         if (ref?.userId === userId) settle(state, ref.seq);
       }
+      // The floor is not raised to an `upToSeq`: a device acknowledges what it has seen, and may
+      // not have seen everything below it (a broadcast lost on the way), which redelivery sends.
       if (selector.upToSeq !== undefined) {
         for (const seq of state.pending?.keys() ?? []) if (seq <= selector.upToSeq) settle(state, seq);
-        // The device says it has everything up to there.
-        raiseFloor(state, selector.upToSeq);
       }
     },
 
     async replay(socket, lastSeq) {
       const { userId } = socket.data;
-      const head = (await headReads.load(userId)) ?? 0;
-      // A device that says nothing about what it saw is treated as up to date, except for what
-      // nobody has acknowledged yet; one that claims more than was ever handed out (a store
-      // restored from an older backup) is treated as up to date with what exists.
-      const from = Math.min(lastSeq ?? head, head);
       const state = stateOf(socket);
-      raiseFloor(state, from);
-      const missed = await repo.forReplay(userId, from, options.replayLimit, head);
-      // One socket keeps emit order, so the device receives them in sequence order.
-      for (const n of missed) sendTo(socket, outgoing(envelope(n)), 'replay');
+      // Live notifications wait until the replay is sent, so none overtakes it.
+      state.held ??= [];
+      try {
+        const head = (await headReads.load(userId)) ?? 0;
+        // A device that says nothing about what it saw is treated as up to date, except for what
+        // nobody has acknowledged yet; one that claims more than was ever handed out (a store
+        // restored from an older backup) is treated as up to date with what exists.
+        const from = Math.min(lastSeq ?? head, head);
+        raiseFloor(state, from);
+        const missed = await repo.forReplay(userId, from, options.replayLimit, head);
+        // One socket keeps emit order: unacknowledged ones at or below `from` first, then the rest in sequence order.
+        for (const n of missed) sendTo(socket, outgoing(envelope(n)), 'replay');
+        const later = missed.filter((n) => n.seq > from);
+        if (later.length > 0 && missed.length < options.replayLimit) raiseFloor(state, later.at(-1)!.seq);
+      } finally {
+        if (state.held.length > 0) void catchUp(socket, state);
+        else state.held = undefined;
+      }
     },
 
     start() {

@@ -14,6 +14,8 @@ import type {
   UntrustedEvents,
 } from '../kernel/contracts/socket-events.js';
 import { limitFrames, type EngineSocket } from './engine-connection.js';
+import { createHandshakeBudget } from './handshake-budget.js';
+import type { Metrics } from '../kernel/metrics.js';
 
 /** The Socket.IO server, typed by the contract (namespace `/`). */
 export type AppServer = Server<UntrustedEvents<ClientToServerEvents>, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -55,8 +57,9 @@ export interface SocketServer {
  * when enabled, and then behind sticky sessions), a payload cap, an origin allowlist checked at
  * the handshake, and rooms spanning every instance (sharded pub/sub on Redis 7 when configured).
  */
-export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Redis; sub: Redis }; requestTimeoutMs: number }): SocketServer {
+export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Redis; sub: Redis }; requestTimeoutMs: number; metrics: Metrics }): SocketServer {
   const { realtime, redis } = deps.config;
+  const handshakes = createHandshakeBudget({ perWindow: realtime.handshakesPerAddressPerWindow, windowMs: realtime.eventWindowMs, trustProxy: deps.config.http.trustProxy });
   const { pub, sub } = deps.pubsub;
   const allowed = new Set(realtime.corsOrigins);
   const key = `${redis.keyPrefix}socket.io`;
@@ -77,7 +80,13 @@ export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Red
     cors: { origin: [...allowed], credentials: true },
     // Browsers always send Origin; a page from a site not on the list is refused before any
     // handshake work. Native and server-side clients send none and authenticate by token alone.
+    // An address opening connections faster than its budget is refused before anything else.
     allowRequest: (req: IncomingMessage, callback) => {
+      if (!handshakes.take(req)) {
+        deps.metrics.socketConnectErrorsTotal.inc({ reason: 'address_budget' });
+        callback('too many connections from this address', false);
+        return;
+      }
       const origin = req.headers.origin;
       callback(origin === undefined || allowed.has(origin) ? null : 'origin not allowed', origin === undefined || allowed.has(origin));
     },

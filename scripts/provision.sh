@@ -4,7 +4,8 @@
 #   Apache Kafka (KRaft) jars from Maven Central, run on the JDK;
 #   FerretDB v1 (PostgreSQL backend, patched: scripts/ferretdb/) built from the Go module proxy,
 #   unless a real mongod exists or MONGO_URL is given;
-#   actionlint (GitHub workflow linter) built from the Go module proxy; shellcheck from Debian;
+#   actionlint (GitHub workflow linter) and toxiproxy (network faults for the chaos soak) built
+#   from the Go module proxy; shellcheck from Debian;
 #   schemathesis (API fuzzer, from PyPI) in a venv of its own.
 # Prints the versions it provides. Safe to run any number of times.
 set -euo pipefail
@@ -13,6 +14,8 @@ KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 # Keep in step with test/integration/ops/workflows.test.ts, which reads this line.
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
+# Keep in step with scripts/services/toxiproxy.ts.
+TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.12.0}"
 # Keep in step with scripts/fuzz/schemathesis.ts, which reads this line.
 SCHEMATHESIS_VERSION="${SCHEMATHESIS_VERSION:-4.32.0}"
 CACHE_DIR="${EMOTION_DIARY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emotion-diary}"
@@ -119,6 +122,18 @@ if [ ! -x "$actionlint_bin" ]; then
   GOBIN="$(cd "$(dirname "$actionlint_bin")" && pwd)" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
 fi
 
+# --- toxiproxy (TCP proxies with faults, between processes and services in the chaos soak) ------
+toxiproxy_bin="$CACHE_DIR/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server"
+if [ ! -x "$toxiproxy_bin" ]; then
+  command -v go >/dev/null || { log "Go is required to build toxiproxy"; exit 1; }
+  log "building toxiproxy $TOXIPROXY_VERSION from the Go module proxy"
+  work="$(mktemp -d)"
+  GOBIN="$work" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+  mkdir -p "$(dirname "$toxiproxy_bin")"
+  mv "$work/server" "$toxiproxy_bin"
+  rm -rf "$work"
+fi
+
 # --- schemathesis (fuzzes the API from its OpenAPI document in the tests) ----------------------
 schemathesis_dir="$CACHE_DIR/schemathesis-$SCHEMATHESIS_VERSION"
 if [ ! -f "$schemathesis_dir/.complete" ]; then
@@ -142,6 +157,7 @@ fi
   echo "nginx: $(nginx -v 2>&1)"
   echo "promtool: $(promtool --version 2>&1 | head -1)"
   echo "actionlint: $("$actionlint_bin" -version | head -1)"
+  echo "toxiproxy: $TOXIPROXY_VERSION"
   echo "shellcheck: $(shellcheck --version | sed -n 's/^version: //p')"
   echo "schemathesis: $("$schemathesis_dir/bin/schemathesis" --version 2>&1 | head -1)"
 } >&2

@@ -115,7 +115,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
   const limiter = createRateLimiter(redis);
 
   // Realtime ports, built from the socket server before any service.
-  const socketServer = createSocketServer({ config, pubsub: clients.pubsub, requestTimeoutMs: CLUSTER_REQUEST_TIMEOUT_MS });
+  const socketServer = createSocketServer({ config, pubsub: clients.pubsub, requestTimeoutMs: CLUSTER_REQUEST_TIMEOUT_MS, metrics });
   const feed = createActivityFeed({ server: socketServer, instanceId: config.app.instanceId, intervalMs: config.realtime.activityIntervalMs, log });
   const sessionControl = createSessionControl({ server: socketServer, log });
   const { ackTimeoutMs, redeliverIntervalMs, replayLimit } = config.realtime;

@@ -11,8 +11,13 @@ export interface DeadLetterToPublish {
   key: string | null;
 }
 
+/**
+ * Keyed by user: one user's statuses share a partition, so one gateway consumer stores that user's
+ * notifications, one after the other, and their sequence numbers follow the order they are stored
+ * in (a diary's statuses stay in order, being one user's).
+ */
 const statusMessage = ({ event, requestId }: StatusToPublish): Message => ({
-  key: event.diaryId,
+  key: event.userId,
   value: JSON.stringify(event),
   headers: { eventId: event.eventId, ...(requestId ? { requestId } : {}) },
 });
@@ -24,7 +29,7 @@ const deadLetterMessage = ({ record, key }: DeadLetterToPublish): Message => ({
 });
 
 /**
- * Produces the worker's outputs: status events (key diaryId) and dead-letter records, always with
+ * Produces the worker's outputs: status events (key userId) and dead-letter records, always with
  * acks from every in-sync replica. `publish` sends many of both in one produce request: they are
  * on the broker, in the order given per partition, when it resolves.
  */

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import { createKafka } from './kafka.js';
 import { createMailer, type Mailer } from './mailer.js';
 import { createSequelize } from './mariadb.js';
-import { connectMongo } from './mongo.js';
+import { connectMongo, watchMongoConnection } from './mongo.js';
 import { createRedis } from './redis.js';
 
 /** The connections of an API process, built once and handed to the modules that use them. */
@@ -34,6 +34,7 @@ export interface WorkerClients {
 
 export async function createApiClients(config: AppConfig, log: Logger, overrides: { mailer?: Mailer } = {}): Promise<ApiClients> {
   const mongo = await connectMongo(config);
+  const mongoWatch = watchMongoConnection(mongo, config.mongo.url, log);
   const sequelize = createSequelize(config, log);
   const redis = createRedis(config, log, 'api');
   const pubsub = {
@@ -63,6 +64,7 @@ export async function createApiClients(config: AppConfig, log: Logger, overrides
       pubsub.pub.disconnect();
       pubsub.sub.disconnect();
       redis.disconnect();
+      mongoWatch.stop();
       await mongo.close().catch(() => undefined);
       await sequelize.close().catch(() => undefined);
     },
@@ -71,10 +73,12 @@ export async function createApiClients(config: AppConfig, log: Logger, overrides
 
 export async function createWorkerClients(config: AppConfig, log: Logger): Promise<WorkerClients> {
   const mongo = await connectMongo(config);
+  const mongoWatch = watchMongoConnection(mongo, config.mongo.url, log);
   return {
     mongo,
     kafka: createKafka(config, log),
     async close() {
+      mongoWatch.stop();
       await mongo.close().catch(() => undefined);
     },
   };

@@ -8,7 +8,8 @@ import { EMOTION_STATUSES } from './statuses.js';
  * does not match is a poison message, never a crash.
  *
  * Topics: `<prefix>diary.analysis.requested` (key diaryId), `<prefix>diary.analysis.status`
- * (key diaryId), `<prefix>diary.analysis.dlq`. Header `requestId` carries the HTTP request id.
+ * (key userId: status events from the worker, deletions from the API's outbox),
+ * `<prefix>diary.analysis.dlq`. Header `requestId` carries the HTTP request id.
  */
 
 /** The pipeline topics (`kafka.topicPrefix` in front, so tests and tenants can isolate). */
@@ -72,6 +73,17 @@ export const analysisStatusSchema = z.discriminatedUnion('status', [
   }),
 ]);
 export type AnalysisStatusEvent = z.infer<typeof analysisStatusSchema>;
+
+/**
+ * An entry was deleted (written to the outbox in the delete's transaction): the gateway removes
+ * its analyses and notifications, retrying until the store takes it, so a store that is away when
+ * the entry is deleted does not leave them behind.
+ */
+export const diaryDeletedSchema = z.object({ eventId: z.uuid(), occurredAt: z.iso.datetime(), diaryId: id, userId: id, type: z.literal('diary.deleted') });
+export type DiaryDeletedEvent = z.infer<typeof diaryDeletedSchema>;
+
+/** What the status topic carries. */
+export const statusTopicEventSchema = z.union([analysisStatusSchema, diaryDeletedSchema]);
 
 /** What the DLQ keeps: the original message as received, why it failed, and where it came from. */
 export const dlqRecordSchema = z.object({

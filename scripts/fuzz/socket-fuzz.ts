@@ -97,11 +97,11 @@ export async function runAbuser(
   baseUrl: string,
   token: string | undefined,
   random: () => number,
-  options: { frames: number; untilMs: number; maxPayloadBytes: number; kinds?: readonly AbuseKind[] },
+  options: { frames: number; untilMs: number; maxPayloadBytes: number; kinds?: readonly AbuseKind[]; sourceAddress?: string },
 ): Promise<AbuserOutcome> {
   const url = `${baseUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
   const outcome: AbuserOutcome = { dropped: false, framesSent: 0, kinds: {} };
-  const ws = new WebSocket(url, { maxPayload: 1 << 20 });
+  const ws = new WebSocket(url, { maxPayload: 1 << 20, ...(options.sourceAddress ? { localAddress: options.sourceAddress } : {}) });
   const closed = new Promise<void>((resolve) => {
     ws.once('close', () => resolve());
     ws.once('error', () => resolve());
@@ -210,6 +210,12 @@ export async function runSocketFuzz(options: {
   probeIntervalMs?: number;
   /** Only these kinds of abuse (default all). */
   kinds?: readonly AbuseKind[];
+  /**
+   * The loopback address the abusers connect from (default 127.0.0.2): another client address
+   * than the victim's 127.0.0.1, as an attacker's would be, so the per-address handshake budget
+   * applies to them and not to the victim.
+   */
+  sourceAddress?: string;
 }): Promise<SocketFuzzResult> {
   const victim = await connectProbe(options.baseUrl, options.victimToken);
   try {
@@ -217,7 +223,7 @@ export async function runSocketFuzz(options: {
     const untilMs = Date.now() + options.fuzzMs;
     // The abusers run in a process of their own: generating and sending their frames keeps an event
     // loop busy, and the victim's timings must not wait for it.
-    const abusing = runAbusersInChild({ ...options, untilMs });
+    const abusing = runAbusersInChild({ ...options, sourceAddress: options.sourceAddress ?? '127.0.0.2', untilMs });
     const [underFuzz, outcomes] = await Promise.all([probeRoundTrips(victim, { untilMs, intervalMs: options.probeIntervalMs ?? 200, timeoutMs: 5_000 }), abusing]);
     const kinds: Record<string, number> = {};
     for (const o of outcomes) for (const [k, n] of Object.entries(o.kinds)) kinds[k] = (kinds[k] ?? 0) + n;
@@ -246,6 +252,7 @@ export interface AbuserWaves {
   seed: number;
   maxPayloadBytes: number;
   kinds?: readonly AbuseKind[];
+  sourceAddress?: string;
 }
 
 /** Waves of `abusers` connections at a time until `untilMs`, each with its own seeded stream. */
@@ -257,7 +264,13 @@ export async function runAbuserWaves(options: AbuserWaves): Promise<AbuserOutcom
   while (Date.now() < options.untilMs) {
     const wave = Array.from({ length: options.abusers }, () => {
       const own = seededRandom(Math.floor(random() * 2 ** 32));
-      return runAbuser(options.baseUrl, tokens(i++), own, { frames: options.framesPerAbuser, untilMs: options.untilMs, maxPayloadBytes: options.maxPayloadBytes, kinds: options.kinds });
+      return runAbuser(options.baseUrl, tokens(i++), own, {
+        frames: options.framesPerAbuser,
+        untilMs: options.untilMs,
+        maxPayloadBytes: options.maxPayloadBytes,
+        kinds: options.kinds,
+        sourceAddress: options.sourceAddress,
+      });
     });
     results.push(...(await Promise.all(wave)));
   }

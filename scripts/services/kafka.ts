@@ -9,8 +9,27 @@ import type { RestartableService } from './redis.js';
 
 const run = promisify(execFile);
 
-/** A single-node Kafka in KRaft mode (broker + controller), run from the jars provision.sh cached. */
-export async function startKafka(dataDir: string, port: number, logDir: string): Promise<RestartableService & { brokers: string[] }> {
+/**
+ * A listener clients reach through a proxy: the broker listens on `port` and tells clients to
+ * connect to `advertisedPort` (the proxy's), so every connection after the bootstrap one goes
+ * through the proxy too.
+ */
+export interface ProxiedListener {
+  port: number;
+  advertisedPort: number;
+}
+
+/**
+ * A single-node Kafka in KRaft mode (broker + controller), run from the jars provision.sh cached.
+ * `proxiedListeners` (the chaos soak: one per client process) are only applied when the data dir
+ * is new.
+ */
+export async function startKafka(
+  dataDir: string,
+  port: number,
+  logDir: string,
+  options: { proxiedListeners?: ProxiedListener[] } = {},
+): Promise<RestartableService & { brokers: string[] }> {
   const libs = path.join(CACHE_DIR, `kafka-${KAFKA_VERSION}`, 'libs');
   if (!existsSync(libs)) throw new Error(`Kafka jars missing in ${libs}: run scripts/provision.sh`);
   const classpath = `${libs}/*`;
@@ -19,16 +38,20 @@ export async function startKafka(dataDir: string, port: number, logDir: string):
   if (!existsSync(path.join(logDirs, 'meta.properties'))) {
     mkdirSync(logDirs, { recursive: true });
     const controllerPort = await freePort();
+    const proxied = (options.proxiedListeners ?? []).map((l, i) => ({ ...l, name: `PROXIED${i + 1}` }));
+    const listeners = [`PLAINTEXT://127.0.0.1:${port}`, `CONTROLLER://127.0.0.1:${controllerPort}`, ...proxied.map((l) => `${l.name}://127.0.0.1:${l.port}`)];
+    const advertised = [`PLAINTEXT://127.0.0.1:${port}`, ...proxied.map((l) => `${l.name}://127.0.0.1:${l.advertisedPort}`)];
+    const protocols = ['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...proxied.map((l) => `${l.name}:PLAINTEXT`)];
     writeFileSync(
       propsFile,
       [
         'process.roles=broker,controller',
         'node.id=1',
         `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        `listeners=${listeners.join(',')}`,
+        `advertised.listeners=${advertised.join(',')}`,
         'controller.listener.names=CONTROLLER',
-        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        `listener.security.protocol.map=${protocols.join(',')}`,
         'inter.broker.listener.name=PLAINTEXT',
         `log.dirs=${logDirs}`,
         'num.partitions=3',

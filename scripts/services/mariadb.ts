@@ -3,7 +3,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as mariadb from 'mariadb';
-import { startProcess, waitFor, type ManagedProcess } from './process.js';
+import { startProcess, waitFor } from './process.js';
+import type { RestartableService } from './redis.js';
 
 const run = promisify(execFile);
 
@@ -18,7 +19,7 @@ export interface RunningService {
  * A private MariaDB server: its own datadir, socket and port, bound to 127.0.0.1, root without a
  * password. Tuned for tests (no binlog, relaxed flushing); data survives restarts in `dataDir`.
  */
-export async function startMariaDb(dataDir: string, port: number, logDir: string): Promise<RunningService> {
+export async function startMariaDb(dataDir: string, port: number, logDir: string): Promise<RestartableService> {
   const datadir = path.join(dataDir, 'data');
   const isRoot = process.getuid?.() === 0;
   const userArgs = isRoot ? ['--user=root'] : [];
@@ -32,37 +33,42 @@ export async function startMariaDb(dataDir: string, port: number, logDir: string
       ...userArgs,
     ]);
   }
-  const proc: ManagedProcess = startProcess(
-    'mariadb',
-    'mariadbd',
-    [
-      '--no-defaults',
-      `--datadir=${datadir}`,
-      `--socket=${path.join(dataDir, 'mariadb.sock')}`,
-      `--pid-file=${path.join(dataDir, 'mariadb.pid')}`,
-      `--port=${port}`,
-      '--bind-address=127.0.0.1',
-      '--skip-name-resolve',
-      '--skip-log-bin',
-      '--innodb-buffer-pool-size=256M',
-      '--innodb-flush-log-at-trx-commit=2',
-      '--innodb-doublewrite=0',
-      '--max-connections=500',
-      '--character-set-server=utf8mb4',
-      '--collation-server=utf8mb4_unicode_ci',
-      ...userArgs,
-    ],
-    { cwd: dataDir, logFile: path.join(logDir, 'mariadb.log') },
-  );
-  await waitFor(
-    'mariadb',
-    async () => {
-      const conn = await mariadb.createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 500 });
-      await conn.end();
-      return true;
-    },
-    60_000,
-    proc.child,
-  );
-  return { name: 'mariadb', port, url: `mariadb://root@127.0.0.1:${port}`, stop: () => proc.stop(30_000) };
+  let stopCurrent: () => Promise<void> = async () => undefined;
+  const start = async () => {
+    const proc = startProcess(
+      'mariadb',
+      'mariadbd',
+      [
+        '--no-defaults',
+        `--datadir=${datadir}`,
+        `--socket=${path.join(dataDir, 'mariadb.sock')}`,
+        `--pid-file=${path.join(dataDir, 'mariadb.pid')}`,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        '--skip-name-resolve',
+        '--skip-log-bin',
+        '--innodb-buffer-pool-size=256M',
+        '--innodb-flush-log-at-trx-commit=2',
+        '--innodb-doublewrite=0',
+        '--max-connections=500',
+        '--character-set-server=utf8mb4',
+        '--collation-server=utf8mb4_unicode_ci',
+        ...userArgs,
+      ],
+      { cwd: dataDir, logFile: path.join(logDir, 'mariadb.log') },
+    );
+    await waitFor(
+      'mariadb',
+      async () => {
+        const conn = await mariadb.createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 500 });
+        await conn.end();
+        return true;
+      },
+      60_000,
+      proc.child,
+    );
+    stopCurrent = () => proc.stop(30_000);
+  };
+  await start();
+  return { name: 'mariadb', port, url: `mariadb://root@127.0.0.1:${port}`, start, stop: () => stopCurrent() };
 }

@@ -17,6 +17,8 @@ function hasMongod(): boolean {
 
 export interface MongoWireService extends RunningService {
   flavour: string;
+  /** Starts the server again on the same port, with the same data, after stop(). */
+  start(): Promise<void>;
   /** The PostgreSQL under FerretDB (absent for a real mongod). */
   postgres?: RunningService & { logFile?: string };
 }
@@ -45,36 +47,49 @@ export async function startMongoWire(dataDir: string, port: number, logDir: stri
   mkdirSync(dataDir, { recursive: true });
   const url = `mongodb://127.0.0.1:${port}`;
   if (!options.ferretdb && !options.postgresUrl && hasMongod()) {
-    const proc = startProcess('mongod', 'mongod', ['--dbpath', dataDir, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'], {
-      cwd: dataDir,
-      logFile: path.join(logDir, 'mongod.log'),
-    });
-    await waitForPing(url, proc.child);
-    return { name: 'mongo', port, url, flavour: 'mongod', stop: () => proc.stop(10_000) };
+    let stopMongod: () => Promise<void> = async () => undefined;
+    const startMongod = async () => {
+      const proc = startProcess('mongod', 'mongod', ['--dbpath', dataDir, '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'], {
+        cwd: dataDir,
+        logFile: path.join(logDir, 'mongod.log'),
+      });
+      stopMongod = () => proc.stop(10_000);
+      await waitForPing(url, proc.child);
+    };
+    await startMongod();
+    return { name: 'mongo', port, url, flavour: 'mongod', start: startMongod, stop: () => stopMongod() };
   }
 
-  const postgres = options.postgresUrl ? undefined : await startPostgres(path.join(dataDir, 'postgres'), await freePort(), logDir, options.postgres);
+  const pgPort = options.postgresUrl ? 0 : await freePort();
+  const startOwnPostgres = () => startPostgres(path.join(dataDir, 'postgres'), pgPort, logDir, options.postgres);
+  const postgres = options.postgresUrl ? undefined : await startOwnPostgres();
   const postgresUrl = options.postgresUrl ?? postgres!.url;
   const ferretDir = path.join(dataDir, 'ferretdb');
   mkdirSync(ferretDir, { recursive: true });
-  const proc = startProcess(
-    'ferretdb',
-    FERRETDB_BINARY,
-    [
-      '--handler=postgresql',
-      `--postgresql-url=${ferretPostgresUrl(postgresUrl)}`,
-      `--listen-addr=127.0.0.1:${port}`,
-      `--state-dir=${ferretDir}`,
-      '--debug-addr=-',
-      '--telemetry=disable',
-      '--log-level=warn',
-    ],
-    { cwd: ferretDir, logFile: path.join(logDir, `ferretdb-${port}.log`) },
-  );
-  try {
+  let stopFerret: () => Promise<void> = async () => undefined;
+  let stopPostgres = () => postgres?.stop() ?? Promise.resolve();
+  const startFerret = async () => {
+    const proc = startProcess(
+      'ferretdb',
+      FERRETDB_BINARY,
+      [
+        '--handler=postgresql',
+        `--postgresql-url=${ferretPostgresUrl(postgresUrl)}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        `--state-dir=${ferretDir}`,
+        '--debug-addr=-',
+        '--telemetry=disable',
+        '--log-level=warn',
+      ],
+      { cwd: ferretDir, logFile: path.join(logDir, `ferretdb-${port}.log`) },
+    );
+    stopFerret = () => proc.stop(10_000);
     await waitForPing(url, proc.child);
+  };
+  try {
+    await startFerret();
   } catch (err) {
-    await proc.stop(5_000);
+    await stopFerret();
     await postgres?.stop();
     throw err;
   }
@@ -84,9 +99,14 @@ export async function startMongoWire(dataDir: string, port: number, logDir: stri
     url,
     flavour: `FerretDB ${FERRETDB_VERSION} on PostgreSQL`,
     postgres,
+    async start() {
+      // Both again, as a host restart would (the data directory is kept).
+      if (!options.postgresUrl) stopPostgres = (await startOwnPostgres()).stop;
+      await startFerret();
+    },
     async stop() {
-      await proc.stop(10_000);
-      await postgres?.stop();
+      await stopFerret();
+      await stopPostgres();
     },
   };
 }

@@ -7,14 +7,18 @@ export interface RestartableService extends RunningService {
   start(): Promise<void>;
 }
 
-/** A private Redis on 127.0.0.1 with persistence off (tests and local development). */
-export async function startRedis(dataDir: string, port: number, logDir: string): Promise<RestartableService> {
+/**
+ * A private Redis on 127.0.0.1, with persistence off (tests and local development) or, `persistent`,
+ * an append-only file synced every second as production runs it (the chaos soak restarts it).
+ */
+export async function startRedis(dataDir: string, port: number, logDir: string, options: { persistent?: boolean } = {}): Promise<RestartableService> {
+  const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--save', '', '--appendonly', 'no'];
   let stopCurrent: () => Promise<void> = async () => undefined;
   const start = async () => {
     const proc = startProcess(
       'redis',
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, ...persistence, '--protected-mode', 'no'],
       { cwd: dataDir, logFile: path.join(logDir, 'redis.log') },
     );
     stopCurrent = () => proc.stop(5_000);

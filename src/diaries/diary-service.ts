@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Sequelize } from 'sequelize';
-import type { AnalysisRequested, TopicNames } from '../../kernel/contracts/analysis-events.js';
+import type { AnalysisRequested, DiaryDeletedEvent, TopicNames } from '../../kernel/contracts/analysis-events.js';
 import { newEventEnvelope } from '../../kernel/contracts/analysis-events.js';
 import type { AnalysisRepository, AnalysisView } from '../analysis/analysis-repository.js';
 import { NotFoundError, RateLimitedError, UnauthorizedError } from '../../kernel/errors.js';
@@ -169,17 +170,22 @@ export function createDiaryService(deps: {
 
     /**
      * Deletes the entry and, in the same transaction, its outbox rows (a request not yet sent is
-     * never sent; a sent one no longer keeps the text). Then the hooks clear the analyses and
-     * the notifications. A status event still on its way finds the entry gone and clears what it
-     * would have left (the gateway checks again after storing its notification).
+     * never sent; a sent one no longer keeps the text) and a `diary.deleted` event. The hooks then
+     * clear the analyses and the notifications at once; the event makes the gateway do it again,
+     * retried until the store takes it, so a store that is away (or an instance that dies) right
+     * after the delete leaves nothing behind. A status event still on its way finds the entry gone
+     * and clears what it would have left (the gateway checks again after storing its notification).
      */
     async remove(userId: string, id: string): Promise<void> {
+      const deletion: DiaryDeletedEvent = { eventId: randomUUID(), occurredAt: new Date().toISOString(), diaryId: id, userId, type: 'diary.deleted' };
       const deleted = await sequelize.transaction(async (transaction) => {
         if (!(await diaries.deleteOwned(userId, id, transaction))) return false;
         await outbox.deleteForKey(id, transaction);
+        await outbox.append({ eventId: deletion.eventId, topic: topics.analysisStatus, key: userId, payload: deletion, headers: {} }, transaction);
         return true;
       });
       if (!deleted) throw new NotFoundError('Diary');
+      deps.onOutboxWritten();
       events.diaryDeleted({ userId, diaryId: id });
       for (const hook of deps.onDeleted) {
         await hook(userId, id).catch((err: unknown) => deps.log.error({ err, diaryId: id }, 'diary deletion hook failed'));

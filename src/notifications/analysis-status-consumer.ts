@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { analysisStatusSchema, parseEvent, type AnalysisStatusEvent } from '../../kernel/contracts/analysis-events.js';
+import { parseEvent, statusTopicEventSchema, type AnalysisStatusEvent, type DiaryDeletedEvent } from '../../kernel/contracts/analysis-events.js';
 import type { AnalysisRepository } from '../analysis/analysis-repository.js';
 import type { DiaryRepository } from '../diaries/diary-repository.js';
 import { watchConsumerCrashes } from '../../kernel/consumer-health.js';
@@ -14,7 +14,7 @@ export const GATEWAY_GROUP = 'realtime-gateway';
 /** Messages of a fetched batch handled together before their offsets are resolved and committed. */
 const SLICE = 200;
 
-type Outcome = 'applied' | 'duplicate' | 'stale' | 'orphan' | 'superseded';
+type Outcome = 'applied' | 'duplicate' | 'stale' | 'orphan' | 'superseded' | 'deletion';
 
 /** What one diary's events of a slice did to its row, and the notifications they leave. */
 interface DiaryPlan {
@@ -52,8 +52,10 @@ function notificationPayload(event: AnalysisStatusEvent): Record<string, unknown
 /**
  * The API side of the pipeline (consumer group `realtime-gateway` on the status topic): applies
  * each status event to its diary row unless it is stale, stores an inbox notification
- * (deduplicated by eventId) and hands it to delivery. Order is kept per diary (the partition key,
- * and one diary's events of a batch are handled one after the other). Batches are handled in
+ * (deduplicated by eventId) and hands it to delivery. Order is kept per user (the partition key,
+ * so one consumer stores a user's notifications and their numbers follow the order they are
+ * stored in; one diary's events of a batch are handled one after the other). A `diary.deleted`
+ * event (from the delete's outbox) removes what the entry left in the store. Batches are handled in
  * slices; a slice's offsets are resolved and committed only once all of it is done. Database
  * errors are thrown, so the slice is not committed and its events are retried.
  */
@@ -185,7 +187,7 @@ export function createAnalysisStatusConsumer(deps: {
    * user in flight is waited for before the first error is thrown, so nothing is still writing
    * when the slice is retried.
    */
-  async function handleEvents(events: AnalysisStatusEvent[]): Promise<void> {
+  async function handleEvents(events: AnalysisStatusEvent[], deletions: DiaryDeletedEvent[]): Promise<void> {
     const byUser = new Map<string, Map<string, AnalysisStatusEvent[]>>();
     for (const event of events) {
       const diariesOfUser = byUser.get(event.userId) ?? new Map<string, AnalysisStatusEvent[]>();
@@ -208,6 +210,9 @@ export function createAnalysisStatusConsumer(deps: {
     };
     await Promise.all(Array.from({ length: Math.min(usersConcurrently, users.length) }, lane));
     if (failure) throw failure.err;
+    // After the statuses of the slice: whatever they stored for a deleted entry goes too.
+    await settleAll(deletions.map((d) => removeOrphaned(d.userId, d.diaryId)));
+    if (deletions.length > 0) metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome: 'deletion' }, deletions.length);
   }
 
   async function eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -215,17 +220,19 @@ export function createAnalysisStatusConsumer(deps: {
       if (!isRunning() || isStale()) return;
       const slice = batch.messages.slice(from, from + SLICE);
       const events: AnalysisStatusEvent[] = [];
+      const deletions: DiaryDeletedEvent[] = [];
       for (const message of slice) {
-        const parsed = parseEvent(analysisStatusSchema, message.value);
+        const parsed = parseEvent(statusTopicEventSchema, message.value);
         if (parsed.ok) {
-          events.push(parsed.event);
+          if (parsed.event.type === 'diary.deleted') deletions.push(parsed.event);
+          else events.push(parsed.event);
         } else {
           metrics.kafkaMessagesConsumedTotal.inc({ group: GATEWAY_GROUP, outcome: 'invalid' });
           log.warn({ partition: batch.partition, offset: message.offset, error: parsed.error }, 'invalid status event skipped');
         }
       }
       try {
-        await handleEvents(events);
+        await handleEvents(events, deletions);
       } catch (err) {
         log.error({ err, partition: batch.partition, offset: slice[0]!.offset, events: slice.length }, 'status events not applied; they will be retried');
         throw err;

@@ -11,6 +11,9 @@ export interface TappedMessage {
   json<T = Record<string, unknown>>(): T;
 }
 
+/** Whether a message of the status topic (keyed by user) is about `diaryId`. */
+export const aboutDiary = (m: TappedMessage, diaryId: string): boolean => m.json<{ diaryId?: string }>().diaryId === diaryId;
+
 export interface KafkaTap {
   messages: TappedMessage[];
   /** Resolves once `count` messages (matching `filter`) arrived; rejects after `timeoutMs`. */

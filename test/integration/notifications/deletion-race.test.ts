@@ -139,7 +139,7 @@ describe('deleting an entry while its analysis status is being handled (every in
       expect(listed.filter((n) => n.payload.diaryId === diaryId)).to.deep.equal([]);
       expect(await app.mongoModels.DiaryAnalysis.countDocuments({ diaryId })).to.equal(0);
       expect(await app.mongoModels.AnalysisHead.countDocuments({ _id: diaryId })).to.equal(0);
-      expect(await app.sql.OutboxEvent.count({ where: { messageKey: diaryId } })).to.equal(0);
+      expect(await app.sql.OutboxEvent.count({ where: { messageKey: diaryId, topic: topics.analysisRequested } })).to.equal(0);
     });
   }
 });

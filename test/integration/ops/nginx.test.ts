@@ -10,7 +10,7 @@ import type { UserSocket } from '../../harness/socket-client.js';
 import { startTestApp, type TestApp } from '../../harness/test-app.js';
 import { createTestUser } from '../../harness/users.js';
 import { startEchoUpstream, websocketAccept, type EchoReply, type EchoUpstream } from './echo-upstream.js';
-import { startNginx, type RunningNginx } from './nginx-runner.js';
+import { startNginx, type RunningNginx } from '../../../scripts/services/nginx.js';
 
 interface Reply {
   status: number;

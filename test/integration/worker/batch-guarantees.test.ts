@@ -8,7 +8,7 @@ import type { Analyzer } from '../../../workers/analyzers/analyzer.js';
 import { createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
 import type { PipelinePublisher } from '../../../workers/pipeline-publisher.js';
 import { WORKER_GROUP, type WorkerApp } from '../../../workers/worker-app.js';
-import type { KafkaTap } from '../../harness/kafka-tap.js';
+import { aboutDiary, type KafkaTap } from '../../harness/kafka-tap.js';
 import { startWorkerRig, type WorkerRig } from '../../harness/worker-rig.js';
 
 interface Status {
@@ -80,7 +80,7 @@ describe('emotion worker batches: at least once, idempotent, in order', () => {
       topic: worker.topics.analysisRequested,
       messages: values.map((v): Message => ({ partition: 0, key: typeof v === 'string' ? 'poison' : (v as { diaryId: string }).diaryId, value: typeof v === 'string' ? v : JSON.stringify(v) })),
     });
-  const statusesOf = (diaryId: string) => statuses.messages.filter((m) => m.key === diaryId).map((m) => m.json<Status>());
+  const statusesOf = (diaryId: string) => statuses.messages.filter((m) => aboutDiary(m, diaryId)).map((m) => m.json<Status>());
   const models = () => defineMongoModels(worker.mongo);
   const committedEverything = async () => {
     const admin = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();

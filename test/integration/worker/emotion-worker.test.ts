@@ -8,7 +8,7 @@ import type { Analyzer } from '../../../workers/analyzers/analyzer.js';
 import { createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
 import { replayDeadLetters } from '../../../workers/dlq-replay.js';
 import { createWorkerApp, type WorkerApp } from '../../../workers/worker-app.js';
-import { tapTopic, type KafkaTap } from '../../harness/kafka-tap.js';
+import { aboutDiary, tapTopic, type KafkaTap } from '../../harness/kafka-tap.js';
 import { waitUntil } from '../../../kernel/wait.js';
 import { dropNamespace, testConfig, uniqueNamespace } from '../../harness/test-app.js';
 import { startWorkerRig, type WorkerRig } from '../../harness/worker-rig.js';
@@ -73,13 +73,13 @@ describe('emotion worker', () => {
         headers: { requestId: 'req-1' },
       })),
     });
-  const statusesOf = (diaryId: string) => statuses.messages.filter((m) => m.key === diaryId).map((m) => m.json<{ status: string; eventId: string; summary?: { emotionStatus: string } }>());
+  const statusesOf = (diaryId: string) => statuses.messages.filter((m) => aboutDiary(m, diaryId)).map((m) => m.json<{ status: string; eventId: string; summary?: { emotionStatus: string } }>());
   const models = () => defineMongoModels(worker.mongo);
 
   it('when a request arrives, then PROCESSING and COMPLETED (with a summary) are published and the analysis is stored', async () => {
     const req = request();
     await send(req);
-    await statuses.waitFor(2, 20_000, (m) => m.key === req.diaryId);
+    await statuses.waitFor(2, 20_000, (m) => aboutDiary(m, req.diaryId));
     const events = statusesOf(req.diaryId);
     expect(events.map((e) => e.status)).to.deep.equal(['PROCESSING', 'COMPLETED']);
     expect(events[1]!.summary!.emotionStatus).to.equal('POSITIVE');
@@ -91,9 +91,9 @@ describe('emotion worker', () => {
   it('when the same request is delivered twice, then one analysis exists and the repeated COMPLETED carries the same event id', async () => {
     const req = request({ content: '오늘은 정말 슬펐다. 나는 항상 실패한다.', language: 'ko' });
     await send(req);
-    await statuses.waitFor(2, 20_000, (m) => m.key === req.diaryId);
+    await statuses.waitFor(2, 20_000, (m) => aboutDiary(m, req.diaryId));
     await send(req);
-    await statuses.waitFor(3, 20_000, (m) => m.key === req.diaryId);
+    await statuses.waitFor(3, 20_000, (m) => aboutDiary(m, req.diaryId));
     const events = statusesOf(req.diaryId);
     expect(events.map((e) => e.status)).to.deep.equal(['PROCESSING', 'COMPLETED', 'COMPLETED']);
     expect(events[2]!.eventId).to.equal(events[1]!.eventId);
@@ -103,9 +103,9 @@ describe('emotion worker', () => {
   it('when a request for an older revision arrives after a newer one was analysed, then it is skipped', async () => {
     const diaryId = String(nextDiary++);
     await send(request({ diaryId, revision: 2 }));
-    await statuses.waitFor(2, 20_000, (m) => m.key === diaryId);
+    await statuses.waitFor(2, 20_000, (m) => aboutDiary(m, diaryId));
     await send(request({ diaryId, revision: 1 }), request({ diaryId, revision: 3 }));
-    await statuses.waitFor(4, 20_000, (m) => m.key === diaryId);
+    await statuses.waitFor(4, 20_000, (m) => aboutDiary(m, diaryId));
     const revisions = (await models().DiaryAnalysis.find({ diaryId }).sort({ revision: 1 }).lean()).map((d) => d.revision);
     expect(revisions).to.deep.equal([2, 3]);
     expect(statusesOf(diaryId)).to.have.length(4);
@@ -122,7 +122,7 @@ describe('emotion worker', () => {
         { key: after.diaryId, value: JSON.stringify(after) },
       ],
     });
-    await statuses.waitFor(2, 20_000, (m) => m.key === after.diaryId);
+    await statuses.waitFor(2, 20_000, (m) => aboutDiary(m, after.diaryId));
     const records = await dlq.waitFor(2, 20_000, (m) => m.key === after.diaryId);
     const reasons = records.map((m) => m.json<{ reason: string; originalValue: string; error: string }>());
     expect(reasons.map((r) => r.reason)).to.deep.equal(['invalid_message', 'invalid_message']);
@@ -142,9 +142,9 @@ describe('emotion worker', () => {
       topic: worker.topics.analysisRequested,
       messages: [failing, behind].map((r) => ({ key: r.diaryId, value: JSON.stringify(r), partition: 0 })),
     });
-    await statuses.waitFor(2, 20_000, (m) => m.key === behind.diaryId);
+    await statuses.waitFor(2, 20_000, (m) => aboutDiary(m, behind.diaryId));
     // The healthy one does not wait for the failing one's retries.
-    await statuses.waitFor(2, 20_000, (m) => m.key === failing.diaryId);
+    await statuses.waitFor(2, 20_000, (m) => aboutDiary(m, failing.diaryId));
     expect(statusesOf(failing.diaryId).map((e) => e.status)).to.deep.equal(['PROCESSING', 'FAILED']);
     expect(statusesOf(behind.diaryId).map((e) => e.status)).to.deep.equal(['PROCESSING', 'COMPLETED']);
     const [record] = await dlq.waitFor(1, 20_000, (m) => m.key === failing.diaryId);
@@ -212,11 +212,11 @@ describe('emotion worker shutdown and logs', () => {
     const req = { eventId: randomUUID(), occurredAt: new Date().toISOString(), diaryId: '4242', userId: '9', revision: 1, type: 'analysis.requested', title: 'private title', content: secretText, language: 'en' };
     try {
       await producer.send({ topic: first.topics.analysisRequested, messages: [{ key: req.diaryId, value: JSON.stringify(req) }] });
-      await statuses.waitFor(1, 20_000, (m) => m.key === req.diaryId);
+      await statuses.waitFor(1, 20_000, (m) => aboutDiary(m, req.diaryId));
       const stopped = Date.now();
       await first.stop();
       expect(Date.now() - stopped).to.be.below(10_000);
-      expect(statuses.messages.filter((m) => m.key === req.diaryId).map((m) => m.json<{ status: string }>().status)).to.deep.equal(['PROCESSING']);
+      expect(statuses.messages.filter((m) => aboutDiary(m, req.diaryId)).map((m) => m.json<{ status: string }>().status)).to.deep.equal(['PROCESSING']);
 
       // The request was not committed: the next worker in the group gets it. Here it is not slow.
       const second = await createWorkerApp(config, {
@@ -225,7 +225,7 @@ describe('emotion worker shutdown and logs', () => {
       });
       await second.start();
       try {
-        await statuses.waitFor(1, 60_000, (m) => m.key === req.diaryId && m.json<{ status: string }>().status === 'COMPLETED');
+        await statuses.waitFor(1, 60_000, (m) => aboutDiary(m, req.diaryId) && m.json<{ status: string }>().status === 'COMPLETED');
       } finally {
         await second.stop();
       }

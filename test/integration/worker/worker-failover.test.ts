@@ -51,7 +51,7 @@ describe('emotion worker processes: partition split and failover', () => {
     await producer.connect();
     const total = 240;
     const diaryIds = Array.from({ length: total }, (_, i) => String(50_000 + i));
-    const completed = () => new Set(statuses.messages.filter((m) => m.json<{ status: string }>().status === 'COMPLETED').map((m) => m.key));
+    const completed = () => new Set(statuses.messages.map((m) => m.json<{ status: string; diaryId: string }>()).filter((s) => s.status === 'COMPLETED').map((s) => s.diaryId));
     try {
       const send = (ids: string[]) =>
         producer.send({

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { ENV_ALIASES } from '../../../config/index.js';
-import { SITE_TEMPLATE, templateVariables } from '../../integration/ops/nginx-runner.js';
+import { SITE_TEMPLATE, templateVariables } from '../../../scripts/services/nginx.js';
 
 /**
  * docker-compose.yml cannot be started here (no Docker engine), so its shape is checked instead:

@@ -3,12 +3,13 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, tcpOpen, waitFor } from '../../../scripts/services/index.js';
+import { fileURLToPath } from 'node:url';
+import { freePort, tcpOpen, waitFor } from './process.js';
 
 const run = promisify(execFile);
 
 export const NGINX_BIN = '/usr/sbin/nginx';
-export const NGINX_DIR = path.resolve('ops/nginx');
+export const NGINX_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../ops/nginx');
 export const SITE_TEMPLATE = path.join(NGINX_DIR, 'templates', 'emotion-diary.conf.template');
 
 /**
@@ -33,11 +34,21 @@ export interface RunningNginx {
 }
 
 /**
+ * The site template for `upstreams` (host:port, two or more): as the template says, each instance
+ * past the second is one more `server` line in both upstream blocks.
+ */
+export function renderSite(template: string, upstreams: string[], vars: Record<string, string>): string {
+  if (upstreams.length < 2) throw new Error('the site template needs at least two API instances');
+  const widened = template.replace(/^.*\$\{NGINX_API2\}.*$/gm, (line) => upstreams.slice(1).map((_, i) => line.replace('${NGINX_API2}', `\${NGINX_API${i + 2}}`)).join('\n'));
+  return renderTemplate(widened, { ...vars, ...Object.fromEntries(upstreams.map((u, i) => [`NGINX_API${i + 1}`, u])) });
+}
+
+/**
  * Lays out the project's nginx.conf plus the rendered site template in a temp prefix, checks it
  * with `nginx -t`, and runs it in the foreground on a free 127.0.0.1 port. Temp paths live under
  * the prefix, so this works without root.
  */
-export async function startNginx(upstreams: [string, string]): Promise<RunningNginx> {
+export async function startNginx(upstreams: string[]): Promise<RunningNginx> {
   const prefix = mkdtempSync(path.join(tmpdir(), 'emotion-diary-nginx-'));
   // Workers run as an unprivileged user when the master is root; let them reach the temp dirs.
   chmodSync(prefix, 0o755);
@@ -46,8 +57,8 @@ export async function startNginx(upstreams: [string, string]): Promise<RunningNg
   copyFileSync(path.join(NGINX_DIR, 'nginx.conf'), path.join(prefix, 'nginx.conf'));
   const port = await freePort();
   const accessLog = path.join(prefix, 'access.log');
-  const vars = { NGINX_LISTEN: `127.0.0.1:${port}`, NGINX_API1: upstreams[0], NGINX_API2: upstreams[1], NGINX_ACCESS_LOG: accessLog };
-  writeFileSync(path.join(sites, 'emotion-diary.conf'), renderTemplate(readFileSync(SITE_TEMPLATE, 'utf8'), vars));
+  const vars = { NGINX_LISTEN: `127.0.0.1:${port}`, NGINX_ACCESS_LOG: accessLog };
+  writeFileSync(path.join(sites, 'emotion-diary.conf'), renderSite(readFileSync(SITE_TEMPLATE, 'utf8'), upstreams, vars));
   // Debian's compiled-in temp paths are under /var/lib/nginx; point them into the prefix.
   const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => {
     const dir = path.join(prefix, 'tmp', kind);
