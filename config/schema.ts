@@ -265,7 +265,7 @@ export const configSchema = z
         framesPerWindow: int(1).default(1_500),
         /** Characters of those frames per event window (clients send acks and tokens: a few KiB). */
         frameBytesPerWindow: int(1_024).default(256 * 1024),
-        /** New connections one client address may open on an instance per event window (refused with 403 beyond). */
+        /** New connections one client address may open on an instance per event window (refused at the upgrade beyond it). */
         handshakesPerAddressPerWindow: int(1).default(300),
         ackTimeoutMs: int(100).default(10_000),
         redeliverIntervalMs: int(100).default(15_000),

@@ -3,9 +3,10 @@ import type { IncomingMessage } from 'node:http';
 /**
  * New Socket.IO connections one client address may open on an instance per window, counted in
  * engine.io's `allowRequest`, before any handshake work (no token check, no engine session). A
- * client that floods connections (the socket fuzzer opens hundreds a second) is refused with 403
- * at the HTTP upgrade, which costs the instance little; a phone on a carrier NAT shares its
- * address with others, so the budget is far above what one person's devices open.
+ * client that floods connections (the socket fuzzer opens hundreds a second) is refused at the
+ * HTTP upgrade (engine.io answers 400 `Forbidden`), which costs the instance little; a phone on a
+ * carrier NAT shares its address with others, so the budget is far above what one person's
+ * devices open.
  */
 export function createHandshakeBudget(options: { perWindow: number; windowMs: number; trustProxy: boolean; now?: () => number }) {
   const now = options.now ?? Date.now;

@@ -4,6 +4,7 @@ import type { AnalysisRequested, DiaryDeletedEvent, TopicNames } from '../../ker
 import { newEventEnvelope } from '../../kernel/contracts/analysis-events.js';
 import type { AnalysisRepository, AnalysisView } from '../analysis/analysis-repository.js';
 import { NotFoundError, RateLimitedError, UnauthorizedError } from '../../kernel/errors.js';
+import { transactionWithRetry } from '../../kernel/sql-transactions.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { RateLimiter, RateLimitRule } from '../../kernel/rate-limiter.js';
 import type { OutboxMessage, OutboxRepository } from '../outbox/outbox-repository.js';
@@ -96,7 +97,7 @@ export function createDiaryService(deps: {
     await deps.limiter.consume(budgetKey, deps.analysisBudget, 'Too many analysis requests; try again later');
     let diary: Diary;
     try {
-      diary = await sequelize.transaction(async (transaction) => {
+      diary = await transactionWithRetry(sequelize, async (transaction) => {
         const updated = await diaries.bumpRevision(userId, id, changes, transaction);
         if (!updated) throw new NotFoundError('Diary');
         await outbox.append(analysisRequest(updated, language, requestId), transaction);
@@ -178,7 +179,7 @@ export function createDiaryService(deps: {
      */
     async remove(userId: string, id: string): Promise<void> {
       const deletion: DiaryDeletedEvent = { eventId: randomUUID(), occurredAt: new Date().toISOString(), diaryId: id, userId, type: 'diary.deleted' };
-      const deleted = await sequelize.transaction(async (transaction) => {
+      const deleted = await transactionWithRetry(sequelize, async (transaction) => {
         if (!(await diaries.deleteOwned(userId, id, transaction))) return false;
         await outbox.deleteForKey(id, transaction);
         await outbox.append({ eventId: deletion.eventId, topic: topics.analysisStatus, key: userId, payload: deletion, headers: {} }, transaction);

@@ -101,6 +101,38 @@ describe('deleting an entry while its analysis status is being handled (every in
 
   const handled = async () => (await metrics.kafkaMessagesConsumedTotal.get()).values.reduce((n, v) => n + v.value, 0);
 
+  it('when an entry is deleted, then a diary.deleted event is in the outbox of the same transaction, keyed by its user, on the status topic', async () => {
+    const created = await request(app.server).post('/api/v1/diaries').set(user.auth).send({ content: 'An entry about to be deleted.' });
+    expect((await request(app.server).delete(`/api/v1/diaries/${created.body.id as string}`).set(user.auth)).status).to.equal(204);
+    const rows = await app.sql.OutboxEvent.findAll({ where: { topic: topicNames(app.config.kafka.topicPrefix).analysisStatus, messageKey: user.userId } });
+    const deletions = rows.map((r) => JSON.parse(r.payload) as { type: string; diaryId: string; userId: string }).filter((p) => p.diaryId === created.body.id);
+    expect(deletions).to.have.length(1);
+    expect(deletions[0]).to.include({ type: 'diary.deleted', userId: user.userId });
+  });
+
+  it('when a diary.deleted event arrives for an entry whose analyses and notifications are still stored (the delete could not clear them), then the gateway removes them', async () => {
+    const diaryId = '987654321';
+    const ref = { diaryId, userId: user.userId, revision: 1 };
+    await createAnalysisStore(app.mongoModels).save(ref, { name: 'offline', version: '1' }, {
+      language: 'en',
+      valence: 0.5,
+      emotions: [{ name: 'joy', score: 0.7 }],
+      emotionStatus: 'POSITIVE',
+      automaticThoughts: [],
+      alternativeThoughts: [],
+      promptForChange: '',
+    }, null);
+    await createNotificationRepository(app.mongoModels).add(user.userId, { eventId: newEventEnvelope(ref).eventId, type: 'analysis.status', payload: { diaryId, revision: 1, status: 'COMPLETED' }, diaryId });
+    const deletion = { eventId: newEventEnvelope(ref).eventId, occurredAt: new Date().toISOString(), diaryId, userId: user.userId, type: 'diary.deleted' };
+    await producer.send({ topic: topics.analysisStatus, messages: [{ key: user.userId, value: JSON.stringify(deletion) }] });
+    await waitUntil(
+      'the analyses and notifications of the deleted entry removed',
+      async () => (await app.mongoModels.DiaryAnalysis.countDocuments({ diaryId })) === 0 && (await app.mongoModels.Notification.countDocuments({ diaryId })) === 0,
+      20_000,
+    );
+    expect(await app.mongoModels.AnalysisHead.countDocuments({ _id: diaryId })).to.equal(0);
+  });
+
   for (const at of ['before-apply', 'after-apply', 'after-store', 'after-check'] as const) {
     it(`when the entry is deleted while the COMPLETED status waits ${at.replace('-', ' ')}, then no notification, analysis or request of it remains`, async () => {
       const created = await request(app.server).post('/api/v1/diaries').set(user.auth).send({ title: 'Secret', content: 'The words of an entry that is about to be deleted.' });

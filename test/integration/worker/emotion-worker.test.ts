@@ -83,6 +83,8 @@ describe('emotion worker', () => {
     const events = statusesOf(req.diaryId);
     expect(events.map((e) => e.status)).to.deep.equal(['PROCESSING', 'COMPLETED']);
     expect(events[1]!.summary!.emotionStatus).to.equal('POSITIVE');
+    // Keyed by user, so one gateway consumer stores all of a user's notifications, in order.
+    expect(statuses.messages.filter((m) => aboutDiary(m, req.diaryId)).map((m) => m.key)).to.deep.equal([req.userId, req.userId]);
     const doc = await models().DiaryAnalysis.findOne({ diaryId: req.diaryId }).lean();
     expect(doc).to.include({ revision: 1, userId: '7', analyzer: 'offline', emotionStatus: 'POSITIVE' });
     expect(doc!.emotions).to.have.length(8);
