@@ -7,6 +7,9 @@ import { parseNotificationId, type NotificationRepository, type StoredNotificati
 import type { NotificationDelivery } from '../src/notifications/notification-service.js';
 import { userRoom, type SocketServer, type UserSocket } from './socket-server.js';
 
+/** Reads of a gap tried (a second apart) before held notifications are sent out of order. */
+const CATCH_UP_ATTEMPTS = 30;
+
 export function envelope(n: StoredNotification): NotificationEnvelope {
   return { id: n.id, seq: n.seq, type: n.type, payload: n.payload, createdAt: n.createdAt.toISOString() };
 }
@@ -144,17 +147,27 @@ export function createNotificationDelivery(deps: {
 
   /**
    * Sends the device what the store has between its floor and the highest held notification,
-   * merged with the held ones, in sequence order; again while more arrive meanwhile. If the store
-   * cannot be read, the held ones are sent as they are and the redelivery rounds fill the gap.
+   * merged with the held ones, in sequence order; again while more arrive meanwhile. While the
+   * store cannot be read the held ones keep waiting (order over latency: they were stored, so the
+   * store is only away from this instance) and the read is tried again every second; after
+   * CATCH_UP_ATTEMPTS the held ones are sent as they are and the redelivery rounds fill the gap.
    */
   async function catchUp(socket: UserSocket, state: DeviceState): Promise<void> {
     const { userId } = socket.data;
+    let failures = 0;
     try {
       while (state.held && state.held.length > 0 && socket.connected) {
         const held = state.held;
-        state.held = [];
         const top = Math.max(...held.map((o) => o.n.seq));
-        const stored = await repo.after(userId, state.floor, options.replayLimit, top);
+        let stored: StoredNotification[];
+        try {
+          stored = await repo.after(userId, state.floor, options.replayLimit, top);
+        } catch (err) {
+          if (++failures >= CATCH_UP_ATTEMPTS) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          continue;
+        }
+        state.held = [];
         const bySeq = new Map<number, Outgoing>(stored.map((n) => [n.seq, outgoing(envelope(n))]));
         for (const o of held) bySeq.set(o.n.seq, o);
         for (const seq of [...bySeq.keys()].sort((a, b) => a - b)) sendTo(socket, bySeq.get(seq)!, 'live');
