@@ -78,7 +78,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.join(ROOT, 'bench'
       `recovery (fault end → first delivery): p50 ${(recovery.firstDeliveryP50 / 1000).toFixed(1)} s, p99 ${(recovery.firstDeliveryP99 / 1000).toFixed(1)} s; ` +
         `backlog of the fault window on the steady devices: p50 ${(recovery.backlogP50 / 1000).toFixed(1)} s, p99 ${(recovery.backlogP99 / 1000).toFixed(1)} s`,
     );
-    console.log(`writes: ${JSON.stringify(report.writes)}; failed requests: ${JSON.stringify(report.failedRequests)}; announcements: ${JSON.stringify(report.announcements)}; process starts: ${JSON.stringify(report.processStarts)}; drain ${report.drainMs} ms`);
+    console.log(`writes: ${JSON.stringify(report.writes)}; failed requests: ${JSON.stringify(report.failedRequests)}; announcements: ${JSON.stringify(report.announcements)}; process starts: ${JSON.stringify(report.processStarts)}; crashes restarted: ${JSON.stringify(report.processCrashes)}; drain ${report.drainMs} ms`);
     const targets = soakTargets(report);
     for (const t of targets) console.log(`${t.met ? 'met    ' : 'NOT MET'}  ${t.target}: ${t.value}`);
     const dir = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(ROOT, 'bench', 'results');

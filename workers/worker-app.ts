@@ -76,7 +76,7 @@ export async function createWorkerApp(
     maxWaitTimeInMs: 1_000,
     heartbeatInterval: Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 3)),
     // Offsets are committed only for chunks whose handler returned: at-least-once.
-    retry: { retries: 12, initialRetryTime: 300, maxRetryTime: 1_000 },
+    retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 2_000 },
   });
   const consumerHealth = watchConsumerCrashes(consumer, { name: 'analysis-consumer', log, onFatal: (err) => deps.onFatal?.(err) });
   let inFlight = new AbortController();

@@ -35,9 +35,17 @@ export interface AppNode {
   kill(): Promise<void>;
   /** SIGTERM: the graceful shutdown production does on a deploy. */
   terminate(): Promise<void>;
+  /** Stops it at the end of the run: no restart after this. */
+  shutdown(): Promise<void>;
   /** Starts it again and waits until it is ready. */
   start(): Promise<void>;
   starts: number;
+  /**
+   * Times it exited by itself (a fatal error: the app stops and leaves the restart to its
+   * supervisor). The soak is that supervisor, as compose's restart policy or Kubernetes would be:
+   * it starts the process again a second later.
+   */
+  crashes: number;
 }
 
 export interface SoakCluster {
@@ -148,7 +156,7 @@ export async function startSoakCluster(options: SoakClusterOptions): Promise<Soa
       const env = { ...baseEnv, ...urlsThroughProxies(name), INSTANCE_ID: name, ...(kind === 'api' ? { PORT: String(port), METRICS_PORT: '0' } : { METRICS_PORT: String(port) }) };
       nodes.push(appNode(name, kind, port, env, path.join(logDir, `${name}.log`)));
     }
-    stops.push(() => Promise.all(nodes.map((n) => n.terminate())));
+    stops.push(() => Promise.all(nodes.map((n) => n.shutdown())));
     const workers = nodes.filter((n) => n.kind === 'worker');
     const apis = nodes.filter((n) => n.kind === 'api');
     // Workers first: they create the topics the APIs' status consumers subscribe to.
@@ -178,6 +186,9 @@ async function raiseDailyEntryLimit(url: string): Promise<void> {
 
 function appNode(name: string, kind: 'api' | 'worker', port: number, env: Record<string, string>, logFile: string): AppNode {
   let proc: ManagedProcess | undefined;
+  /** Set while the soak itself stops the process (a fault or the end), so that exit is no crash. */
+  let stopping = false;
+  let stoppedForGood = false;
   const running = () => proc !== undefined && proc.child.exitCode === null && proc.child.signalCode === null;
   const exited = async () => {
     if (!proc || !running()) return;
@@ -188,20 +199,36 @@ function appNode(name: string, kind: 'api' | 'worker', port: number, env: Record
     kind,
     port,
     starts: 0,
+    crashes: 0,
     running,
     async kill() {
       if (!running()) return;
+      stopping = true;
       const done = exited();
       // The watchdog shell forwards TERM and INT only: SIGKILL the app itself, its only child.
       killChildOf(proc!.child.pid!);
       await done;
     },
     async terminate() {
+      stopping = true;
       await proc?.stop(20_000);
     },
+    async shutdown() {
+      stoppedForGood = true;
+      await node.terminate();
+    },
     async start() {
+      stopping = false;
       proc = startProcess(name, process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), kind], { cwd: ROOT, logFile, env });
       node.starts++;
+      const started = proc;
+      started.child.once('exit', () => {
+        if (stopping || stoppedForGood || proc !== started) return;
+        node.crashes++;
+        setTimeout(() => {
+          if (!stopping && !stoppedForGood && proc === started) node.start().catch(() => undefined);
+        }, 1_000);
+      });
       const health = kind === 'api' ? `http://127.0.0.1:${port}/readyz` : `http://127.0.0.1:${port}/healthz`;
       const child = proc.child;
       await waitUntil(

@@ -41,6 +41,8 @@ export interface SoakReport {
   /** Requests without a usable answer, by `<kind> <status>` (status 0: no answer at all). */
   failedRequests: Record<string, number>;
   processStarts: Record<string, number>;
+  /** Processes that exited by themselves and were started again by the soak (their supervisor). */
+  processCrashes: Record<string, number>;
   announcements: { created: number; owed: number; missing: number };
   rootDir: string;
 }
@@ -165,6 +167,7 @@ async function soakOn(cluster: SoakCluster, options: SoakOptions, random: () => 
     writes,
     failedRequests,
     processStarts: Object.fromEntries([...cluster.apis, ...cluster.workers].map((n) => [n.name, n.starts])),
+    processCrashes: Object.fromEntries([...cluster.apis, ...cluster.workers].map((n) => [n.name, n.crashes])),
     announcements: { created: announcements.length, owed, missing },
     rootDir: cluster.rootDir,
   };

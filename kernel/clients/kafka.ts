@@ -79,9 +79,10 @@ export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logge
     ...(sasl ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as never } : {}),
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
-    // At most 1 s between retries: a broker back from a restart is found within a second (the chaos
-    // soak measured 5-7 s to the first delivery after a Kafka restart with 5 s apart).
-    retry: { initialRetryTime: 200, maxRetryTime: 1_000, retries: options.retries ?? 15 },
+    // At most 2 s between retries: a broker back from a restart is found within 2 s (the chaos soak
+    // measured 5-7 s to the first delivery after a Kafka restart with 5 s; 1 s apart made a
+    // consumer give up looking for its group coordinator while a restarted broker loaded it).
+    retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: options.retries ?? 10 },
     logLevel: logLevel.WARN,
     logCreator: () => {
       const sink = kafkaLogSink(kafkaLog);
