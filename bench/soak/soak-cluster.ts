@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import * as mariadb from 'mariadb';
 import { loadConfig, type AppConfig } from '../../config/index.js';
 import { createLogger } from '../../kernel/logger.js';
 import { freePort, startProcess, type ManagedProcess } from '../../scripts/services/process.js';
@@ -20,7 +19,7 @@ import { startRedis, type RestartableService } from '../../scripts/services/redi
 import { startToxiproxy, type Toxiproxy } from '../../scripts/services/toxiproxy.js';
 import { runMigrate } from '../../src/cli/migrate-command.js';
 import { waitUntil } from '../../kernel/wait.js';
-import { ROOT } from '../bench-support.js';
+import { openBenchDb, ROOT } from '../bench-support.js';
 
 export const SERVICES = ['mariadb', 'redis', 'kafka', 'mongo'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -147,7 +146,7 @@ export async function startSoakCluster(options: SoakClusterOptions): Promise<Soa
     // This process talks to the services directly: it sets up and checks, it is not under test.
     const config = loadConfig({ ...baseEnv, ...direct });
     await runMigrate(config, createLogger(config, 'soak'), 'up');
-    await raiseDailyEntryLimit(direct.MARIADB_URL);
+    await raiseDailyEntryLimit(config);
 
     const nodes: AppNode[] = [];
     for (const name of names) {
@@ -174,13 +173,12 @@ export async function startSoakCluster(options: SoakClusterOptions): Promise<Soa
 }
 
 /** The simulated users write more entries a day than the default `diary.maxPerDay` allows a person. */
-async function raiseDailyEntryLimit(url: string): Promise<void> {
-  const u = new URL(url);
-  const conn = await mariadb.createConnection({ host: u.hostname, port: Number(u.port), user: 'root', database: u.pathname.slice(1) });
+async function raiseDailyEntryLimit(config: AppConfig): Promise<void> {
+  const db = await openBenchDb(config);
   try {
-    await conn.query("UPDATE settings_options SET default_value = '1000000' WHERE `key` = 'diary.maxPerDay'");
+    await db.query("UPDATE settings_options SET default_value = '1000000' WHERE `key` = 'diary.maxPerDay'");
   } finally {
-    await conn.end();
+    await db.end();
   }
 }
 

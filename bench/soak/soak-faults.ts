@@ -3,6 +3,7 @@
  * one process's link to one service, each bounded in time. A seeded plan, so a run can be repeated.
  */
 import type { Toxic } from '../../scripts/services/toxiproxy.js';
+import { sleep } from '../bench-support.js';
 import type { AppNode, ServiceName, SoakCluster } from './soak-cluster.js';
 import { SERVICES } from './soak-cluster.js';
 
@@ -85,8 +86,6 @@ export function planFaults(random: () => number, count: number, cluster: Pick<So
   });
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 const SERVICE_OF: Partial<Record<FaultKind, ServiceName>> = { 'restart-redis': 'redis', 'restart-kafka': 'kafka', 'restart-mariadb': 'mariadb', 'restart-store': 'mongo' };
 
 /** Runs one fault to its end (the hit process or service ready again, the toxic gone). */
@@ -98,16 +97,14 @@ export async function runFault(cluster: SoakCluster, fault: PlannedFault, index:
     switch (fault.kind) {
       case 'kill-api':
       case 'kill-worker':
-        await node(fault.node!).kill();
-        await sleep(fault.holdMs);
-        await node(fault.node!).start();
-        break;
       case 'restart-api':
-      case 'restart-worker':
-        await node(fault.node!).terminate();
+      case 'restart-worker': {
+        const target = node(fault.node!);
+        await (fault.kind.startsWith('kill') ? target.kill() : target.terminate());
         await sleep(fault.holdMs);
-        await node(fault.node!).start();
+        await target.start();
         break;
+      }
       case 'restart-redis':
       case 'restart-kafka':
       case 'restart-mariadb':

@@ -3,11 +3,11 @@
  * device received, per fault. Each notification is attributed to the fault window in which the
  * write that caused it was accepted (the window runs from a fault's start to the next one's).
  */
-import * as mariadb from 'mariadb';
 import mongoose from 'mongoose';
+import type { AppConfig } from '../../config/index.js';
 import type { FaultRecord } from './soak-faults.js';
 import type { SimUser } from './soak-users.js';
-import { percentile } from '../bench-support.js';
+import { openBenchDb, percentile } from '../bench-support.js';
 
 export interface StoreSnapshot {
   /** Notifications of the users, tombstones left out. */
@@ -17,37 +17,43 @@ export interface StoreSnapshot {
   analysesByDiary: Map<string, number>;
 }
 
-export async function readSnapshot(urls: { mariadb: string; mongo: string }, userIds: string[]): Promise<StoreSnapshot> {
-  const u = new URL(urls.mariadb);
-  const db = await mariadb.createConnection({ host: u.hostname, port: Number(u.port), user: 'root', database: u.pathname.slice(1), bigIntAsNumber: true });
-  const mongo = await mongoose.createConnection(urls.mongo, { serverSelectionTimeoutMS: 10_000 }).asPromise();
-  try {
-    const rows = (await db.query('SELECT id, user_id, revision, analysis_status, analyzed_revision, status_revision FROM diaries WHERE user_id IN (?)', [userIds.map(Number)])) as Array<
-      Record<string, number | string | null>
-    >;
-    const notes = await mongo.db!.collection('notifications').find({ userId: { $in: userIds }, type: { $ne: 'removed' } }).toArray();
-    const analyses = await mongo.db!.collection('diary_analyses').find({ userId: { $in: userIds } }, { projection: { diaryId: 1 } }).toArray();
-    const analysesByDiary = new Map<string, number>();
-    for (const a of analyses) analysesByDiary.set(String(a.diaryId), (analysesByDiary.get(String(a.diaryId)) ?? 0) + 1);
-    return {
-      notifications: notes.map((n) => {
-        const p = (n.payload ?? {}) as { revision?: number; status?: string };
-        return { id: String(n._id), userId: String(n.userId), seq: Number(n.seq), type: String(n.type), diaryId: n.diaryId ? String(n.diaryId) : null, revision: p.revision, status: p.status, createdAt: new Date(n.createdAt as Date).getTime() };
-      }),
-      diaries: rows.map((r) => ({
-        id: String(r.id),
-        userId: String(r.user_id),
-        revision: Number(r.revision),
-        status: String(r.analysis_status),
-        analyzedRevision: r.analyzed_revision === null ? null : Number(r.analyzed_revision),
-        statusRevision: Number(r.status_revision),
-      })),
-      analysesByDiary,
-    };
-  } finally {
-    await db.end();
-    await mongo.close();
-  }
+/**
+ * Reads the end state straight from MariaDB and the store (not through the API under test), over
+ * connections kept for the whole drain.
+ */
+export async function openSnapshotReader(config: AppConfig): Promise<{ read(userIds: string[]): Promise<StoreSnapshot>; close(): Promise<void> }> {
+  const db = await openBenchDb(config);
+  const mongo = await mongoose.createConnection(config.mongo.url, { serverSelectionTimeoutMS: 10_000 }).asPromise();
+  return {
+    async read(userIds) {
+      const rows = (await db.query('SELECT id, user_id, revision, analysis_status, analyzed_revision, status_revision FROM diaries WHERE user_id IN (?)', [userIds.map(Number)])) as Array<
+        Record<string, number | string | null>
+      >;
+      const notes = await mongo.db!.collection('notifications').find({ userId: { $in: userIds }, type: { $ne: 'removed' } }).toArray();
+      const analyses = await mongo.db!.collection('diary_analyses').find({ userId: { $in: userIds } }, { projection: { diaryId: 1 } }).toArray();
+      const analysesByDiary = new Map<string, number>();
+      for (const a of analyses) analysesByDiary.set(String(a.diaryId), (analysesByDiary.get(String(a.diaryId)) ?? 0) + 1);
+      return {
+        notifications: notes.map((n) => {
+          const p = (n.payload ?? {}) as { revision?: number; status?: string };
+          return { id: String(n._id), userId: String(n.userId), seq: Number(n.seq), type: String(n.type), diaryId: n.diaryId ? String(n.diaryId) : null, revision: p.revision, status: p.status, createdAt: new Date(n.createdAt as Date).getTime() };
+        }),
+        diaries: rows.map((r) => ({
+          id: String(r.id),
+          userId: String(r.user_id),
+          revision: Number(r.revision),
+          status: String(r.analysis_status),
+          analyzedRevision: r.analyzed_revision === null ? null : Number(r.analyzed_revision),
+          statusRevision: Number(r.status_revision),
+        })),
+        analysesByDiary,
+      };
+    },
+    async close() {
+      await db.end().catch(() => undefined);
+      await mongo.close().catch(() => undefined);
+    },
+  };
 }
 
 /** Whether everything has settled: every entry analysed at its last revision, every notification on every device. */

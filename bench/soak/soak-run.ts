@@ -3,11 +3,12 @@
  * the verdict. Used by `bench/soak.ts` (the long run) and by the short profile in `npm test`.
  */
 import { seededRandom } from '../../scripts/seeded-random.js';
-import { createBenchUsers } from '../bench-support.js';
+import { waitUntil } from '../../kernel/wait.js';
+import { createBenchUsers, sleep } from '../bench-support.js';
 import { createDiaryTexts } from '../diary-texts.js';
 import { startSoakCluster, type SoakCluster } from './soak-cluster.js';
 import { describeFault, planFaults, runFault, FAULT_KINDS, type FaultKind, type FaultRecord } from './soak-faults.js';
-import { judge, readSnapshot, settled, type SoakVerdict } from './soak-ledger.js';
+import { judge, openSnapshotReader, settled, type SoakVerdict, type StoreSnapshot } from './soak-ledger.js';
 import { connectDevice, runUser, type SimUser } from './soak-users.js';
 
 export interface SoakOptions {
@@ -47,8 +48,6 @@ export interface SoakReport {
   rootDir: string;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed);
@@ -75,7 +74,7 @@ async function soakOn(cluster: SoakCluster, options: SoakOptions, random: () => 
       devices: [false, true].map((flapping) => connectDevice(cluster.url, `${a.userId}/${flapping ? 'flapping' : 'steady'}`, a.token, flapping, `r${Math.floor(random() * 1e9)}`)),
     }));
   const devices = users.flatMap((u) => u.devices);
-  await waitFor('every device connected', () => devices.every((d) => d.connected()), 120_000);
+  await waitUntil('every device connected', () => devices.every((d) => d.connected()), 120_000, 200);
   log(`${users.length} users with ${devices.length} devices connected through nginx`);
 
   const runStart = Date.now();
@@ -125,28 +124,34 @@ async function soakOn(cluster: SoakCluster, options: SoakOptions, random: () => 
     stopped = true;
     clearInterval(progress);
   }
-  await Promise.all([...loops, announcing]);
   await cluster.toxiproxy.reset();
 
   // Drain: every device back, until every entry is analysed at its last revision and every stored
   // notification is on every device, or the timeout.
   for (const d of devices) if (!d.connected()) d.reconnect();
   const drainStart = Date.now();
-  const urls = { mariadb: cluster.config.mariadb.url, mongo: cluster.config.mongo.url };
   const userIds = users.map((u) => u.userId);
-  let snapshot = await readSnapshot(urls, userIds);
-  let state = settled(snapshot, users);
-  while ((state.unfinished > 0 || state.undelivered > 0) && Date.now() - drainStart < options.drainTimeoutSec * 1000) {
-    await sleep(1_000);
-    for (const d of devices) if (!d.connected()) d.reconnect();
-    snapshot = await readSnapshot(urls, userIds);
+  const reader = await openSnapshotReader(cluster.config);
+  let snapshot: StoreSnapshot;
+  let state: { unfinished: number; undelivered: number };
+  let drainMs: number;
+  try {
+    snapshot = await reader.read(userIds);
     state = settled(snapshot, users);
+    while ((state.unfinished > 0 || state.undelivered > 0) && Date.now() - drainStart < options.drainTimeoutSec * 1000) {
+      await sleep(1_000);
+      for (const d of devices) if (!d.connected()) d.reconnect();
+      snapshot = await reader.read(userIds);
+      state = settled(snapshot, users);
+    }
+    drainMs = Date.now() - drainStart;
+    log(`drain: ${drainMs} ms (${state.unfinished} entries unfinished, ${state.undelivered} deliveries missing)`);
+    // Let late duplicates and regressions arrive before counting.
+    await sleep(2_000);
+    snapshot = await reader.read(userIds);
+  } finally {
+    await reader.close();
   }
-  const drainMs = Date.now() - drainStart;
-  log(`drain: ${drainMs} ms (${state.unfinished} entries unfinished, ${state.undelivered} deliveries missing)`);
-  // Let late duplicates and regressions arrive before counting.
-  await sleep(2_000);
-  snapshot = await readSnapshot(urls, userIds);
 
   const owed = announcements.length * users.length;
   let missing = 0;
@@ -171,12 +176,4 @@ async function soakOn(cluster: SoakCluster, options: SoakOptions, random: () => 
     announcements: { created: announcements.length, owed, missing },
     rootDir: cluster.rootDir,
   };
-}
-
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: timed out after ${timeoutMs} ms`);
-    await sleep(200);
-  }
 }

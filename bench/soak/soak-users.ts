@@ -6,6 +6,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { AnnouncementMessage, NotificationEnvelope } from '../../kernel/contracts/socket-events.js';
+import { sleep } from '../bench-support.js';
 import type { createDiaryTexts } from '../diary-texts.js';
 
 export interface Delivery {
@@ -135,13 +136,11 @@ export function connectDevice(baseUrl: string, name: string, token: string, flap
   const acker = setInterval(() => {
     if (socket.connected && maxSeq > 0) socket.emit('notifications:ack', { upToSeq: maxSeq }, () => undefined);
   }, 3_000);
-  socket.on('disconnect', () => {
-    if (closed) clearInterval(acker);
-  });
   // socket.io does not reconnect after the server closed the socket (an instance shutting down
   // gracefully does): a real client comes back, through nginx, to another instance.
   socket.on('disconnect', (reason) => {
-    if (!closed && reason === 'io server disconnect') setTimeout(() => device.reconnect(), 200 + Math.random() * 800);
+    if (closed) clearInterval(acker);
+    else if (reason === 'io server disconnect') setTimeout(() => device.reconnect(), 200 + Math.random() * 800);
   });
   return device;
 }
@@ -171,8 +170,6 @@ async function request(baseUrl: string, token: string, method: string, route: st
     return { status: 0 };
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * One user's behaviour until `until()`: mostly new entries, then edits, reanalyses, deletes and
