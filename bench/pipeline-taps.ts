@@ -49,16 +49,17 @@ export async function tapPipeline(brokers: string[], topics: TopicNames, groupId
     eachBatchAutoResolve: true,
     eachBatch: async ({ batch }) => {
       for (const message of batch.messages) {
-        // Both topics are keyed by diaryId; the request's value (the diary text) need not be parsed.
-        const diaryId = message.key?.toString('utf8') ?? '';
         const at = Number(message.timestamp);
-        const e = entry(diaryId);
         if (batch.topic === topics.analysisRequested) {
+          // Requests are keyed by diaryId; their value (the diary text) need not be parsed.
+          const e = entry(message.key?.toString('utf8') ?? '');
           e.requestCopies++;
           e.requestedAt = Math.min(e.requestedAt ?? at, at);
           continue;
         }
-        const event = JSON.parse(message.value?.toString('utf8') ?? '{}') as { status?: string; error?: string };
+        // Statuses are keyed by user: the diary is in the value.
+        const event = JSON.parse(message.value?.toString('utf8') ?? '{}') as { diaryId?: string; status?: string; error?: string };
+        const e = entry(event.diaryId ?? '');
         if (event.status === 'PROCESSING') e.processingAt = Math.min(e.processingAt ?? at, at);
         else if (event.status === 'COMPLETED') e.completedAt = Math.min(e.completedAt ?? at, at);
         else if (event.status === 'FAILED') e.failed = event.error ?? 'FAILED';
