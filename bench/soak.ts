@@ -7,12 +7,13 @@
  *
  *   npx tsx bench/soak.ts [--users 200] [--duration 600] [--faults 36] [--seed 1]
  *
+ * SOAK_KINDS=restart-kafka,… narrows the fault schedule to those kinds; SOAK_LOG_LEVEL=debug logs the processes.
  * Exits 1 when a target is missed: 0 lost, 0 reordered, 0 stale, 0 survivors, p99 recovery < 5 s.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { log, machineInfo, numericArgs, ROOT, runBench, table } from './bench-support.js';
-import { describeFault } from './soak/soak-faults.js';
+import { describeFault, FAULT_KINDS, type FaultKind } from './soak/soak-faults.js';
 import { runSoak, type SoakReport } from './soak/soak-run.js';
 
 const USAGE = 'usage: npx tsx bench/soak.ts [--users N] [--duration S] [--faults N] [--seed N] [--pause-ms MS] [--warmup S] [--drain S] [--announce-every S]';
@@ -52,6 +53,14 @@ export function soakTargets(report: SoakReport): Array<{ target: string; met: bo
   ];
 }
 
+/** `SOAK_KINDS=restart-kafka,kill-api` narrows the schedule to those kinds, to look at one kind of fault. */
+function faultKindsFrom(list: string): FaultKind[] {
+  const kinds = list.split(',').map((k) => k.trim()).filter(Boolean);
+  const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+  if (unknown.length || !kinds.length) throw new Error(`SOAK_KINDS: unknown fault kind ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
+  return kinds as FaultKind[];
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === path.join(ROOT, 'bench', 'soak.ts')) {
   runBench('soak', async () => {
     const args = numericArgs(
@@ -69,6 +78,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.join(ROOT, 'bench'
       warmupSec: args.warmup,
       drainTimeoutSec: args.drain,
       announceEverySec: args.announceEvery,
+      ...(process.env.SOAK_KINDS ? { kinds: faultKindsFrom(process.env.SOAK_KINDS) } : {}),
       keepData: Boolean(process.env.KEEP_BENCH_DATA),
       log,
     });

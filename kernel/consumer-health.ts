@@ -3,25 +3,95 @@ import type { HealthCheck } from './health.js';
 import type { Logger } from './logger.js';
 
 /**
- * Watches a kafkajs consumer for a crash it will not recover from by itself. kafkajs restarts a
- * consumer after retriable errors (a broker away, retries exhausted), but not after a
- * non-retriable one (an error marked `retriable: false`, a TypeError from our own code): the
- * consumer is then disconnected for good while the process looks healthy. That is turned into a
- * failing readiness check named after the consumer and `onFatal`, which stops the process so its
- * supervisor starts a new one.
+ * kafkajs errors that mean "no broker could be reached", not "this request or this code is wrong".
+ * kafkajs marks some of them non-retriable: when every broker refuses connections while it looks
+ * for the group coordinator, it throws KafkaJSGroupCoordinatorNotFound and does not restart the
+ * consumer (the chaos soak saw an API's status consumer die that way during a Kafka restart).
  */
-export function watchConsumerCrashes(consumer: Consumer, deps: { name: string; log: Logger; onFatal: (err: Error) => void }): HealthCheck {
+const BROKER_UNREACHABLE = new Set([
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSRequestTimeoutError',
+]);
+
+/** Whether the error, or any error it wraps, says the brokers could not be reached. */
+export function isBrokerUnreachable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    const { name, code } = e as { name?: unknown; code?: unknown };
+    if ((typeof name === 'string' && BROKER_UNREACHABLE.has(name)) || code === 'ECONNREFUSED' || code === 'ECONNRESET') return true;
+  }
+  return false;
+}
+
+export interface ConsumerSupervisor extends HealthCheck {
+  /** No restart from now on (the process is stopping the consumer itself). */
+  stop(): void;
+}
+
+/**
+ * Watches a kafkajs consumer for a crash it will not recover from by itself. kafkajs restarts a
+ * consumer after retriable errors, but not after a non-retriable one, and leaves it disconnected
+ * for good while the process looks healthy.
+ *
+ * - When the brokers could not be reached (a Kafka restart, a partition), `start` (connect and run
+ *   again) is called after a backoff of 0.5 s doubling to 5 s, until the consumer has joined its
+ *   group again. Readiness fails meanwhile. A streak longer than `patienceMs` is fatal.
+ * - Any other non-retriable crash (a TypeError from our own code, an authorisation error) is fatal
+ *   at once.
+ * Fatal means a failing readiness check named after the consumer and `onFatal`, which stops the
+ * process so its supervisor starts a new one.
+ */
+export function superviseConsumer(
+  consumer: Pick<Consumer, 'on' | 'events'>,
+  deps: { name: string; log: Logger; onFatal: (err: Error) => void; start: () => Promise<void>; patienceMs?: number; now?: () => number },
+): ConsumerSupervisor {
+  const patienceMs = deps.patienceMs ?? 60_000;
+  const now = deps.now ?? Date.now;
   let dead: Error | undefined;
+  let stopped = false;
+  let streak: { since: number; attempts: number } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const fatal = (err: Error, why: string) => {
+    dead = err;
+    deps.log.error({ err, consumer: deps.name }, `consumer ${why}; stopping the process`);
+    deps.onFatal(err);
+  };
+
+  const crashed = (err: Error) => {
+    if (stopped || dead) return;
+    if (!isBrokerUnreachable(err)) return fatal(err, 'crashed and will not restart');
+    streak ??= { since: now(), attempts: 0 };
+    if (now() - streak.since > patienceMs) return fatal(err, `could not reach Kafka for ${Math.round(patienceMs / 1000)} s`);
+    const delayMs = Math.min(5_000, 500 * 2 ** streak.attempts++);
+    deps.log.warn({ err, consumer: deps.name, delayMs, attempt: streak.attempts }, 'consumer lost Kafka; restarting it');
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (stopped) return;
+      deps.start().catch((e: unknown) => crashed(e instanceof Error ? e : new Error(String(e))));
+    }, delayMs);
+  };
+
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart) return;
-    dead = payload.error;
-    deps.log.error({ err: payload.error, consumer: deps.name }, 'consumer crashed and will not restart; stopping the process');
-    deps.onFatal(payload.error);
+    if (!payload.restart) crashed(payload.error);
   });
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (streak) deps.log.info({ consumer: deps.name, attempts: streak.attempts, ms: now() - streak.since }, 'consumer is back in its group');
+    streak = undefined;
+  });
+
   return {
     name: deps.name,
     check: async () => {
       if (dead) throw new Error(`${deps.name} crashed`);
+      if (streak) throw new Error(`${deps.name} is reconnecting to Kafka`);
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Consumer } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import { withDeadline } from '../kernel/backoff.js';
 import { createWorkerClients } from '../kernel/clients/index.js';
-import { watchConsumerCrashes } from '../kernel/consumer-health.js';
+import { superviseConsumer } from '../kernel/consumer-health.js';
 import type { AppConfig } from '../config/index.js';
 import { defineMongoModels, syncMongoIndexes } from '../models/mongo/index.js';
 import { startConsumerLagReporter } from '../kernel/consumer-lag.js';
@@ -78,8 +78,35 @@ export async function createWorkerApp(
     // Offsets are committed only for chunks whose handler returned: at-least-once.
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 2_000 },
   });
-  const consumerHealth = watchConsumerCrashes(consumer, { name: 'analysis-consumer', log, onFatal: (err) => deps.onFatal?.(err) });
   let inFlight = new AbortController();
+  const runConsumer = async () => {
+    await consumer.connect();
+    await consumer.run({
+      partitionsConsumedConcurrently: config.worker.partitionsConcurrently,
+      // The handler resolves each chunk's last offset itself, once its work is stored and produced.
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const { topic, partition, messages } = batch;
+        try {
+          await handleBatch({
+            topic,
+            partition,
+            messages,
+            heartbeat,
+            resolveOffset,
+            mayContinue: () => isRunning() && !isStale() && !inFlight.signal.aborted,
+            signal: inFlight.signal,
+          });
+          metrics.kafkaMessagesConsumedTotal.inc({ group: WORKER_GROUP, outcome: 'ok' }, messages.length);
+        } catch (err) {
+          metrics.kafkaMessagesConsumedTotal.inc({ group: WORKER_GROUP, outcome: 'error' });
+          if (!inFlight.signal.aborted) log.error({ err, partition, offset: batch.firstOffset() }, 'analysis requests not handled; they will be redelivered');
+          throw err;
+        }
+      },
+    });
+  };
+  const consumerHealth = superviseConsumer(consumer, { name: 'analysis-consumer', log, onFatal: (err) => deps.onFatal?.(err), start: runConsumer });
   let lag: { stop(): Promise<void> } | undefined;
 
   const metricsServer = createMetricsServer({
@@ -107,39 +134,16 @@ export async function createWorkerApp(
       await admin.connect();
       await ensureTopics(admin, topics, config.kafka.partitions);
       await rawPublisher.connect();
-      await consumer.connect();
       await consumer.subscribe({ topic: topics.analysisRequested, fromBeginning: true });
       inFlight = new AbortController();
-      await consumer.run({
-        partitionsConsumedConcurrently: config.worker.partitionsConcurrently,
-        // The handler resolves each chunk's last offset itself, once its work is stored and produced.
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          const { topic, partition, messages } = batch;
-          try {
-            await handleBatch({
-              topic,
-              partition,
-              messages,
-              heartbeat,
-              resolveOffset,
-              mayContinue: () => isRunning() && !isStale() && !inFlight.signal.aborted,
-              signal: inFlight.signal,
-            });
-            metrics.kafkaMessagesConsumedTotal.inc({ group: WORKER_GROUP, outcome: 'ok' }, messages.length);
-          } catch (err) {
-            metrics.kafkaMessagesConsumedTotal.inc({ group: WORKER_GROUP, outcome: 'error' });
-            if (!inFlight.signal.aborted) log.error({ err, partition, offset: batch.firstOffset() }, 'analysis requests not handled; they will be redelivered');
-            throw err;
-          }
-        },
-      });
+      await runConsumer();
       lag = startConsumerLagReporter({ admin, groupId, topic: topics.analysisRequested, metrics, log });
       await metricsServer.listen(config.metrics.port, config.http.host);
       log.info({ groupId, metrics: metricsServer.url(), analyzer: analyzer.name }, 'worker started');
     },
     /** Bounded as a whole: a broker that does not answer cannot hold the process. */
     async stop() {
+      consumerHealth.stop();
       const steps = async () => {
         // Let in-flight analyses finish within the grace period; then abandon them uncommitted so
         // another worker takes them over after the rebalance.

@@ -2,6 +2,7 @@ import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { AppConfig } from '../../config/index.js';
 import type { TopicNames } from '../contracts/analysis-events.js';
 import type { Logger } from '../logger.js';
+import { rememberConsumerMemberIds } from './kafka-member-identity.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -70,6 +71,7 @@ export function kafkaLogSink(log: Logger, now: () => number = Date.now): (entry:
  * with their own backoff (the outbox relay) use few, so a dead broker is noticed quickly.
  */
 export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logger, options: { retries?: number } = {}): Kafka {
+  rememberConsumerMemberIds();
   const kafkaLog = log.child({ component: 'kafkajs' });
   const { sasl } = config.kafka;
   return new Kafka({
@@ -83,7 +85,8 @@ export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logge
     // measured 5-7 s to the first delivery after a Kafka restart with 5 s; 1 s apart made a
     // consumer give up looking for its group coordinator while a restarted broker loaded it).
     retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: options.retries ?? 10 },
-    logLevel: logLevel.WARN,
+    // kafkajs's INFO (joins, rebalances, restarts) when the process logs at debug, else WARN and above.
+    logLevel: kafkaLog.level() <= 20 ? logLevel.INFO : logLevel.WARN,
     logCreator: () => {
       const sink = kafkaLogSink(kafkaLog);
       return ({ level, log: entry }: LogEntry) => {

@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { parseEvent, statusTopicEventSchema, type AnalysisStatusEvent, type DiaryDeletedEvent } from '../../kernel/contracts/analysis-events.js';
 import type { AnalysisRepository } from '../analysis/analysis-repository.js';
 import type { DiaryRepository } from '../diaries/diary-repository.js';
-import { watchConsumerCrashes } from '../../kernel/consumer-health.js';
+import { superviseConsumer } from '../../kernel/consumer-health.js';
 import { startConsumerLagReporter } from '../../kernel/consumer-lag.js';
 import type { TopicNames } from '../../kernel/contracts/analysis-events.js';
 import type { Logger } from '../../kernel/logger.js';
@@ -87,7 +87,11 @@ export function createAnalysisStatusConsumer(deps: {
     maxWaitTimeInMs: 1_000,
     heartbeatInterval: Math.min(3_000, Math.floor(deps.sessionTimeoutMs / 3)),
   });
-  const health = watchConsumerCrashes(consumer, { name: 'status-consumer', log, onFatal: deps.onFatal });
+  const runConsumer = async () => {
+    await consumer.connect();
+    await consumer.run({ partitionsConsumedConcurrently: deps.partitionsConcurrently, eachBatchAutoResolve: false, eachBatch });
+  };
+  const health = superviseConsumer(consumer, { name: 'status-consumer', log, onFatal: deps.onFatal, start: runConsumer });
   const admin = deps.kafka.admin();
   let lag: { stop(): Promise<void> } | undefined;
 
@@ -246,16 +250,16 @@ export function createAnalysisStatusConsumer(deps: {
 
   return {
     groupId,
-    /** Readiness: fails once the consumer has crashed for good. */
+    /** Readiness: fails while the consumer reconnects to Kafka and once it has crashed for good. */
     health,
     async start(): Promise<void> {
       await admin.connect();
-      await consumer.connect();
       await consumer.subscribe({ topic: deps.topics.analysisStatus, fromBeginning: true });
-      await consumer.run({ partitionsConsumedConcurrently: deps.partitionsConcurrently, eachBatchAutoResolve: false, eachBatch });
+      await runConsumer();
       lag = startConsumerLagReporter({ admin, groupId, topic: deps.topics.analysisStatus, metrics, log });
     },
     async stop(): Promise<void> {
+      health.stop();
       await consumer.disconnect().catch(() => undefined);
       await lag?.stop();
       await admin.disconnect().catch(() => undefined);
