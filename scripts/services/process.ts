@@ -121,11 +121,13 @@ export function startProcess(
   });
   child.stdout?.pipe(out, { end: false });
   child.stderr?.pipe(out, { end: false });
+  // A server's last lines must not take the caller down (the soak died of "write after end" when
+  // the log was closed on 'exit', before the pipes had drained): the log ends on 'close', once
+  // stdout and stderr have ended, and a failing log write is dropped.
+  out.on('error', () => undefined);
   children.add(child);
-  child.once('exit', () => {
-    children.delete(child);
-    out.end();
-  });
+  child.once('exit', () => children.delete(child));
+  child.once('close', () => out.end());
   return {
     child,
     stop: (graceMs = 10_000) =>

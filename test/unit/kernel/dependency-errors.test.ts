@@ -11,6 +11,11 @@ describe('dependency errors', () => {
       error('Error', 'This socket has been ended by the other party'),
       error('MaxRetriesPerRequestError', 'Reached the max retries per request limit (which is 2).'),
       error('SequelizeDatabaseError', 'write failed', error('Error', 'write EPIPE')),
+      // FerretDB cancelling an operation as it shuts down (from a store restart under writes).
+      Object.assign(error('MongoServerError', '[msg_update.go:133 handler.(*Handler).updateDocument] [collection.go:227 postgresql.(*collection).UpdateAll] context canceled'), { code: 1 }),
+      Object.assign(error('MongoServerError', 'interrupted at shutdown'), { code: 11600 }),
+      Object.assign(error('MongoServerError', 'write failed'), { code: 2, hasErrorLabel: (label: string) => label === 'RetryableWriteError' }),
+      error('MongoServerError', 'FATAL: terminating connection due to administrator command (SQLSTATE 57P01)'),
       Object.assign(error('SequelizeDatabaseError', '(conn=11, no: 45009, SQLState: 08S01) socket has unexpectedly been closed'), {
         parent: Object.assign(error('SqlError', 'socket has unexpectedly been closed'), { sqlState: '08S01' }),
       }),
@@ -20,7 +25,7 @@ describe('dependency errors', () => {
   });
 
   it('when the service answered with an error, then it is not "unavailable" (the request or the code is wrong)', () => {
-    for (const err of [error('MongoBulkWriteError', 'E11000 duplicate key error collection: notifications'), error('TypeError', 'x is not a function'), Object.assign(error('SequelizeDatabaseError', "Unknown column 'x'"), { parent: Object.assign(error('SqlError', "Unknown column 'x'"), { sqlState: '42S22' }) })]) {
+    for (const err of [Object.assign(error('MongoServerError', 'E11000 duplicate key error collection: notifications'), { code: 11000, hasErrorLabel: () => false }), error('MongoBulkWriteError', 'E11000 duplicate key error collection: notifications'), error('TypeError', 'x is not a function'), Object.assign(error('SequelizeDatabaseError', "Unknown column 'x'"), { parent: Object.assign(error('SqlError', "Unknown column 'x'"), { sqlState: '42S22' }) })]) {
       expect(isDependencyUnavailable(err), err.message).to.equal(false);
     }
   });
