@@ -4,13 +4,14 @@
 #   docker run --rm emotion-diary help
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# --- build: full dependency tree, TypeScript compiled to dist/ --------------------------------
+# --- build: full dependency tree, TypeScript compiled to dist/, the web app to web/dist/ --------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build \
+ && npm run build:web \
  && node dist/src/main.js help >/dev/null
 
 # --- deps: production dependencies only (no install scripts: none of them needs one) ----------
@@ -37,6 +38,8 @@ ENV NODE_ENV=production \
     APP__BACKUP__DIR=/var/lib/emotion-diary/backups
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
+# The web app, served by the api under /app/ (src/http/web-routes.ts).
+COPY --from=build --chown=root:root /app/web/dist ./web/dist
 COPY --chown=root:root package.json ./
 # The code is owned by root and read-only for the process; only the backup and log dirs are writable.
 USER node

@@ -14,7 +14,7 @@ function importDirections(rules) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.data/', 'coverage/', '.mocharc.cjs'] },
+  { ignores: ['dist/', 'web/dist/', 'node_modules/', '.data/', 'coverage/', '.mocharc.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -57,6 +57,21 @@ export interface SocketServer {
  * when enabled, and then behind sticky sessions), a payload cap, an origin allowlist checked at
  * the handshake, and rooms spanning every instance (sharded pub/sub on Redis 7 when configured).
  */
+/**
+ * A page served by this API itself (the web app): its Origin names the host the request was sent
+ * to (behind a trusted proxy, the host the proxy was asked for).
+ */
+function isSameOrigin(origin: string, req: IncomingMessage, trustProxy: boolean): boolean {
+  const forwarded = trustProxy ? String(req.headers['x-forwarded-host'] ?? '').split(',')[0]!.trim() : '';
+  const host = forwarded || req.headers.host;
+  if (!host) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
 export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Redis; sub: Redis }; requestTimeoutMs: number; metrics: Metrics }): SocketServer {
   const { realtime, redis } = deps.config;
   const handshakes = createHandshakeBudget({ perWindow: realtime.handshakesPerAddressPerWindow, windowMs: realtime.eventWindowMs, trustProxy: deps.config.http.trustProxy });
@@ -78,8 +93,8 @@ export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Red
     pingTimeout: 20_000,
     connectTimeout: 10_000,
     cors: { origin: [...allowed], credentials: true },
-    // Browsers always send Origin; a page from a site not on the list is refused before any
-    // handshake work. Native and server-side clients send none and authenticate by token alone.
+    // Browsers always send Origin; a page from a site not on the list (the API's own pages, the
+    // web app under /app/, are always allowed) is refused before any handshake work. Native and server-side clients send none and authenticate by token alone.
     // An address opening connections faster than its budget is refused before anything else.
     allowRequest: (req: IncomingMessage, callback) => {
       if (!handshakes.take(req)) {
@@ -88,7 +103,8 @@ export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Red
         return;
       }
       const origin = req.headers.origin;
-      callback(origin === undefined || allowed.has(origin) ? null : 'origin not allowed', origin === undefined || allowed.has(origin));
+      const ok = origin === undefined || allowed.has(origin) || isSameOrigin(origin, req, deps.config.http.trustProxy);
+      callback(ok ? null : 'origin not allowed', ok);
     },
     adapter,
   });

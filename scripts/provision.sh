@@ -37,6 +37,8 @@ pg_bin_dir() { local d best=""; for d in /usr/lib/postgresql/*/bin; do [ -x "$d/
 command -v nginx >/dev/null 2>&1 || apt_packages+=(nginx)
 command -v promtool >/dev/null 2>&1 || apt_packages+=(prometheus)
 command -v shellcheck >/dev/null 2>&1 || apt_packages+=(shellcheck)
+# The browser tests drive Debian's Chromium with playwright-core (which downloads no browser itself).
+[ -n "${CHROMIUM_PATH:-}" ] || command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 # schemathesis runs in a venv: Python 3 with its venv module (Debian splits it out).
 command -v python3 >/dev/null 2>&1 || apt_packages+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_packages+=(python3-venv)

@@ -43,6 +43,7 @@ import { healthRoutes } from './health/health-routes.js';
 import { createHttpApp } from './http/app.js';
 import type { ResponseAudit } from './http/mount-routes.js';
 import { openApiRoutes } from './http/openapi-routes.js';
+import { webAppRoutes } from './http/web-routes.js';
 import type { RouteSpec } from './http/route.js';
 import { createAnalysisStatusConsumer } from './notifications/analysis-status-consumer.js';
 import { createDeliveryAcks } from './notifications/delivery-acks.js';
@@ -237,7 +238,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     }),
   ];
   routes.push(...openApiRoutes(() => routes, { title: 'Emotion Diary API', version: '1.0.0', serverUrl: config.app.publicUrl }));
-  const http = createHttpApp({ config, log, metrics, routes, authenticate: createAuthenticate(accessTokens), audit: options.responseAudit });
+  const http = createHttpApp({ config, log, metrics, routes, authenticate: createAuthenticate(accessTokens), audit: options.responseAudit, middleware: [webAppRoutes()] });
 
   // The HTTP server, with Socket.IO on it.
   const server = createServer(http.koa.callback());

@@ -71,6 +71,17 @@ export function oauthRoutes(deps: OAuthRouteDeps): RouteSpec[] {
   return [
     defineRoute({
       method: 'get',
+      path: '/auth/providers',
+      operationId: 'oauthProviders',
+      summary: 'The OAuth providers this deployment has enabled (the login page shows buttons only for these)',
+      tags: ['auth'],
+      access: 'public',
+      query: noQuery,
+      responses: { 200: z.object({ providers: z.array(providerParams.shape.provider) }) },
+      handler: async () => ({ status: 200, body: { providers: SOCIAL_PROVIDERS.filter((p) => passport.enabled(p)) }, headers: { 'Cache-Control': 'public, max-age=60' } }),
+    }),
+    defineRoute({
+      method: 'get',
       path: '/auth/oauth/:provider',
       operationId: 'oauthStart',
       summary: 'Start an OAuth login: redirect to the provider with state (and PKCE where supported)',

@@ -44,6 +44,11 @@ describe('auth: OAuth2 login and linking against a real local OAuth2 server', ()
 
   const me = async (accessToken: string) => (await request(app.server).get('/api/v1/users/me').set('Authorization', bearer(accessToken))).body;
 
+  it('when providers are enabled, then GET /auth/providers lists exactly those (the login page shows only their buttons)', async () => {
+    const res = await request(app.server).get('/api/v1/auth/providers').expect(200);
+    expect(res.body).to.deep.equal({ providers: ['google', 'kakao', 'naver'] });
+  });
+
   for (const name of ['google', 'kakao', 'naver'] as const) {
     it(`when a new ${name} user logs in, then an ACTIVE account linked to ${name} is created, and the next login finds the same account`, async () => {
       const person = socialUser({ name: `${name} person` });

@@ -102,6 +102,11 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
       expect(refused.message).to.match(/websocket error|origin/i);
       const device = await connectDevice(app.url(), user.accessToken, { extraHeaders: { origin: 'https://app.example' } });
       device.close();
+      // The API's own web app (/app/) is same-origin: always allowed, whatever the list says.
+      const own = await connectDevice(app.url(), user.accessToken, { extraHeaders: { origin: new URL(app.url()).origin } });
+      own.close();
+      const lookalike = await connectError(app.url(), { token: user.accessToken }, { extraHeaders: { origin: `http://evil.example:${new URL(app.url()).port}` } });
+      expect(lookalike.message).to.match(/websocket error|origin/i);
     });
 
     it('when a client insists on HTTP long-polling, then it is refused (websocket only unless polling is enabled)', async () => {

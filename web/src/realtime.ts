@@ -1,0 +1,201 @@
+import { io, type Socket } from 'socket.io-client';
+import type {
+  AdminClientToServerEvents,
+  AdminServerToClientEvents,
+  AnalysisStatusEnvelope,
+  AnnouncementMessage,
+  ClientToServerEvents,
+  NotificationEnvelope,
+  ServerNotice,
+  ServerToClientEvents,
+} from '../../kernel/contracts/socket-events';
+import { inbox as inboxApi } from './api/endpoints';
+import { endSession, refreshSession, session } from './api/session';
+import { createStore } from './store';
+
+/**
+ * The page's live connection (Socket.IO namespace `/`), typed by the server's own contract.
+ *
+ * - `connection` says what is true: `connecting` before the first connect, `catchingUp` from a
+ *   (re)connect until the inbox written while away is applied, `live` after that, `reconnecting`
+ *   while the link is down, `offline` when the browser says so.
+ * - Every delivery is acknowledged (the server redelivers until it is), deduplicated by its id and
+ *   applied in `seq` order; the highest `seq` applied is kept per tab and sent in the handshake,
+ *   so a reconnect (to another instance, after a reload) replays only what is missing.
+ * - The handshake reads the token at every attempt, and `auth:refresh` hands a refreshed token to
+ *   a connected socket, so a silent refresh never drops the connection.
+ */
+export type ConnectionState = 'connecting' | 'catchingUp' | 'live' | 'reconnecting' | 'offline';
+export const connection = createStore<ConnectionState>('connecting');
+
+/** The latest status seen live for each entry (the pages merge it over what REST answered). */
+export interface LiveStatus {
+  revision: number;
+  status: AnalysisStatusEnvelope['payload']['status'];
+  summary?: AnalysisStatusEnvelope['payload']['summary'];
+  seq: number;
+}
+export const liveStatuses = createStore<ReadonlyMap<string, LiveStatus>>(new Map());
+/** Notifications applied live, newest last (the inbox screen merges them over its pages). */
+export const liveNotifications = createStore<readonly NotificationEnvelope[]>([]);
+/** Announcements waiting for the user's "got it", oldest first. */
+export const pendingAnnouncements = createStore<ReadonlyArray<AnnouncementMessage & { ack?: () => void }>>([]);
+export const lastNotice = createStore<ServerNotice | null>(null);
+
+type UserSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+let socket: UserSocket | null = null;
+let userId: string | null = null;
+const seen = new Set<string>();
+
+/**
+ * The highest `seq` this tab has applied. Per tab (sessionStorage, which a reload keeps): every
+ * tab is a device with its own socket, and a tab that took another tab's mark would skip what it
+ * never saw (the browser test caught exactly that with two tabs and a killed instance). A tab
+ * without one yet starts from the inbox's head when it first connects.
+ */
+const seqKey = () => `ed.lastSeq.${userId}`;
+function lastSeq(): number | undefined {
+  const raw = sessionStorage.getItem(seqKey());
+  return raw === null ? undefined : Number(raw) || 0;
+}
+function advance(seq: number): void {
+  if (seq > (lastSeq() ?? -1)) sessionStorage.setItem(seqKey(), String(seq));
+}
+
+/** Applies one notification once, whichever path brought it (socket delivery, replay, REST catch-up). */
+function apply(n: NotificationEnvelope): void {
+  if (seen.has(n.id)) return;
+  seen.add(n.id);
+  advance(n.seq);
+  liveNotifications.set((list) => [...list.slice(-199), n]);
+  if (n.type === 'analysis.status') {
+    const p = n.payload as AnalysisStatusEnvelope['payload'];
+    liveStatuses.set((map) => {
+      const known = map.get(p.diaryId);
+      // Out of order across paths: keep the later revision, and the later event of a revision.
+      if (known && (known.revision > p.revision || (known.revision === p.revision && known.seq > n.seq))) return map;
+      const next = new Map(map);
+      next.set(p.diaryId, { revision: p.revision, status: p.status, summary: p.summary, seq: n.seq });
+      return next;
+    });
+  }
+}
+
+/** What was written while this page was away, from the durable inbox, oldest first. */
+async function catchUp(): Promise<void> {
+  connection.set('catchingUp');
+  try {
+    if (lastSeq() === undefined) {
+      // A new tab: what is already in the inbox the screens load themselves.
+      const { items } = await inboxApi.list({ limit: 1 });
+      advance(items[0]?.seq ?? 0);
+    }
+    for (let page = 0; page < 20; page++) {
+      const { items } = await inboxApi.list({ afterSeq: lastSeq() ?? 0, limit: 200 });
+      for (const item of items) apply({ id: item.id, seq: item.seq, type: item.type, payload: item.payload, createdAt: item.createdAt });
+      if (items.length < 200) break;
+    }
+  } catch {
+    // The socket's own replay still delivers; the state must not stay "catching up" for ever.
+  }
+  if (socket?.connected) connection.set('live');
+}
+
+export function connectRealtime(forUser: string): void {
+  if (socket && userId === forUser) return;
+  disconnectRealtime();
+  userId = forUser;
+  connection.set(navigator.onLine ? 'connecting' : 'offline');
+  const s: UserSocket = io({
+    path: '/socket.io',
+    transports: ['websocket', 'polling'],
+    // Read at every attempt: the current token and what this browser has already seen.
+    auth: (cb) => cb({ token: session.get()?.accessToken ?? '', lastSeq: lastSeq() }),
+  });
+  socket = s;
+  s.on('connect', () => void catchUp());
+  s.on('disconnect', (reason) => {
+    connection.set(navigator.onLine ? 'reconnecting' : 'offline');
+    // The server closed it (revoked session, expired token): socket.io does not retry by itself.
+    if (reason === 'io server disconnect') void reconnectWithFreshToken();
+  });
+  s.on('connect_error', (err) => {
+    connection.set(navigator.onLine ? 'reconnecting' : 'offline');
+    if (/token|unauthor|expired|revoked/i.test(err.message)) void reconnectWithFreshToken();
+  });
+  s.on('analysis:status', (n, ack) => {
+    ack({ ok: true });
+    apply(n);
+  });
+  s.on('notification', (n, ack) => {
+    ack({ ok: true });
+    apply(n);
+  });
+  s.on('announcement', (a, ack) => {
+    pendingAnnouncements.set((list) => (list.some((x) => x.id === a.id) ? list : [...list, { ...a, ack: () => ack({ ok: true }) }]));
+  });
+  s.on('server:notice', (notice) => {
+    lastNotice.set(notice);
+    if (notice.code === 'session_revoked') endSession('revoked');
+  });
+}
+
+let refreshing = false;
+async function reconnectWithFreshToken(): Promise<void> {
+  if (refreshing || !socket) return;
+  refreshing = true;
+  try {
+    const next = await refreshSession(session.get()?.accessToken).catch(() => null);
+    if (next && socket && !socket.connected) socket.connect();
+  } finally {
+    refreshing = false;
+  }
+}
+
+/** A refreshed token reaches the connected socket, which would otherwise be closed at expiry. */
+session.subscribe((next) => {
+  if (!next) return disconnectRealtime();
+  if (socket?.connected) socket.emit('auth:refresh', { token: next.accessToken }, () => undefined);
+});
+
+/** The user pressed "got it": the delivery is acknowledged and the server records it. */
+export function acknowledgeAnnouncement(id: string): Promise<void> {
+  const entry = pendingAnnouncements.get().find((a) => a.id === id);
+  entry?.ack?.();
+  pendingAnnouncements.set((list) => list.filter((a) => a.id !== id));
+  return new Promise((resolve) => {
+    if (!socket?.connected) return resolve();
+    socket.timeout(5_000).emit('announcements:ack', { id }, () => resolve());
+  });
+}
+
+export function disconnectRealtime(): void {
+  socket?.removeAllListeners();
+  socket?.disconnect();
+  socket = null;
+  userId = null;
+  seen.clear();
+  liveStatuses.set(new Map());
+  liveNotifications.set([]);
+  pendingAnnouncements.set([]);
+}
+
+window.addEventListener('offline', () => connection.set('offline'));
+window.addEventListener('online', () => {
+  if (!socket) return;
+  connection.set(socket.connected ? 'live' : 'reconnecting');
+  if (!socket.connected) socket.connect();
+});
+
+// ---- /admin ----
+
+export type AdminSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>;
+
+/** The admin console's own connection to namespace `/admin` (its handshake needs the ADMIN role). */
+export function connectAdmin(): AdminSocket {
+  return io('/admin', {
+    path: '/socket.io',
+    transports: ['websocket', 'polling'],
+    auth: (cb) => cb({ token: session.get()?.accessToken ?? '' }),
+  });
+}
