@@ -273,6 +273,10 @@ export const configSchema = z
         shardedPubSub: bool.default(false),
         activityIntervalMs: int(100).default(5_000),
         maxSocketsPerUser: int(1, 1_000).default(20),
+        /** The SSE inbox stream (GET /notifications/stream): how often new notifications are looked for, the heartbeat, streams per user. */
+        ssePollMs: int(50, 60_000).default(1_000),
+        sseHeartbeatMs: int(1_000, 300_000).default(15_000),
+        sseMaxStreamsPerUser: int(1, 100).default(5),
       })
       .strict(),
     metrics: z.object({ enabled: bool.default(true), port: int(0, 65535).default(9464) }).strict(),

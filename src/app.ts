@@ -49,6 +49,7 @@ import { createAnalysisStatusConsumer } from './notifications/analysis-status-co
 import { createDeliveryAcks } from './notifications/delivery-acks.js';
 import { createNotificationRepository } from './notifications/notification-repository.js';
 import { notificationRoutes } from './notifications/notification-routes.js';
+import { createNotificationStreams } from './notifications/notification-stream.js';
 import { createNotificationService } from './notifications/notification-service.js';
 import { createOutboxRelay } from './outbox/outbox-relay.js';
 import { createOutboxRepository } from './outbox/outbox-repository.js';
@@ -144,6 +145,12 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
   const settings = createSettingsService({ repo: createSettingsRepository(sql), redis });
   const analyses = createAnalysisRepository(mongoModels);
   const notifications = createNotificationService({ repo: notificationRepo, metrics, delivery });
+  const streams = createNotificationStreams({
+    notifications,
+    accessTokens,
+    log,
+    options: { pollMs: config.realtime.ssePollMs, heartbeatMs: config.realtime.sseHeartbeatMs, maxStreamsPerUser: config.realtime.sseMaxStreamsPerUser },
+  });
   const announcements = createAnnouncementService({ repo: announcementRepo, queries: announcementQueries, acks: announcementAcks, channel: announcementChannel });
   const diaryRepo = createDiaryRepository(sequelize, sql);
   const diaries = createDiaryService({
@@ -226,6 +233,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     ...reportRoutes(createReportService({ reports: createReportRepository(sequelize, sql), analyses, settings })),
     ...statsRoutes(createEmotionStats({ sequelize, settings })),
     ...notificationRoutes(notifications),
+    streams.route,
     ...announcementRoutes(announcements),
     ...activityRoutes(() => feed.snapshot()),
     ...healthRoutes({
@@ -306,6 +314,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
       });
       if (config.outbox.enabled) relay.start();
       realtime.start();
+      streams.start();
       consumerStarting = startStatusConsumer(consumerAbort.signal);
       log.info({ url: app.url(), instance: config.app.instanceId, profile: config.profile }, 'api started');
     },
@@ -318,6 +327,8 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
       const steps = async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        // Open streams would hold server.close() for the whole grace period: they end now, and reconnect elsewhere.
+        streams.stop();
         const grace = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceMs);
         await realtime.stop();
         await closed;

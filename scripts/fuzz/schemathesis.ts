@@ -16,6 +16,8 @@ export const SCHEMATHESIS_BIN = path.join(CACHE_DIR, `schemathesis-${SCHEMATHESI
  * change, account deletion) or lock it out, and every later case would only test a 401.
  */
 export const SESSION_ENDING_OPERATIONS = ['logout', 'logoutAll', 'changePassword', 'deleteMe'];
+/** Answers that never end by design (the SSE stream): schemathesis would wait out its timeout on each case. */
+export const STREAMING_OPERATIONS = ['notificationStream'];
 
 /**
  * The fuzz profile: FUZZ_MAX_EXAMPLES (per operation; the test's short profile is 2), FUZZ_SEED,

@@ -58,6 +58,11 @@ export function createNotificationService(deps: { repo: NotificationRepository; 
       return acked;
     },
 
+    /** The highest sequence of each user's inbox (users without one are absent). */
+    heads(userIds: string[]): Promise<Map<string, number>> {
+      return repo.heads(userIds);
+    },
+
     async list(userId: string, options: { afterSeq?: number; beforeSeq?: number; unackedOnly?: boolean; limit: number }): Promise<NotificationView[]> {
       return (await repo.list(userId, options)).map(toView);
     },
