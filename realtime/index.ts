@@ -26,6 +26,9 @@ export { createNotificationDelivery } from './notification-delivery.js';
 export { createSessionControl } from './session-control.js';
 export { createSocketServer, type SocketServer } from './socket-server.js';
 
+import { createDiaryCommands } from './diary-commands.js';
+import type { DiaryService } from '../src/diaries/diary-service.js';
+
 type Delivery = ReturnType<typeof createNotificationDelivery>;
 type AnnouncementChannel = ReturnType<typeof createAnnouncementChannel>;
 
@@ -41,6 +44,7 @@ export function attachRealtimeHandlers(deps: {
   delivery: Delivery;
   announcementChannel: AnnouncementChannel;
   feed: ActivityFeed;
+  diaries: Pick<DiaryService, 'get' | 'reanalyze'>;
 }): void {
   const { server, config, metrics, accessTokens } = deps;
   const log = deps.log.child({ component: 'realtime' });
@@ -58,6 +62,7 @@ export function attachRealtimeHandlers(deps: {
     delivery: deps.delivery,
     announcements: deps.announcements,
     announcementChannel: deps.announcementChannel,
+    diaryCommands: createDiaryCommands({ diaries: deps.diaries, log }),
     guard,
     metrics,
     log,

@@ -70,6 +70,8 @@ export function createNotificationDelivery(deps: {
   replay(socket: UserSocket, lastSeq: number | undefined): Promise<void>;
   /** A device acknowledged explicitly (`notifications:ack`): stop sending it those. */
   deviceAcked(socket: UserSocket, selector: { ids?: string[]; upToSeq?: number }): void;
+  /** Called with each `analysis:status` handed to a local socket (first send, replay or redelivery). */
+  onStatusSent(listener: (socket: UserSocket, n: AnalysisStatusEnvelope) => void): void;
   start(): void;
   stop(): Promise<void>;
 } {
@@ -77,6 +79,7 @@ export function createNotificationDelivery(deps: {
   const { users: nsp, clusterReachable } = deps.server;
   const log = deps.log.child({ component: 'notification-delivery' });
   const devices = new WeakMap<UserSocket, DeviceState>();
+  const statusListeners: Array<(socket: UserSocket, n: AnalysisStatusEnvelope) => void> = [];
   /** Head of each user with a socket here as read by the previous round. */
   const headsLastRound = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
@@ -117,8 +120,10 @@ export function createNotificationDelivery(deps: {
       deps.acks.deviceAcked(socket.data.userId, id);
     };
     const timed = socket.timeout(options.ackTimeoutMs);
-    if (out.event === 'analysis:status') timed.emit('analysis:status', out.n, acked);
-    else timed.emit('notification', out.n, acked);
+    if (out.event === 'analysis:status') {
+      timed.emit('analysis:status', out.n, acked);
+      for (const listener of statusListeners) listener(socket, out.n);
+    } else timed.emit('notification', out.n, acked);
   }
 
   /** Sends to one local device unless it has it (acknowledged, or sent and awaiting its ack). */
@@ -265,6 +270,10 @@ export function createNotificationDelivery(deps: {
         if (state.held.length > 0) void catchUp(socket, state);
         else state.held = undefined;
       }
+    },
+
+    onStatusSent(listener) {
+      statusListeners.push(listener);
     },
 
     start() {

@@ -5,6 +5,7 @@ import type { AnnouncementService } from '../src/announcements/announcement-serv
 import type { AccessTokens } from '../src/auth/access-tokens.js';
 import type { NotificationService } from '../src/notifications/notification-service.js';
 import type { createAnnouncementChannel } from './announcement-channel.js';
+import type { DiaryCommands } from './diary-commands.js';
 import type { createNotificationDelivery } from './notification-delivery.js';
 import { createSocketGuard, type GuardOptions } from './socket-guard.js';
 import { sessionRoom, userRoom, type UserNamespace, type UserSocket } from './socket-server.js';
@@ -12,16 +13,17 @@ import { tokenRefreshHandler, type TokenExpiryWheel } from './token-expiry.js';
 
 /**
  * Every user's sockets (namespace `/`): rooms for the person and the session, replay of the
- * inbox and pending announcements on connect, acks, and token refresh.
+ * inbox and pending announcements on connect, acks, token refresh, and the analysis commands.
  */
 export function attachUserChannel(deps: {
   nsp: UserNamespace;
   accessTokens: AccessTokens;
   expiry: TokenExpiryWheel;
   notifications: Pick<NotificationService, 'ack'>;
-  delivery: Pick<ReturnType<typeof createNotificationDelivery>, 'replay' | 'deviceAcked'>;
+  delivery: Pick<ReturnType<typeof createNotificationDelivery>, 'replay' | 'deviceAcked' | 'onStatusSent'>;
   announcements: Pick<AnnouncementService, 'ack'>;
   announcementChannel: Pick<ReturnType<typeof createAnnouncementChannel>, 'sendPending'>;
+  diaryCommands: DiaryCommands;
   guard: GuardOptions;
   metrics: Metrics;
   log: Logger;
@@ -39,6 +41,8 @@ export function attachUserChannel(deps: {
     return { ok: true as const };
   });
   guard.on('auth:refresh', refreshTokenSchema, tokenRefreshHandler({ wheel: expiry, accessTokens: deps.accessTokens }));
+  deps.diaryCommands.register(guard);
+  deps.delivery.onStatusSent((socket, n) => deps.diaryCommands.statusSent(socket, n));
 
   // One listener for every socket (socket.io calls it with the socket as `this`).
   function disconnected(this: UserSocket, reason: string): void {

@@ -204,6 +204,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     delivery,
     announcementChannel,
     feed,
+    diaries,
   });
 
   const healthAdmin = kafka.admin({ retry: { retries: 0 } });

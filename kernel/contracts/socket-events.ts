@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { analysisSummarySchema } from './analysis-events.js';
-import type { AnalysisEventStatus } from './statuses.js';
+import { ANALYSIS_STATUSES, EMOTION_STATUSES, type AnalysisEventStatus } from './statuses.js';
 
 /**
  * The Socket.IO contract, shared by the server, the web app and the test clients: event names,
@@ -64,8 +64,30 @@ export type Ack<T> = (response: T | AckError) => void;
 /** What a device answers to a delivery (anything, or nothing, counts as received). */
 export type DeliveryAck = { ok: true } | undefined;
 
+/** What `diary:get`, `diary:reanalyze` and `diary:subscribe` answer: an entry's analysis status and its summary. */
+export const diaryStatusSchema = z.object({
+  diaryId: z.string(),
+  revision: z.number().int(),
+  analysisStatus: z.enum(ANALYSIS_STATUSES),
+  /** The revision the current analysis is of (null before the first one). */
+  analyzedRevision: z.number().int().nullable(),
+  emotionStatus: z.enum(EMOTION_STATUSES).nullable(),
+  alternativeThought: z.string().nullable(),
+  updatedAt: z.iso.datetime(),
+});
+export type DiaryStatus = z.infer<typeof diaryStatusSchema>;
+
+/**
+ * To a socket subscribed to the entry (`diary:subscribe`), after each status of its analysis is
+ * delivered: the status, and with COMPLETED the entry's status view as stored (a detail view
+ * refreshes from it without a REST call). Not durable: `analysis:status` is the durable event.
+ */
+export const diaryProgressSchema = analysisStatusPayloadSchema.extend({ diary: diaryStatusSchema.optional() });
+export type DiaryProgress = z.infer<typeof diaryProgressSchema>;
+
 export interface ServerToClientEvents {
   'analysis:status': (n: AnalysisStatusEnvelope, ack: (r?: DeliveryAck) => void) => void;
+  'diary:progress': (p: DiaryProgress) => void;
   notification: (n: NotificationEnvelope, ack: (r?: DeliveryAck) => void) => void;
   announcement: (a: AnnouncementMessage, ack: (r?: DeliveryAck) => void) => void;
   'server:notice': (notice: ServerNotice) => void;
@@ -84,11 +106,20 @@ export const ackNotificationsSchema = z
 
 export const ackAnnouncementSchema = z.object({ id: z.string().min(1).max(64) }).strict();
 export const refreshTokenSchema = z.object({ token: z.string().min(1).max(4096) }).strict();
+/** One of the caller's entries (the same id rule as REST's /diaries/:id). */
+export const diaryRefSchema = z.object({ diaryId: z.string().regex(/^\d{1,20}$/, 'must be a diary id') }).strict();
 
 export interface ClientToServerEvents {
   'notifications:ack': (body: z.input<typeof ackNotificationsSchema>, ack: Ack<{ acked: number }>) => void;
   'announcements:ack': (body: z.input<typeof ackAnnouncementSchema>, ack: Ack<{ ok: true }>) => void;
   'auth:refresh': (body: z.input<typeof refreshTokenSchema>, ack: Ack<{ ok: true; expiresAt: string }>) => void;
+  /** The entry's current analysis status and summary (as GET /diaries/:id; not_found for others' entries). */
+  'diary:get': (body: z.input<typeof diaryRefSchema>, ack: Ack<DiaryStatus>) => void;
+  /** As POST /diaries/:id/reanalyze: a new analysis of the current revision is requested. */
+  'diary:reanalyze': (body: z.input<typeof diaryRefSchema>, ack: Ack<DiaryStatus>) => void;
+  /** `diary:progress` for this entry on this socket from now on (a detail view); answers its current status. */
+  'diary:subscribe': (body: z.input<typeof diaryRefSchema>, ack: Ack<DiaryStatus>) => void;
+  'diary:unsubscribe': (body: z.input<typeof diaryRefSchema>, ack: Ack<{ ok: true }>) => void;
 }
 
 // ---- /admin namespace ----
@@ -173,6 +204,10 @@ export const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set<keyof ClientToSe
   'notifications:ack',
   'announcements:ack',
   'auth:refresh',
+  'diary:get',
+  'diary:reanalyze',
+  'diary:subscribe',
+  'diary:unsubscribe',
   'activity:snapshot',
   'announcements:create',
 ]);

@@ -10,7 +10,7 @@ import { createWorkerApp, type WorkerApp } from '../../../workers/worker-app.js'
 import { registerVerifyLogin } from '../../harness/auth-flows.js';
 import { waitUntil } from '../../../kernel/wait.js';
 import { startSmtpCapture, type SmtpCapture } from '../../harness/smtp-capture.js';
-import { connectAdmin, connectDevice, connectError } from '../../harness/socket-client.js';
+import { connectAdmin, connectDevice, connectError, type TestDevice } from '../../harness/socket-client.js';
 import { startTestApp, type TestApp } from '../../harness/test-app.js';
 import { createTestUser, type TestUser } from '../../harness/users.js';
 
@@ -160,6 +160,62 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
       } finally {
         bobsPhone.close();
         alicesPhone.close();
+      }
+    });
+  });
+
+  describe('analysis commands over the socket', () => {
+    type Answer = { error?: { code: string } } & Record<string, unknown>;
+    const ask = (device: TestDevice, event: 'diary:get' | 'diary:reanalyze' | 'diary:subscribe' | 'diary:unsubscribe', body: unknown) =>
+      device.socket.timeout(5_000).emitWithAck(event as 'diary:get', body as { diaryId: string }) as Promise<Answer>;
+
+    it('when a device asks for one of its entries, then it gets its status and summary; another user\'s entry and bad payloads get REST\'s error codes', async () => {
+      const user = await createTestUser(app);
+      const other = await createTestUser(app);
+      const { body: diary } = await write(user, 'A calm evening with a good book. I felt content.');
+      const device = await connectDevice(app.url(), user.accessToken);
+      try {
+        await waitUntil('analysed', async () => (await ask(device, 'diary:get', { diaryId: diary.id })).analysisStatus === 'COMPLETED' || undefined, 20_000);
+        const status = await ask(device, 'diary:get', { diaryId: diary.id });
+        expect(status).to.include({ diaryId: diary.id, revision: 1, analysisStatus: 'COMPLETED', analyzedRevision: 1 });
+        expect(status.emotionStatus).to.be.oneOf(['POSITIVE', 'NEGATIVE', 'NEUTRAL']);
+        const { body: theirs } = await write(other, 'Not yours to read.');
+        expect((await ask(device, 'diary:get', { diaryId: theirs.id })).error?.code).to.equal('not_found');
+        expect((await ask(device, 'diary:reanalyze', { diaryId: theirs.id })).error?.code).to.equal('not_found');
+        for (const garbage of [{ diaryId: 'abc' }, { diaryId: 1 }, {}, 'x', { diaryId: '1', extra: true }]) {
+          expect((await ask(device, 'diary:get', garbage)).error?.code, JSON.stringify(garbage)).to.equal('invalid_payload');
+        }
+        expect(device.socket.connected).to.equal(true);
+      } finally {
+        device.close();
+      }
+    });
+
+    it('when a device follows an entry and asks for its reanalysis over the socket, then it gets the progress, the completion with the stored status, and nothing once it stops following', async () => {
+      const user = await createTestUser(app);
+      const { body: diary } = await write(user, 'I snapped at my brother and now I feel guilty and anxious.');
+      const device = await connectDevice(app.url(), user.accessToken);
+      const progress: Array<{ status: string; revision: number; diary?: { analysisStatus: string } }> = [];
+      device.socket.on('diary:progress', (p) => void progress.push(p));
+      try {
+        await waitUntil('first analysis', async () => (await ask(device, 'diary:get', { diaryId: diary.id })).analysisStatus === 'COMPLETED' || undefined, 20_000);
+        const current = await ask(device, 'diary:subscribe', { diaryId: diary.id });
+        expect(current.diaryId).to.equal(diary.id);
+        const requested = await ask(device, 'diary:reanalyze', { diaryId: diary.id });
+        expect(requested.error, JSON.stringify(requested)).to.equal(undefined);
+        expect(requested.analysisStatus).to.equal('PENDING');
+        await device.waitFor('the reanalysis completed', () => progress.some((p) => p.status === 'COMPLETED') || undefined, 20_000);
+        expect(progress.map((p) => p.status)).to.deep.equal(['PROCESSING', 'COMPLETED']);
+        expect(progress.at(-1)!.diary?.analysisStatus).to.equal('COMPLETED');
+
+        expect(await ask(device, 'diary:unsubscribe', { diaryId: diary.id })).to.deep.equal({ ok: true });
+        const statusesBefore = device.notifications.length;
+        await ask(device, 'diary:reanalyze', { diaryId: diary.id });
+        await device.waitFor('the second reanalysis delivered as analysis:status', () => device.notifications.filter((n) => n.payload.diaryId === diary.id && n.payload.status === 'COMPLETED').length >= 3 || undefined, 20_000);
+        expect(device.notifications.length).to.be.greaterThan(statusesBefore);
+        expect(progress.length, 'progress after unsubscribing').to.equal(2);
+      } finally {
+        device.close();
       }
     });
   });
