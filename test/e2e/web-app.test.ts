@@ -42,7 +42,8 @@ describe('web app in a real browser (Chromium, playwright-core)', function () {
     cluster = await startCluster({
       apis: 2,
       workers: 1,
-      env: { APP__MAIL__TRANSPORT: 'smtp', APP__MAIL__SMTP__HOST: '127.0.0.1', APP__MAIL__SMTP__PORT: String(smtp.port), APP__MAIL__SMTP__SECURE: 'false' },
+      // 30 s access tokens (the least allowed): the pages refresh silently several times during the run.
+      env: { APP__AUTH__JWT__ACCESS_TTL_SEC: '30', APP__MAIL__TRANSPORT: 'smtp', APP__MAIL__SMTP__HOST: '127.0.0.1', APP__MAIL__SMTP__PORT: String(smtp.port), APP__MAIL__SMTP__SECURE: 'false' },
     });
     browser = await launchChromium();
     userContext = await browser.newContext({ locale: 'en-GB', viewport: { width: 1100, height: 800 } });
@@ -132,6 +133,8 @@ describe('web app in a real browser (Chromium, playwright-core)', function () {
       await shot(tab1, 'announcement');
       await dialog.locator('button').click();
       await waitUntil('the admin sees the acknowledgement', async () => (await badge.getAttribute('data-acks')) === '1' || undefined, 15_000, 100);
+      // Shown once: the second tab, which had it too, drops it.
+      await waitUntil('the second tab drops it', async () => (await tab2.locator('dialog.announcement[open]').count()) === 0 || undefined, 5_000, 100);
       await shot(admin, 'admin-console');
     } finally {
       await adminContext.close();
@@ -188,6 +191,25 @@ describe('web app in a real browser (Chromium, playwright-core)', function () {
     expect(await tab1.locator('nav').textContent()).to.include('알림함');
     await shot(tab1, 'diary-list-ko');
     await tab1.selectOption('header .lang select', 'en');
+  });
+
+  it('when the access token expires with two tabs open, then one refresh serves both, silently: both stay signed in and live', async () => {
+    const refreshes: string[] = [];
+    for (const [name, tab] of [['tab1', tab1], ['tab2', tab2]] as const) {
+      tab.on('request', (r) => void (r.url().endsWith('/api/v1/auth/refresh') && refreshes.push(name)));
+    }
+    const stored = (tab: Page) => tab.evaluate(() => JSON.parse((globalThis as unknown as PageGlobals).localStorage.getItem('ed.session')!) as { accessToken: string; accessExpiresAt: number });
+    const before = await stored(tab1);
+    await waitUntil('past the token\'s expiry, with a new one', async () => (Date.now() > before.accessExpiresAt + 2_000 && (await stored(tab1)).accessToken !== before.accessToken) || undefined, 60_000, 250);
+    expect(refreshes, 'refresh calls from both tabs').to.have.length(1);
+    expect((await stored(tab2)).accessToken).to.equal((await stored(tab1)).accessToken);
+    for (const tab of [tab1, tab2]) {
+      // The socket got the new token in time (auth:refresh): the server did not close it at the old one's expiry.
+      expect(await tab.locator('[data-connection]').getAttribute('data-connection')).to.equal('live');
+      await tab.locator('nav a', { hasText: 'Inbox' }).click();
+      await tab.locator('h1', { hasText: 'Inbox' }).waitFor();
+      expect(await tab.locator('[role=alert]').count()).to.equal(0);
+    }
   });
 
   it('when the main screens are checked with axe-core, then none has a serious or critical violation', async () => {

@@ -132,6 +132,9 @@ export function connectRealtime(forUser: string): void {
     apply(n);
   });
   s.on('announcement', (a, ack) => {
+    // Delivery is at least once (re-sent until this socket acks): one the user already dismissed in
+    // this browser, in any tab, is acknowledged without being shown again.
+    if (acknowledgedHere().includes(a.id)) return ack({ ok: true });
     pendingAnnouncements.set((list) => (list.some((x) => x.id === a.id) ? list : [...list, { ...a, ack: () => ack({ ok: true }) }]));
   });
   s.on('server:notice', (notice) => {
@@ -158,11 +161,31 @@ session.subscribe((next) => {
   if (socket?.connected) socket.emit('auth:refresh', { token: next.accessToken }, () => undefined);
 });
 
-/** The user pressed "got it": the delivery is acknowledged and the server records it. */
-export function acknowledgeAnnouncement(id: string): Promise<void> {
-  const entry = pendingAnnouncements.get().find((a) => a.id === id);
-  entry?.ack?.();
+/** The other tabs of this browser: an announcement acknowledged in one is not shown again in the others. */
+const announcementTabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('ed.announcements') : null;
+announcementTabs?.addEventListener('message', (event: MessageEvent<{ acked: string }>) => dismiss(event.data.acked));
+
+/** Announcements the user dismissed in this browser (newest 200), shared by its tabs. */
+const ackedKey = () => `ed.ackedAnnouncements.${userId}`;
+function acknowledgedHere(): string[] {
+  try {
+    return JSON.parse(localStorage.getItem(ackedKey()) ?? '[]') as string[];
+  } catch {
+    return [];
+  }
+}
+
+/** Drops the announcement from this tab, acknowledging its delivery to this tab's socket. */
+function dismiss(id: string): void {
+  pendingAnnouncements.get().find((a) => a.id === id)?.ack?.();
   pendingAnnouncements.set((list) => list.filter((a) => a.id !== id));
+}
+
+/** The user pressed "got it": the delivery is acknowledged, the server records it, the other tabs drop it. */
+export function acknowledgeAnnouncement(id: string): Promise<void> {
+  localStorage.setItem(ackedKey(), JSON.stringify([...acknowledgedHere().filter((x) => x !== id), id].slice(-200)));
+  dismiss(id);
+  announcementTabs?.postMessage({ acked: id });
   return new Promise((resolve) => {
     if (!socket?.connected) return resolve();
     socket.timeout(5_000).emit('announcements:ack', { id }, () => resolve());

@@ -17,13 +17,18 @@ export interface Session {
   sessionId: string;
   /** Local clock, from `expiresIn`: immune to skew between this device and the server. */
   accessExpiresAt: number;
+  /** The access token's lifetime (`expiresIn`), for the refresh margin. */
+  accessTtlMs?: number;
   refreshExpiresAt: string;
 }
 
 const STORAGE_KEY = 'ed.session';
 const LOCK_NAME = 'ed.session.refresh';
-/** Refresh this long before the access token expires. */
-const REFRESH_MARGIN_MS = 60_000;
+/**
+ * Refresh this long before the access token expires: a minute, or a quarter of the token's
+ * lifetime when that is shorter (a deployment with 2-minute tokens must not refresh in a loop).
+ */
+const refreshMargin = (s: Session) => Math.min(60_000, (s.accessTtlMs ?? 900_000) / 4);
 
 type Message = { type: 'changed' } | { type: 'ended'; reason: EndReason };
 export type EndReason = 'logout' | 'expired' | 'revoked';
@@ -56,6 +61,7 @@ export function fromTokenPair(pair: TokenPair): Session {
     refreshToken: pair.refreshToken,
     sessionId: pair.sessionId,
     accessExpiresAt: Date.now() + pair.expiresIn * 1000,
+    accessTtlMs: pair.expiresIn * 1000,
     refreshExpiresAt: pair.refreshExpiresAt,
   };
 }
@@ -99,7 +105,7 @@ export function refreshSession(rejected?: string): Promise<Session | null> {
       adopt(null);
       return null;
     }
-    const stillFresh = current.accessExpiresAt - Date.now() > REFRESH_MARGIN_MS;
+    const stillFresh = current.accessExpiresAt - Date.now() > refreshMargin(current);
     if (stillFresh && current.accessToken !== rejected) {
       adopt(current);
       return current;
@@ -139,7 +145,7 @@ function schedule(): void {
   const current = session.get();
   if (!current) return;
   // Jitter spreads the tabs so the first one usually refreshes before the others wake up.
-  const due = current.accessExpiresAt - REFRESH_MARGIN_MS - Date.now() + Math.random() * 5_000;
+  const due = current.accessExpiresAt - refreshMargin(current) - Date.now() + Math.random() * Math.min(5_000, refreshMargin(current) / 4);
   timer = setTimeout(() => {
     refreshSession().catch(() => {
       // Offline or the API is down: try again in a little while; the tokens are kept.
@@ -151,7 +157,7 @@ function schedule(): void {
 // A laptop waking up: timers may have slept through the expiry.
 document.addEventListener('visibilitychange', () => {
   const current = session.get();
-  if (document.visibilityState === 'visible' && current && current.accessExpiresAt - Date.now() < REFRESH_MARGIN_MS) {
+  if (document.visibilityState === 'visible' && current && current.accessExpiresAt - Date.now() < refreshMargin(current)) {
     refreshSession().catch(() => undefined);
   }
 });

@@ -1,11 +1,13 @@
 import type { z } from 'zod';
+import type { EmotionTrend, EmotionTrendBucket } from '../../../src/analysis/emotion-stats';
+import type { ReportSummary } from '../../../src/reports/report-summary';
 import type { tokenPairSchema } from '../../../src/auth/auth-schemas';
 import type { analysisViewSchema, diaryListSchema, diarySchema, diarySummarySchema } from '../../../src/diaries/diary-schemas';
 import type { effectiveSettingSchema } from '../../../src/settings/settings-schemas';
 import type { userProfileSchema } from '../../../src/users/user-schemas';
 
 /**
- * REST shapes. Where the API exports the zod schema of a response, the type is derived from it
+ * REST shapes. Where the API exports the zod schema or the type of a response, the type is that one
  * (type-only imports: nothing of the server is bundled), so the page cannot drift from the API;
  * the others are written out from the OpenAPI document (/api/v1/openapi.json).
  */
@@ -18,20 +20,8 @@ export type EffectiveSetting = z.output<typeof effectiveSettingSchema>;
 export type UserProfile = z.output<typeof userProfileSchema>;
 export type Provider = UserProfile['providers'][number];
 
-export interface TrendBucket {
-  start: string;
-  positive: number;
-  negative: number;
-  neutral: number;
-  unanalyzed: number;
-  total: number;
-}
-export interface Trend {
-  granularity: 'day' | 'week';
-  timezone: string;
-  utcOffset: string;
-  buckets: TrendBucket[];
-}
+export type TrendBucket = EmotionTrendBucket;
+export type Trend = EmotionTrend;
 
 export interface Report {
   id: string;
@@ -39,14 +29,7 @@ export interface Report {
   periodEnd: string;
   createdAt: string;
   diaryIds: string[];
-  summary: {
-    timezone: string;
-    totals: { entries: number; analyzed: number; positive: number; negative: number; neutral: number; unanalyzed: number };
-    dominantEmotions: Array<{ name: string; averageScore: number }>;
-    negativeStreak: { longestDays: number; from: string | null; to: string | null };
-    distortions: Array<{ category: string; count: number }>;
-    alternativeThoughts: string[];
-  };
+  summary: ReportSummary;
 }
 
 export interface StoredNotification {

@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { ActivityEvent, ActivitySnapshot } from '../../../kernel/contracts/socket-events';
 import { admin } from '../api/endpoints';
+import { refreshSession, session } from '../api/session';
 import type { AdminUser, Announcement } from '../api/types';
 import { ErrorBox, Field, Screen, useAsync } from '../components';
 import { formatDateTime, language, useT } from '../i18n';
@@ -14,9 +15,18 @@ function useAdminSocket(): { socket: AdminSocket | null; connected: boolean } {
   useEffect(() => {
     const s = connectAdmin();
     s.on('connect', () => setConnected(true));
-    s.on('disconnect', () => setConnected(false));
+    s.on('disconnect', (reason) => {
+      setConnected(false);
+      // Closed by the server (token expired): reconnect with the current token.
+      if (reason === 'io server disconnect') void refreshSession(session.get()?.accessToken).then((next) => next && s.connect(), () => undefined);
+    });
+    // A silent refresh reaches this socket too, which would otherwise be closed at the old token's expiry.
+    const unsubscribe = session.subscribe((next) => {
+      if (next && s.connected) s.emit('auth:refresh', { token: next.accessToken }, () => undefined);
+    });
     setSocket(s);
     return () => {
+      unsubscribe();
       s.removeAllListeners();
       s.disconnect();
     };
