@@ -54,15 +54,16 @@ export function createNotificationStreams(deps: { notifications: Pick<Notificati
   let heartbeat: NodeJS.Timeout | undefined;
   let polling = false;
 
+  /** Writes unless the client is gone (Koa destroys the body stream when the response closes). */
   function write(stream: Stream, chunk: string): void {
-    if (!stream.out.writableEnded) stream.out.write(chunk);
+    if (!stream.out.writableEnded && !stream.out.destroyed) stream.out.write(chunk);
   }
 
   function end(stream: Stream, reason: string): void {
     if (!streams.delete(stream)) return;
     clearTimeout(stream.expiry);
     write(stream, `event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
-    stream.out.end();
+    if (!stream.out.destroyed) stream.out.end();
   }
 
   /** Sends what the store has after the stream's last sequence, oldest first. */
@@ -124,6 +125,8 @@ export function createNotificationStreams(deps: { notifications: Pick<Notificati
     };
     streams.add(stream);
     out.on('close', () => end(stream, 'closed'));
+    // A write racing the client's disconnect must not become an unhandled 'error'.
+    out.on('error', () => undefined);
     // A reconnecting client waits this long before its next attempt.
     write(stream, `retry: 2000\n: connected\n\n`);
     void catchUp(stream);

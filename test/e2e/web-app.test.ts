@@ -17,6 +17,8 @@ interface PageGlobals {
   localStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
   sessionStorage: { getItem(key: string): string | null };
   axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> };
+  document: { documentElement: { scrollWidth: number } };
+  innerWidth: number;
 }
 
 /**
@@ -135,6 +137,8 @@ describe('web app in a real browser (Chromium, playwright-core)', function () {
       await waitUntil('the admin sees the acknowledgement', async () => (await badge.getAttribute('data-acks')) === '1' || undefined, 15_000, 100);
       // Shown once: the second tab, which had it too, drops it.
       await waitUntil('the second tab drops it', async () => (await tab2.locator('dialog.announcement[open]').count()) === 0 || undefined, 5_000, 100);
+      // The admin is a user too and got the announcement: dismissed, so the screenshot shows the console.
+      if (await admin.locator('dialog.announcement[open]').count()) await admin.locator('dialog.announcement[open] button').click();
       await shot(admin, 'admin-console');
     } finally {
       await adminContext.close();
@@ -191,6 +195,26 @@ describe('web app in a real browser (Chromium, playwright-core)', function () {
     expect(await tab1.locator('nav').textContent()).to.include('알림함');
     await shot(tab1, 'diary-list-ko');
     await tab1.selectOption('header .lang select', 'en');
+  });
+
+  it('when the page is as narrow as a phone, then nothing runs off the side (diary list, thought record, inbox)', async () => {
+    const phone = await userContext.newPage();
+    try {
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.goto(app(0));
+      await phone.locator('.diary-title').first().waitFor();
+      const overflow = () => phone.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth - (globalThis as unknown as PageGlobals).innerWidth);
+      expect(await overflow(), 'diary list').to.be.at.most(0);
+      await shot(phone, 'diary-list-phone');
+      await phone.locator('.diary-title').first().click();
+      await phone.locator('.thought-record').waitFor({ timeout: 20_000 });
+      expect(await overflow(), 'thought record').to.be.at.most(0);
+      await phone.locator('nav a', { hasText: 'Inbox' }).click();
+      await phone.locator('h1', { hasText: 'Inbox' }).waitFor();
+      expect(await overflow(), 'inbox').to.be.at.most(0);
+    } finally {
+      await phone.close();
+    }
   });
 
   it('when the access token expires with two tabs open, then one refresh serves both, silently: both stay signed in and live', async () => {
