@@ -1,30 +1,7 @@
 import type { Consumer } from 'kafkajs';
+import { isDependencyUnavailable } from './dependency-errors.js';
 import type { HealthCheck } from './health.js';
 import type { Logger } from './logger.js';
-
-/**
- * kafkajs errors that mean "no broker could be reached", not "this request or this code is wrong".
- * kafkajs marks some of them non-retriable: when every broker refuses connections while it looks
- * for the group coordinator, it throws KafkaJSGroupCoordinatorNotFound and does not restart the
- * consumer (the chaos soak saw an API's status consumer die that way during a Kafka restart).
- */
-const BROKER_UNREACHABLE = new Set([
-  'KafkaJSGroupCoordinatorNotFound',
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSNoBrokerAvailableError',
-  'KafkaJSRequestTimeoutError',
-]);
-
-/** Whether the error, or any error it wraps, says the brokers could not be reached. */
-export function isBrokerUnreachable(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
-    const { name, code } = e as { name?: unknown; code?: unknown };
-    if ((typeof name === 'string' && BROKER_UNREACHABLE.has(name)) || code === 'ECONNREFUSED' || code === 'ECONNRESET') return true;
-  }
-  return false;
-}
 
 export interface ConsumerSupervisor extends HealthCheck {
   /** No restart from now on (the process is stopping the consumer itself). */
@@ -36,7 +13,9 @@ export interface ConsumerSupervisor extends HealthCheck {
  * consumer after retriable errors, but not after a non-retriable one, and leaves it disconnected
  * for good while the process looks healthy.
  *
- * - When the brokers could not be reached (a Kafka restart, a partition), `start` (connect and run
+ * - When a backing service could not be reached (`isDependencyUnavailable`: a Kafka restart, a
+ *   partition; kafkajs marks some of those non-retriable, e.g. GroupCoordinatorNotFound when every
+ *   broker refused while it looked for one, as the chaos soak saw during a Kafka restart), `start` (connect and run
  *   again) is called after a backoff of 0.5 s doubling to 5 s, until the consumer has joined its
  *   group again. Readiness fails meanwhile. A streak longer than `patienceMs` is fatal.
  * - Any other non-retriable crash (a TypeError from our own code, an authorisation error) is fatal
@@ -63,7 +42,7 @@ export function superviseConsumer(
 
   const crashed = (err: Error) => {
     if (stopped || dead) return;
-    if (!isBrokerUnreachable(err)) return fatal(err, 'crashed and will not restart');
+    if (!isDependencyUnavailable(err)) return fatal(err, 'crashed and will not restart');
     streak ??= { since: now(), attempts: 0 };
     if (now() - streak.since > patienceMs) return fatal(err, `could not reach Kafka for ${Math.round(patienceMs / 1000)} s`);
     const delayMs = Math.min(5_000, 500 * 2 ** streak.attempts++);

@@ -16,9 +16,14 @@ const UNAVAILABLE_NAMES = new Set([
   'MongoNetworkError',
   'MongoNetworkTimeoutError',
   'MongoNotConnectedError',
-  // kafkajs
+  // kafkajs (GroupCoordinatorNotFound: every broker refused while it looked for one)
   'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
   'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSRequestTimeoutError',
 ]);
 
 /** MongoDB server codes of a server that is stopping or not the primary any more: the request was not at fault. */

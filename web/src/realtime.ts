@@ -113,16 +113,10 @@ export function connectRealtime(forUser: string): void {
     auth: (cb) => cb({ token: session.get()?.accessToken ?? '', lastSeq: lastSeq() }),
   });
   socket = s;
+  stopFollowing = followSession(s);
   s.on('connect', () => void catchUp());
-  s.on('disconnect', (reason) => {
-    connection.set(navigator.onLine ? 'reconnecting' : 'offline');
-    // The server closed it (revoked session, expired token): socket.io does not retry by itself.
-    if (reason === 'io server disconnect') void reconnectWithFreshToken();
-  });
-  s.on('connect_error', (err) => {
-    connection.set(navigator.onLine ? 'reconnecting' : 'offline');
-    if (/token|unauthor|expired|revoked/i.test(err.message)) void reconnectWithFreshToken();
-  });
+  s.on('disconnect', () => connection.set(navigator.onLine ? 'reconnecting' : 'offline'));
+  s.on('connect_error', () => connection.set(navigator.onLine ? 'reconnecting' : 'offline'));
   s.on('analysis:status', (n, ack) => {
     ack({ ok: true });
     apply(n);
@@ -143,22 +137,43 @@ export function connectRealtime(forUser: string): void {
   });
 }
 
-let refreshing = false;
-async function reconnectWithFreshToken(): Promise<void> {
-  if (refreshing || !socket) return;
-  refreshing = true;
-  try {
-    const next = await refreshSession(session.get()?.accessToken).catch(() => null);
-    if (next && socket && !socket.connected) socket.connect();
-  } finally {
-    refreshing = false;
-  }
+/**
+ * A socket that follows the session: a refreshed token is handed to it (`auth:refresh`) before the
+ * old one expires, and when the server closed it or refused its handshake for its token, it
+ * reconnects with a fresh one (socket.io does not retry those by itself). Both namespaces' sockets
+ * use it. Returns the unsubscribe.
+ */
+/** What `followSession` needs of a socket of either namespace. */
+interface SessionSocket {
+  readonly connected: boolean;
+  connect(): unknown;
+  on(event: 'disconnect', listener: (reason: string) => void): unknown;
+  on(event: 'connect_error', listener: (err: Error) => void): unknown;
+  emit(event: 'auth:refresh', body: { token: string }, ack: () => void): unknown;
 }
 
-/** A refreshed token reaches the connected socket, which would otherwise be closed at expiry. */
+function followSession(s: SessionSocket): () => void {
+  let refreshing = false;
+  const reconnectWithFreshToken = async () => {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      const next = await refreshSession(session.get()?.accessToken).catch(() => null);
+      if (next && !s.connected) s.connect();
+    } finally {
+      refreshing = false;
+    }
+  };
+  s.on('disconnect', (reason) => void (reason === 'io server disconnect' && reconnectWithFreshToken()));
+  s.on('connect_error', (err) => void (/token|unauthor|expired|revoked/i.test(err.message) && reconnectWithFreshToken()));
+  return session.subscribe((next) => {
+    if (next && s.connected) s.emit('auth:refresh', { token: next.accessToken }, () => undefined);
+  });
+}
+
+let stopFollowing: () => void = () => undefined;
 session.subscribe((next) => {
-  if (!next) return disconnectRealtime();
-  if (socket?.connected) socket.emit('auth:refresh', { token: next.accessToken }, () => undefined);
+  if (!next) disconnectRealtime();
 });
 
 /** The other tabs of this browser: an announcement acknowledged in one is not shown again in the others. */
@@ -193,6 +208,7 @@ export function acknowledgeAnnouncement(id: string): Promise<void> {
 }
 
 export function disconnectRealtime(): void {
+  stopFollowing();
   socket?.removeAllListeners();
   socket?.disconnect();
   socket = null;
@@ -214,11 +230,23 @@ window.addEventListener('online', () => {
 
 export type AdminSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>;
 
-/** The admin console's own connection to namespace `/admin` (its handshake needs the ADMIN role). */
-export function connectAdmin(): AdminSocket {
-  return io('/admin', {
+/**
+ * The admin console's own connection to namespace `/admin` (its handshake needs the ADMIN role),
+ * following the session like the user's socket; `close` ends both.
+ */
+export function connectAdmin(): { socket: AdminSocket; close(): void } {
+  const s: AdminSocket = io('/admin', {
     path: '/socket.io',
     transports: ['websocket', 'polling'],
     auth: (cb) => cb({ token: session.get()?.accessToken ?? '' }),
   });
+  const unfollow = followSession(s);
+  return {
+    socket: s,
+    close() {
+      unfollow();
+      s.removeAllListeners();
+      s.disconnect();
+    },
+  };
 }

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { expect } from 'chai';
 import type { Consumer } from 'kafkajs';
-import { isBrokerUnreachable, superviseConsumer } from '../../../kernel/consumer-health.js';
+import { superviseConsumer } from '../../../kernel/consumer-health.js';
+import { isDependencyUnavailable } from '../../../kernel/dependency-errors.js';
 import type { Logger } from '../../../kernel/logger.js';
 import { waitUntil } from '../../../kernel/wait.js';
 
@@ -25,10 +26,10 @@ function kafkaError(name: string, cause?: unknown): Error {
 
 describe('consumer supervisor', () => {
   it('when the brokers could not be reached, wrapped as kafkajs wraps it, then that is recognised; a bug is not', () => {
-    expect(isBrokerUnreachable(kafkaError('KafkaJSNonRetriableError', kafkaError('KafkaJSGroupCoordinatorNotFound')))).to.equal(true);
-    expect(isBrokerUnreachable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).to.equal(true);
-    expect(isBrokerUnreachable(new TypeError('x is not a function'))).to.equal(false);
-    expect(isBrokerUnreachable(kafkaError('KafkaJSNonRetriableError', kafkaError('KafkaJSProtocolError')))).to.equal(false);
+    expect(isDependencyUnavailable(kafkaError('KafkaJSNonRetriableError', kafkaError('KafkaJSGroupCoordinatorNotFound')))).to.equal(true);
+    expect(isDependencyUnavailable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).to.equal(true);
+    expect(isDependencyUnavailable(new TypeError('x is not a function'))).to.equal(false);
+    expect(isDependencyUnavailable(kafkaError('KafkaJSNonRetriableError', kafkaError('KafkaJSProtocolError')))).to.equal(false);
   });
 
   it('when kafkajs gives up on a consumer because no broker answered, then it is started again, readiness fails until it is back in its group, and the process lives on', async () => {

@@ -1,8 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { ActivityEvent, ActivitySnapshot } from '../../../kernel/contracts/socket-events';
+import type { ActivityEvent, ActivitySnapshot, AdminServerToClientEvents } from '../../../kernel/contracts/socket-events';
 import { admin } from '../api/endpoints';
-import { refreshSession, session } from '../api/session';
 import type { AdminUser, Announcement } from '../api/types';
 import { ErrorBox, Field, Screen, useAsync } from '../components';
 import { formatDateTime, language, useT } from '../i18n';
@@ -13,37 +12,29 @@ function useAdminSocket(): { socket: AdminSocket | null; connected: boolean } {
   const [socket, setSocket] = useState<AdminSocket | null>(null);
   const [connected, setConnected] = useState(false);
   useEffect(() => {
-    const s = connectAdmin();
+    const { socket: s, close } = connectAdmin();
     s.on('connect', () => setConnected(true));
-    s.on('disconnect', (reason) => {
-      setConnected(false);
-      // Closed by the server (token expired): reconnect with the current token.
-      if (reason === 'io server disconnect') void refreshSession(session.get()?.accessToken).then((next) => next && s.connect(), () => undefined);
-    });
-    // A silent refresh reaches this socket too, which would otherwise be closed at the old token's expiry.
-    const unsubscribe = session.subscribe((next) => {
-      if (next && s.connected) s.emit('auth:refresh', { token: next.accessToken }, () => undefined);
-    });
+    s.on('disconnect', () => setConnected(false));
     setSocket(s);
-    return () => {
-      unsubscribe();
-      s.removeAllListeners();
-      s.disconnect();
-    };
+    return close;
   }, []);
   return { socket, connected };
+}
+
+/** Listens to one event of the admin socket while the component is mounted. */
+function useAdminEvent<E extends 'activity' | 'announcement:acks'>(socket: AdminSocket | null, event: E, listener: AdminServerToClientEvents[E]): void {
+  useEffect(() => {
+    if (!socket) return;
+    socket.on(event, listener as never);
+    return () => void socket.off(event, listener as never);
+  }, [socket]);
 }
 
 function ActivityFeed({ socket }: { socket: AdminSocket | null }): JSX.Element {
   const t = useT();
   const lang = useStore(language);
   const [events, setEvents] = useState<ActivityEvent[]>([]);
-  useEffect(() => {
-    if (!socket) return;
-    const onActivity = (e: ActivityEvent) => setEvents((list) => [e, ...list].slice(0, 100));
-    socket.on('activity', onActivity);
-    return () => void socket.off('activity', onActivity);
-  }, [socket]);
+  useAdminEvent(socket, 'activity', (e) => setEvents((list) => [e, ...list].slice(0, 100)));
   return (
     <section class="card" aria-labelledby="activity-title">
       <h2 id="activity-title">{t('admin.activity')}</h2>
@@ -126,12 +117,7 @@ function Announcements({ socket }: { socket: AdminSocket | null }): JSX.Element 
   const [title, setTitle] = useState('');
   const [body, setBody] = useState('');
   const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    if (!socket) return;
-    const onAcks = (e: { announcementId: string; acks: number }) => setAcks((m) => ({ ...m, [e.announcementId]: Math.max(m[e.announcementId] ?? 0, e.acks) }));
-    socket.on('announcement:acks', onAcks);
-    return () => void socket.off('announcement:acks', onAcks);
-  }, [socket]);
+  useAdminEvent(socket, 'announcement:acks', (e) => setAcks((m) => ({ ...m, [e.announcementId]: Math.max(m[e.announcementId] ?? 0, e.acks) })));
 
   async function send(e: Event) {
     e.preventDefault();

@@ -20,6 +20,24 @@ function withLive<T extends Pick<DiarySummary, 'revision' | 'analysisStatus' | '
   return { ...item, analysisStatus: live.status, emotionStatus: live.summary?.emotionStatus ?? item.emotionStatus };
 }
 
+/** A filter over one of the API's enums, "any" first. */
+function EnumSelect<V extends string>(props: { id: string; label: string; any: string; values: readonly V[]; name: (v: V) => string; value: V | undefined; onChange: (v: V | undefined) => void }): JSX.Element {
+  return (
+    <Field id={props.id} label={props.label}>
+      {(aria) => (
+        <select {...aria} value={props.value ?? ''} onChange={(e) => props.onChange((e.currentTarget.value || undefined) as V | undefined)}>
+          <option value="">{props.any}</option>
+          {props.values.map((v) => (
+            <option key={v} value={v}>
+              {props.name(v)}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
 export function DiaryListScreen(): JSX.Element {
   const t = useT();
   const lang = useStore(language);
@@ -77,30 +95,8 @@ export function DiaryListScreen(): JSX.Element {
         <Field id="q" label={t('diary.search')}>
           {(aria) => <input {...aria} type="search" placeholder={t('diary.searchPlaceholder')} maxLength={100} value={draft.q ?? ''} onInput={(e) => setDraft({ ...draft, q: e.currentTarget.value || undefined })} />}
         </Field>
-        <Field id="emotion" label={t('diary.emotion')}>
-          {(aria) => (
-            <select {...aria} value={draft.emotion ?? ''} onChange={(e) => setDraft({ ...draft, emotion: (e.currentTarget.value || undefined) as EmotionStatus | undefined })}>
-              <option value="">{t('diary.any')}</option>
-              {EMOTION_STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {t(`emotionStatus.${s}`)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field id="analysisStatus" label={t('diary.analysis')}>
-          {(aria) => (
-            <select {...aria} value={draft.analysisStatus ?? ''} onChange={(e) => setDraft({ ...draft, analysisStatus: (e.currentTarget.value || undefined) as AnalysisStatus | undefined })}>
-              <option value="">{t('diary.any')}</option>
-              {ANALYSIS_STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {t(`status.${s}`)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <EnumSelect id="emotion" label={t('diary.emotion')} any={t('diary.any')} values={EMOTION_STATUSES} name={(v) => t(`emotionStatus.${v}`)} value={draft.emotion} onChange={(emotion) => setDraft({ ...draft, emotion })} />
+        <EnumSelect id="analysisStatus" label={t('diary.analysis')} any={t('diary.any')} values={ANALYSIS_STATUSES} name={(v) => t(`status.${v}`)} value={draft.analysisStatus} onChange={(analysisStatus) => setDraft({ ...draft, analysisStatus })} />
         <div class="filter-buttons">
           <button type="submit">{t('diary.apply')}</button>
           {filtered && (
