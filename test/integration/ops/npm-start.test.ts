@@ -65,6 +65,11 @@ describe('npm start (the README command): a quiet start, and a stop by a signal 
       await waitUntil('the API ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, 180_000, 500).catch((err: unknown) => {
         throw new Error(`${String(err)}\n${output.slice(-3000)}`);
       });
+      // The README's URL opens the web app (npm start built it): / redirects to /app/.
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.url).to.equal(`http://127.0.0.1:${port}/app/`);
+      expect(page.status).to.equal(200);
+      expect(await page.text()).to.include('<div id="root">');
       // A normal start logs nothing at error level (a broker warming up is not an error).
       await new Promise((r) => setTimeout(r, 3_000));
       const errors = output.split('\n').filter((line) => /"level":(50|60)/.test(line));
