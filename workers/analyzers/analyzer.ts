@@ -70,10 +70,11 @@ export interface AnalysisProvenance {
 
 /**
  * Why an analyzer fell back: the endpoint was too slow, answered with something that is not a valid
- * result, refused the request (a non-retryable status such as 400/401/404), or kept failing
- * (429/5xx/network) until the retries ran out.
+ * result, refused the request (a non-retryable status such as 400/401/404), kept failing
+ * (429/5xx/network) until the retries ran out, or was known to be down (a local sidecar that failed
+ * recently and has not answered a health probe since).
  */
-export type FallbackReason = 'timeout' | 'invalid_output' | 'rejected' | 'retries_exhausted';
+export type FallbackReason = 'timeout' | 'invalid_output' | 'rejected' | 'retries_exhausted' | 'unavailable';
 
 export interface Analyzer {
   readonly name: string;
