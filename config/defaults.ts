@@ -45,7 +45,7 @@ export function baseDefaults(): Record<string, unknown> {
     mail: { smtp: {} },
     diaries: {},
     outbox: {},
-    worker: { llm: {} },
+    worker: { llm: {}, embedding: {} },
     gateway: {},
     realtime: {},
     metrics: {},

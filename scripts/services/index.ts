@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { startEmbeddingSidecar } from './embedding.js';
 import { startKafka } from './kafka.js';
 import { startMariaDb, type RunningService } from './mariadb.js';
 import { startMongoWire, type MongoWireService } from './mongo.js';
@@ -7,6 +8,7 @@ import { freePort } from './process.js';
 import { startRedis, type RestartableService } from './redis.js';
 
 export { freePort, startProcess, tcpOpen, waitFor } from './process.js';
+export { EMBEDDING_MODEL, embeddingSidecarInstalled, startEmbeddingSidecar } from './embedding.js';
 export type { RunningService } from './mariadb.js';
 export type { RestartableService } from './redis.js';
 export type { MongoWireService } from './mongo.js';
@@ -17,12 +19,14 @@ export interface ServiceUrls {
   REDIS_URL: string;
   MONGO_URL: string;
   KAFKA_BROKERS: string;
+  /** The embedding sidecar, when it was asked for. */
+  EMBEDDING_URL?: string;
 }
 
 export interface LocalServices {
   urls: ServiceUrls;
   /** Only services this process started (those not given by *_URL variables). */
-  started: { mariadb?: RunningService; redis?: RestartableService; mongo?: MongoWireService; kafka?: RestartableService };
+  started: { mariadb?: RunningService; redis?: RestartableService; mongo?: MongoWireService; kafka?: RestartableService; embedding?: RunningService };
   stop(): Promise<void>;
 }
 
@@ -32,7 +36,9 @@ export interface LocalServicesOptions {
   /** Durable PostgreSQL settings (npm start keeps its data; tests trade durability for speed). */
   durable?: boolean;
   /** Fixed ports (npm start); free ports are picked when absent (tests). */
-  ports?: Partial<Record<'mariadb' | 'redis' | 'mongo' | 'kafka', number>>;
+  ports?: Partial<Record<'mariadb' | 'redis' | 'mongo' | 'kafka' | 'embedding', number>>;
+  /** Also start the embedding sidecar (the embedding and ensemble analyzers need it) unless EMBEDDING_URL is given. */
+  embedding?: boolean;
   /** Environment to read *_URL variables from; a service given there is not started (POSTGRES_URL: FerretDB runs on it). */
   env?: NodeJS.ProcessEnv;
 }
@@ -62,6 +68,9 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     const mongoOptions = { postgresUrl: env.POSTGRES_URL || undefined, postgres: { durable: options.durable } };
     tasks.push(port('mongo').then((p) => startMongoWire(dir('mongo'), p, logDir, mongoOptions)).then((s) => (started.mongo = s)));
   }
+  if (options.embedding && !env.EMBEDDING_URL) {
+    tasks.push(port('embedding').then((p) => startEmbeddingSidecar(dir('embedding'), p, logDir)).then((s) => (started.embedding = s)));
+  }
   if (!env.KAFKA_BROKERS) tasks.push(port('kafka').then((p) => startKafka(dir('kafka'), p, logDir)).then((s) => (started.kafka = s)));
 
   const stop = async () => {
@@ -80,6 +89,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       REDIS_URL: env.REDIS_URL ?? started.redis!.url,
       MONGO_URL: env.MONGO_URL ?? started.mongo!.url,
       KAFKA_BROKERS: env.KAFKA_BROKERS ?? started.kafka!.url,
+      ...(options.embedding ? { EMBEDDING_URL: env.EMBEDDING_URL ?? started.embedding!.url } : {}),
     },
     started,
     stop,

@@ -7,6 +7,9 @@ import { createLlmAnalyzer, type LlmAnalyzerConfig, type LlmOutcome } from '../.
 import { analyzeOffline, createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
 import { startFakeOpenAi, type FakeOpenAi, type Step } from './openai-compatible-server.js';
 
+/** The worker config's embedding section, for analyzers that do not use it. */
+const UNUSED_EMBEDDING = { url: 'http://127.0.0.1:9', timeoutMs: 1_000, batchMaxTexts: 8, batchDelayMs: 1, healthIntervalMs: 1_000 };
+
 /** Unique text so the log check can tell whether diary content leaked. */
 const MARKER = 'PRIVATE-MARKER-7f3a';
 const INPUT: AnalysisInput = { title: 'Monday', content: `I always ruin everything. ${MARKER}`, language: 'en' };
@@ -186,6 +189,7 @@ describe('LLM analyzer against an OpenAI-compatible HTTP server', () => {
         backoffMaxMs: 1,
         analyzer: 'llm',
         llm: { baseUrl: server.baseUrl, model: 'test-model', timeoutMs: 2_000, maxRetries: 3 },
+        embedding: UNUSED_EMBEDDING,
       },
       {
         onLlmOutcome: (o) => metrics.llmRequestsTotal.inc({ outcome: o }),
@@ -239,6 +243,7 @@ describe('LLM analyzer against an OpenAI-compatible HTTP server', () => {
       backoffMaxMs: 1,
       analyzer: 'offline',
       llm: { baseUrl: 'http://127.0.0.1:9/v1', model: 'unused', timeoutMs: 1_000, maxRetries: 0 },
+      embedding: UNUSED_EMBEDDING,
     });
     expect(analyzer.name).to.equal('offline');
   });
