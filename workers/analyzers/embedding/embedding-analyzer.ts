@@ -106,11 +106,10 @@ export function createEmbeddingAnalyzer(deps: EmbeddingAnalyzerDeps): Analyzer {
     model: heads.model,
     async analyze(input: AnalysisInput, signal?: AbortSignal): Promise<AnalysisResult> {
       let reason: FallbackReason;
-      let detail: string;
-      if (!client.available()) {
-        reason = 'unavailable';
-        detail = 'the embedding sidecar failed recently; probing it again in the background';
-      } else {
+      // While the sidecar is known to be down, analyses fall back at once (the client probes it
+      // in the background); only the failure that found it down is logged, not every fallback.
+      if (!client.available()) reason = 'unavailable';
+      else {
         try {
           const result = await viaSidecar(input, signal);
           deps.onOutcome?.('ok');
@@ -119,7 +118,7 @@ export function createEmbeddingAnalyzer(deps: EmbeddingAnalyzerDeps): Analyzer {
           // The caller gave up (shutdown): no fallback, let the worker abandon the message.
           if (signal?.aborted) throw err;
           reason = err instanceof EmbeddingCallError ? err.reason : 'invalid_output';
-          detail = err instanceof Error ? err.message : 'unexpected error';
+          const detail = err instanceof EmbeddingCallError ? err.message : 'unexpected error';
           log?.warn({ analyzer: name, model: heads.model, reason, detail, fallback: fallback.name }, 'embedding analysis failed; using the fallback analyzer');
         }
       }
