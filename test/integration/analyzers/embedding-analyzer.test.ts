@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnalysisResult, Analyzer } from '../../../workers/analyzers/analyzer.js';
+import { createAnalyzer } from '../../../workers/analyzers/index.js';
 import { createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
 import { embeddingAnalyzer, embeddingSidecarInstalled, startCountingProxy, startSuiteSidecar, type CountingProxy, type SuiteSidecar } from './embedding-sidecar.js';
 
@@ -62,6 +63,23 @@ describe('embedding analyzer with the real sidecar', function () {
     expect(back).to.deep.equal(before);
   });
 
+  it('when the worker config selects the ensemble analyzer, then createAnalyzer builds it over the configured sidecar', async () => {
+    await sidecar.start();
+    const analyzer = createAnalyzer({
+      partitionsConcurrently: 1,
+      maxAttempts: 1,
+      backoffBaseMs: 1,
+      backoffMaxMs: 1,
+      analyzer: 'ensemble',
+      llm: { baseUrl: 'http://127.0.0.1:9/v1', model: 'unused', timeoutMs: 1_000, maxRetries: 0 },
+      embedding: { url: sidecar.url, timeoutMs: 10_000, batchMaxTexts: 64, batchDelayMs: 5, healthIntervalMs: 1_000 },
+    });
+    expect(analyzer.name).to.equal('ensemble');
+    const result = await analyzer.analyze({ title: null, content: entries[0]! });
+    expect(result.producedBy).to.deep.equal({ analyzer: 'ensemble', version: analyzer.version, model: analyzer.model });
+    expect(result.emotionStatus).to.equal('POSITIVE');
+  });
+
   describe('through a counting proxy', () => {
     let proxy: CountingProxy;
     beforeEach(async () => {
@@ -86,6 +104,16 @@ describe('embedding analyzer with the real sidecar', function () {
       expect(together.map((r) => [r.emotionStatus, r.automaticThoughts.map((t) => t.distortion)])).to.deep.equal(
         alone.map((r) => [r.emotionStatus, r.automaticThoughts.map((t) => t.distortion)]),
       );
+    });
+
+    it('when analyses arrive while a request is in flight, then they wait for it and go out together in the next one', async () => {
+      const analyzer = embeddingAnalyzer(proxy.url, 'embedding', createOfflineAnalyzer(), { batchDelayMs: 0, batchMaxTexts: 256 });
+      const first = analyze(analyzer, entries[0]!);
+      await sleep(10);
+      const rest = entries.slice(1).map((content) => analyze(analyzer, content));
+      const results = await Promise.all([first, ...rest]);
+      expect(results.every((r) => r.fallbackReason === undefined)).to.equal(true);
+      expect(proxy.embeddings.map((b) => b.input[0])).to.deep.equal([entries[0], entries[1]]);
     });
 
     it('when a batch would exceed batchMaxTexts, then it is split between entries, never inside one', async () => {

