@@ -46,7 +46,7 @@ const HEADS_FORMAT = '1';
 const FOLDS = 5;
 const INPUT_TYPE = 'query' as const;
 
-/** L2 strengths per head and variant, picked on dev with --tune. */
+/** L2 strengths per head and variant, picked with --tune on the embedding variant (the ensemble uses the same). */
 const HYPER: Record<VariantName, { status: number; emotion: number; distortion: number }> = {
   embedding: { status: 0.01, emotion: 0.01, distortion: 0.1 },
   ensemble: { status: 0.01, emotion: 0.01, distortion: 0.1 },
