@@ -25,16 +25,29 @@ function run(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), ...args], { cwd: root, env, stdio: 'inherit', detached: true });
 }
 
+/**
+ * The worker's analyzer as the worker will read it (profile, then environment). The services'
+ * URLs are not known yet, so a profile that needs them given cannot be loaded here: placeholders
+ * stand in for them (they do not decide the analyzer).
+ */
+function workerAnalyzer(): string {
+  const placeholders = { MARIADB_URL: 'mariadb://127.0.0.1/x', MONGO_URL: 'mongodb://127.0.0.1/x', REDIS_URL: 'redis://127.0.0.1', KAFKA_BROKERS: '127.0.0.1:9092' };
+  try {
+    return loadConfig({ ...placeholders, ...process.env, APP_PROFILE: process.env.APP_PROFILE ?? 'development' }).worker.analyzer;
+  } catch {
+    // The worker will report the configuration error itself; no sidecar for it meanwhile.
+    return 'offline';
+  }
+}
+
 function exitCode(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
 }
 
 async function main(): Promise<void> {
   console.log(`[start] local services under ${dataDir}`);
-  // The worker's analyzer as the worker will read it (profile, then environment): only the
-  // embedding and ensemble analyzers need the embedding sidecar.
-  const profile = process.env.APP_PROFILE ?? 'development';
-  const embedding = needsEmbeddingSidecar(loadConfig({ ...process.env, APP_PROFILE: profile }).worker.analyzer);
+  // Only the embedding and ensemble analyzers need the embedding sidecar.
+  const embedding = needsEmbeddingSidecar(workerAnalyzer());
   const services = await startLocalServices({ rootDir: dataDir, ports: DEV_PORTS, durable: true, embedding });
   const urls = services.urls;
   const withDb = (url: string, db: string) => (new URL(url).pathname.length > 1 ? url : `${url.replace(/\/$/, '')}/${db}`);

@@ -22,7 +22,7 @@ export interface AnalyzerDeps {
 }
 
 /** Whether the configured analyzer needs the embedding sidecar. */
-export function needsEmbeddingSidecar(analyzer: AppConfig['worker']['analyzer']): boolean {
+export function needsEmbeddingSidecar(analyzer: string): boolean {
   return analyzer === 'embedding' || analyzer === 'ensemble';
 }
 
