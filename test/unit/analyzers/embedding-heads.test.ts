@@ -1,4 +1,9 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CORPUS_DIR } from '../../../scripts/analyzers/corpus.js';
+import { OFFLINE_ANALYZER_VERSION } from '../../../workers/analyzers/offline/offline-analyzer.js';
 import { fitBinaries, fitSoftmax } from '../../../scripts/analyzers/logistic.js';
 import { EMBEDDING_MODEL } from '../../../scripts/services/embedding.js';
 import { entryTexts, featureWidths, MAX_SENTENCES, textsToEmbed } from '../../../workers/analyzers/embedding/features.js';
@@ -57,6 +62,13 @@ describe('embedding heads: fitting and applying', () => {
       expect(h.distortion.weights).to.have.length(10);
       expect(h.distortion.thresholds.every((t) => t > 0 && t < 1)).to.equal(true);
     }
+  });
+
+  it('when the train split or the rules version changes, then the shipped heads must be refitted (npx tsx scripts/analyzers/train-embedding-heads.ts)', () => {
+    const file = JSON.parse(readFileSync(new URL('../../../workers/analyzers/embedding/data/heads.json', import.meta.url), 'utf8')) as { train: { sha256: string }; rulesVersion: string };
+    expect(file.train.sha256).to.equal(createHash('sha256').update(readFileSync(path.join(CORPUS_DIR, 'train.jsonl'))).digest('hex'));
+    // The ensemble reads the rules' outputs: heads fitted on other rules see other features.
+    expect(file.rulesVersion).to.equal(OFFLINE_ANALYZER_VERSION);
   });
 
   it('when an entry has more sentences than are embedded, then the first ones and the last are sent, entry first', () => {
