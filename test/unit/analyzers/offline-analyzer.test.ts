@@ -7,6 +7,7 @@ import {
   type DistortionCategory,
 } from '../../../workers/analyzers/analyzer.js';
 import { analyzeOffline, createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
+import { readEntry } from '../../../workers/analyzers/offline/reading.js';
 
 const analyze = (content: string, extra: Partial<AnalysisInput> = {}) => analyzeOffline({ title: null, content, ...extra });
 const score = (r: AnalysisResult, name: string) => r.emotions.find((e) => e.name === name)?.score ?? -1;
@@ -77,11 +78,14 @@ describe('offline analyzer', () => {
       ['좋아.', '진짜 좋아.', 'joy'],
     ];
     for (const [plain, intense, emotion] of stronger) {
-      it(`when "${intense}" intensifies, then |valence| and ${emotion} rise`, () => {
-        const a = analyze(plain);
-        const b = analyze(intense);
+      it(`when "${intense}" intensifies, then the sentence's valence and ${emotion} rise and the status holds`, () => {
+        // Intensity is the rules' reading; the status and emotion heads turn it into probabilities.
+        const a = readEntry({ title: null, content: plain }).sentences[0]!;
+        const b = readEntry({ title: null, content: intense }).sentences[0]!;
         expect(Math.abs(b.valence)).to.be.greaterThan(Math.abs(a.valence));
-        expect(score(b, emotion)).to.be.greaterThan(score(a, emotion));
+        expect(b.emotions[emotion]).to.be.greaterThan(a.emotions[emotion]);
+        expect(analyze(intense).emotionStatus).to.equal(analyze(plain).emotionStatus);
+        expect(analyze(intense).emotions[0]!.name).to.equal(emotion);
       });
     }
 
@@ -137,10 +141,10 @@ describe('offline analyzer', () => {
       for (const sentence of [english, korean]) {
         it(`when the entry says "${sentence}", then it is an automatic thought of ${category}`, () => {
           const r = analyze(`Today was long. ${sentence}`);
-          expect(r.automaticThoughts).to.have.length(1);
-          const [thought] = r.automaticThoughts;
-          expect(thought!.distortion).to.equal(category);
-          expect(thought!.text).to.equal(sentence);
+          // One sentence may voice two distortions ("They think I'm stupid." also labels); only it is flagged.
+          const thought = r.automaticThoughts.find((t) => t.distortion === category);
+          expect(thought, JSON.stringify(r.automaticThoughts)).to.not.equal(undefined);
+          expect(r.automaticThoughts.every((t) => t.text === sentence)).to.equal(true);
           expect(thought!.intensity).to.be.greaterThan(0.3);
           expect(r.emotionStatus).to.equal('NEGATIVE');
         });
