@@ -3,6 +3,7 @@ import { DISTORTIONS, EMOTIONS } from '../analyzer.js';
 import discourseJson from './data/discourse.json' with { type: 'json' };
 import discourseModelJson from './data/discourse-model.json' with { type: 'json' };
 import distortionCuesJson from './data/distortion-cues.json' with { type: 'json' };
+import distortionModelJson from './data/distortion-model.json' with { type: 'json' };
 import enEmotionsJson from './data/en-emotions.json' with { type: 'json' };
 import enPhrasesJson from './data/en-phrases.json' with { type: 'json' };
 import enValenceJson from './data/en-valence.json' with { type: 'json' };
@@ -49,10 +50,16 @@ const linearModel = <C extends readonly [string, ...string[]]>(classes: C) =>
 
 const schemas = {
   discourse: z.object({ cues: z.record(z.string(), words.min(1)) }),
+  distortionModel: z.object({
+    categories: byDistortion(z.object({ bias: z.number(), threshold: z.number().min(0).max(1), weights: z.record(z.string(), z.number()) })),
+    trainedOn: z.string(),
+  }),
   discourseModel: z.object({
     features: words.min(1),
-    status: linearModel(['POSITIVE', 'NEGATIVE', 'NEUTRAL'] as const),
-    emotion: linearModel(EMOTIONS),
+    status: linearModel(['POSITIVE', 'NEGATIVE', 'NEUTRAL'] as const).and(
+      z.object({ lexical: z.record(z.string(), z.array(z.number()).length(3)) }),
+    ),
+    emotion: linearModel(EMOTIONS).and(z.object({ lexical: z.record(z.string(), z.array(z.number()).length(EMOTIONS.length)) })),
     trainedOn: z.string(),
   }),
   enEmotions: z.object(Object.fromEntries(EMOTIONS.map((e) => [e, words])) as Record<(typeof EMOTIONS)[number], typeof words>),
@@ -119,6 +126,7 @@ export const data = {
     cues: Record<keyof (typeof discourseJson)['cues'], string[]>;
   },
   discourseModel: load('discourse-model.json', schemas.discourseModel, discourseModelJson),
+  distortionModel: load('distortion-model.json', schemas.distortionModel, distortionModelJson),
   enEmotions: load('en-emotions.json', schemas.enEmotions, enEmotionsJson),
   enValence: load('en-valence.json', schemas.enValence, enValenceJson),
   enPhrases: load('en-phrases.json', schemas.enPhrases, enPhrasesJson).phrases,

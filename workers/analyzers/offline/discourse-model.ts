@@ -5,9 +5,10 @@ import { FEATURE_NAMES } from './discourse.js';
 
 /**
  * The two linear heads over the discourse features (data/discourse-model.json, written by
- * scripts/analyzers/train-offline.ts from the corpus's train split): the status, and the dominant
- * emotion given the features and the status probabilities. Softmax regression: a few hundred
- * weights in all, evaluated in microseconds.
+ * scripts/analyzers/train-offline.ts from the corpus's train split): the status, from the features
+ * and the entry's words (a learned lexicon of a few thousand words and syllable n-grams, with those
+ * of the last sentence counted apart), and the dominant emotion, from the features and the status
+ * probabilities. Softmax regression, evaluated in microseconds.
  */
 
 const model = data.discourseModel;
@@ -34,17 +35,33 @@ function logits(weights: number[][], bias: number[], x: number[]): number[] {
   return weights.map((row, c) => row.reduce((s, w, i) => s + w * (x[i] ?? 0), bias[c] ?? 0));
 }
 
+function addLexical(z: number[], weights: Map<string, number[]>, words: string[]): void {
+  for (const w of words) {
+    const ws = weights.get(w);
+    if (ws) for (let c = 0; c < z.length; c++) z[c]! += ws[c] ?? 0;
+  }
+}
+
 /** The emotion head reads the entry's features followed by these. */
 export function emotionInput(features: number[], status: StatusProbabilities): number[] {
   return [...features, ...EMOTION_STATUSES.map((s) => status[s])];
 }
 
-export function predictStatus(features: number[]): StatusProbabilities {
-  const p = softmax(logits(model.status.weights, model.status.bias, features));
+const lexical = new Map(Object.entries(model.status.lexical));
+
+/** `words` are entryWords() of the entry: each known word adds its weight to every class's logit. */
+export function predictStatus(features: number[], words: string[]): StatusProbabilities {
+  const z = logits(model.status.weights, model.status.bias, features);
+  addLexical(z, lexical, words);
+  const p = softmax(z);
   return Object.fromEntries(model.status.classes.map((c, i) => [c, p[i] ?? 0])) as StatusProbabilities;
 }
 
-export function predictEmotion(features: number[], status: StatusProbabilities): Record<EmotionName, number> {
-  const p = softmax(logits(model.emotion.weights, model.emotion.bias, emotionInput(features, status)));
+const emotionLexical = new Map(Object.entries(model.emotion.lexical));
+
+export function predictEmotion(features: number[], words: string[], status: StatusProbabilities): Record<EmotionName, number> {
+  const z = logits(model.emotion.weights, model.emotion.bias, emotionInput(features, status));
+  addLexical(z, emotionLexical, words);
+  const p = softmax(z);
   return Object.fromEntries(EMOTIONS.map((e) => [e, p[model.emotion.classes.indexOf(e)] ?? 0])) as Record<EmotionName, number>;
 }

@@ -23,6 +23,8 @@ export interface SentenceReading {
   negative: number;
   emotions: EmotionVector;
   thoughts: number;
+  /** What the distortion model reads of the sentence (empty for titles). */
+  distortionFeatures: string[];
 }
 
 type CueName = keyof typeof data.discourse.cues;
@@ -129,4 +131,18 @@ function sumEmotions(vectors: EmotionVector[]): EmotionVector {
   const out = Object.fromEntries(EMOTIONS.map((e) => [e, 0])) as EmotionVector;
   for (const v of vectors) for (const e of EMOTIONS) out[e] += v[e];
   return out;
+}
+
+/**
+ * The entry's words for the status head's lexical weights: the sentences' words and word pairs
+ * (Korean: syllable n-grams and endings), and those of the last sentence once more, marked, since
+ * where the writer lands weighs most.
+ */
+export function entryWords(readings: SentenceReading[]): string[] {
+  const content = readings.filter((r) => !r.isTitle);
+  const out = new Set<string>();
+  const lexical = (f: string) => /^(w|b|k|k2|k3|ke):/.test(f);
+  for (const r of content) for (const f of r.distortionFeatures) if (lexical(f)) out.add(f);
+  for (const f of content.at(-1)?.distortionFeatures ?? []) if (lexical(f)) out.add(`last:${f}`);
+  return [...out];
 }

@@ -1,5 +1,6 @@
 import { EMOTIONS, type AnalysisInput, type AnalysisResult, type Analyzer, type EmotionStatus } from '../analyzer.js';
 import { EMOTION_STATUSES } from '../../../kernel/contracts/statuses.js';
+import { entryWords } from './discourse.js';
 import { predictEmotion, predictStatus } from './discourse-model.js';
 import { readEntry, round } from './reading.js';
 import { entryAlternatives, promptForChange } from './reframes.js';
@@ -30,9 +31,10 @@ export function createOfflineAnalyzer(): Analyzer {
 export function analyzeOffline(input: AnalysisInput): AnalysisResult {
   const reading = readEntry(input);
   if (reading.sentences.length === 0) return emptyResult(reading.language);
-  const status = predictStatus(reading.features);
+  const words = entryWords(reading.sentences);
+  const status = predictStatus(reading.features, words);
   const emotionStatus = EMOTION_STATUSES.reduce<EmotionStatus>((best, s) => (status[s] > status[best] ? s : best), 'NEUTRAL');
-  const head = predictEmotion(reading.features, status);
+  const head = predictEmotion(reading.features, words, status);
   const emotions = EMOTIONS.map((name, index) => ({ name, index, p: head[name] }))
     .sort((a, b) => b.p - a.p || a.index - b.index)
     .map(({ name, p }) => ({ name, score: round(p, 3) }));

@@ -1,5 +1,6 @@
 import type { AutomaticThought, DetectedLanguage } from '../analyzer.js';
 import { entryFeatures, type SentenceReading } from './discourse.js';
+import { predictDistortions, sentenceFeatures } from './distortion-model.js';
 import { detectDistortions, distortionEmotions } from './distortions.js';
 import { alternativeFor, type OutputLanguage } from './reframes.js';
 import { emptyEmotions, scoreSentence, type EmotionVector } from './sentence-scorer.js';
@@ -47,10 +48,14 @@ export function readEntry(input: { title: string | null; content: string; langua
   const thoughts: EntryReading['thoughts'] = [];
   const sentences: SentenceReading[] = units.map(({ text, isTitle }, order) => {
     const score = scoreSentence(text);
-    const found = isTitle ? [] : detectDistortions(text, { raw: score.raw, hasPositive: score.positive > 0 });
-    const strongest = Math.max(0, ...found.map((f) => f.score));
+    // The cue detector's findings colour the sentence's valence and are features of the learned
+    // model, whose findings are the thoughts reported (the cues alone miss most phrasings).
+    const cues = isTitle ? [] : detectDistortions(text, { raw: score.raw, hasPositive: score.positive > 0 });
+    const distortionFeatures = isTitle ? [] : sentenceFeatures(text, cues, score.raw);
+    const found = isTitle ? [] : predictDistortions(distortionFeatures);
+    const strongest = Math.max(0, ...cues.map((f) => f.score));
     const raw =
-      found.length > 0 ? Math.min(score.positive * THOUGHT_POSITIVE_DISCOUNT - score.negative, 0) - THOUGHT_PENALTY * strongest : score.raw;
+      cues.length > 0 ? Math.min(score.positive * THOUGHT_POSITIVE_DISCOUNT - score.negative, 0) - THOUGHT_PENALTY * strongest : score.raw;
     const valence = raw / Math.sqrt(raw * raw + VALENCE_ALPHA);
     addInto(emotions, score.emotions);
     for (const f of found) {
@@ -65,7 +70,16 @@ export function readEntry(input: { title: string | null; content: string; langua
         alternativeThought: alternativeFor(f.category, text, outputLanguage),
       });
     }
-    return { text, isTitle, valence, positive: score.positive, negative: score.negative, emotions: score.emotions, thoughts: found.length };
+    return {
+      text,
+      isTitle,
+      valence,
+      positive: score.positive,
+      negative: score.negative,
+      emotions: score.emotions,
+      thoughts: found.length,
+      distortionFeatures,
+    };
   });
   return {
     language: detected.language,

@@ -1,0 +1,80 @@
+import { DISTORTIONS, type DistortionCategory } from '../analyzer.js';
+import { data } from './data-files.js';
+import type { DetectedDistortion } from './distortions.js';
+import { matchForm } from './text.js';
+
+/**
+ * Which distortions a sentence voices, learned: one logistic regression per category over the
+ * sentence's words and word pairs (English), its words' syllable n-grams and endings (Korean, where
+ * one word carries stem and ending: 생각했을 거다, 분명하다), and the cue detector's scores, fitted
+ * on the sentences of the corpus's train split (scripts/analyzers/train-offline.ts). A category
+ * fires when its probability reaches its own threshold (chosen on out-of-fold train and dev
+ * probabilities), or when one of its specific cue patterns matched (a strong cue).
+ */
+
+const model = data.distortionModel;
+const weights = DISTORTIONS.map((d) => new Map(Object.entries(model.categories[d].weights)));
+
+/** A cue this strong is a feature of its own (one specific pattern, not generic absolutist words). */
+const STRONG_CUE = 0.8;
+/** |raw valence| from which a sentence counts as positive or negative. */
+const POLAR = 1;
+const WORD = /\p{Script=Latin}+(?:'\p{Script=Latin}+)*|[\uac00-\ud7a3]+/gu;
+
+/**
+ * The sparse features of one sentence; `cues` are the cue detector's findings for it, `raw` its
+ * lexicon valence. Words are also counted with the sentence's polarity ("+always" in "I always
+ * have fun", "-always" in "I always ruin it"): the same absolutist word is a thought only in a
+ * negative sentence, and a linear model needs the pair to learn that.
+ */
+export function sentenceFeatures(sentence: string, cues: DetectedDistortion[], raw: number): string[] {
+  const out = new Set<string>();
+  const words = matchForm(sentence).match(WORD) ?? [];
+  const polarity = raw >= POLAR ? '+' : raw <= -POLAR ? '-' : '0';
+  out.add(`polarity:${polarity}`);
+  let previous = '^';
+  for (const word of words) {
+    out.add(`${polarity}${word}`);
+    if (/^[\uac00-\ud7a3]/.test(word)) {
+      out.add(`k:${word}`);
+      const chars = [...word];
+      for (let i = 0; i + 1 < chars.length; i++) out.add(`k2:${chars[i]}${chars[i + 1]}`);
+      for (let i = 0; i + 2 < chars.length; i++) out.add(`k3:${chars[i]}${chars[i + 1]}${chars[i + 2]}`);
+      if (chars.length > 2) out.add(`ke:${chars.slice(-2).join('')}`);
+    } else {
+      out.add(`w:${word}`);
+      out.add(`b:${previous} ${word}`);
+    }
+    previous = word;
+  }
+  for (const cue of cues) {
+    out.add(`cue:${cue.category}`);
+    if (cue.score >= STRONG_CUE) out.add(`cue+:${cue.category}`);
+  }
+  return [...out];
+}
+
+/**
+ * Every category whose probability reaches its threshold, strongest first; score is the probability.
+ * A plainly positive sentence that no cue flagged voices no distortion other than discounting the
+ * positive ("I always have fun with my sister"): the learned weights of "always" or "everyone" would
+ * otherwise fire on good news.
+ */
+export function vetoed(features: string[], category: DistortionCategory): boolean {
+  return category !== 'discounting_positive' && features.includes('polarity:+') && !features.some((f) => f.startsWith('cue:'));
+}
+
+export function predictDistortions(features: string[]): DetectedDistortion[] {
+  const found: DetectedDistortion[] = [];
+  DISTORTIONS.forEach((category: DistortionCategory, c) => {
+    if (vetoed(features, category)) return;
+    const spec = model.categories[category];
+    let z = spec.bias;
+    const w = weights[c]!;
+    for (const f of features) z += w.get(f) ?? 0;
+    const p = 1 / (1 + Math.exp(-z));
+    // One specific cue pattern is enough on its own, as it was before the model.
+    if (p >= spec.threshold || features.includes(`cue+:${category}`)) found.push({ category, score: Math.max(p, spec.threshold) });
+  });
+  return found.sort((a, b) => b.score - a.score);
+}
