@@ -6,13 +6,12 @@ import { matchForm } from './text.js';
 /**
  * The entry as a whole, beyond its sentences one by one: where the writer turns ("But…", "그래도…"),
  * where they land (the last sentences), relief after a scare, an explicit balance ("evens out"),
- * hypotheticals, laughter and tears, mock praise. Each entry becomes a short vector of named
- * features, the same for every language; a small linear model fitted on the corpus's train split
- * (discourse-model.ts) turns it into the status and the dominant emotion. The features are
- * language-general on purpose: a few dozen weights, not a vocabulary, so they carry over to text
- * the model has not seen.
+ * hypotheticals, laughter and tears, mock praise, implicit loss and achievement. Each entry becomes
+ * a short vector of named features, the same for every language, plus its words (entryWords); the
+ * linear heads of discourse-model.ts, fitted on the corpus's train split, turn both into the status
+ * and the dominant emotion. The dense features carry over to any text; the words add what the
+ * lexicons miss.
  */
-
 /** One sentence as the scorer and the distortion detector read it. */
 export interface SentenceReading {
   text: string;

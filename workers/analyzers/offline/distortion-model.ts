@@ -13,7 +13,16 @@ import { matchForm } from './text.js';
  */
 
 const model = data.distortionModel;
-const weights = DISTORTIONS.map((d) => new Map(Object.entries(model.categories[d].weights)));
+/** Feature → its weight in each category (DISTORTIONS order): one lookup per feature. */
+const weights = new Map<string, Float64Array>();
+DISTORTIONS.forEach((d, c) => {
+  for (const [feature, w] of Object.entries(model.categories[d].weights)) {
+    let row = weights.get(feature);
+    if (!row) weights.set(feature, (row = new Float64Array(DISTORTIONS.length)));
+    row[c] = w;
+  }
+});
+const biases = DISTORTIONS.map((d) => model.categories[d].bias);
 
 /** A cue this strong is a feature of its own (one specific pattern, not generic absolutist words). */
 const STRONG_CUE = 0.8;
@@ -61,20 +70,27 @@ export function sentenceFeatures(sentence: string, cues: DetectedDistortion[], r
  * otherwise fire on good news.
  */
 export function vetoed(features: string[], category: DistortionCategory): boolean {
-  return category !== 'discounting_positive' && features.includes('polarity:+') && !features.some((f) => f.startsWith('cue:'));
+  return category !== 'discounting_positive' && positiveWithoutCue(features);
+}
+
+function positiveWithoutCue(features: string[]): boolean {
+  return features.includes('polarity:+') && !features.some((f) => f.startsWith('cue:'));
 }
 
 export function predictDistortions(features: string[]): DetectedDistortion[] {
+  const z = Float64Array.from(biases);
+  for (const f of features) {
+    const row = weights.get(f);
+    if (row) for (let c = 0; c < z.length; c++) z[c]! += row[c]!;
+  }
+  const positive = positiveWithoutCue(features);
   const found: DetectedDistortion[] = [];
-  DISTORTIONS.forEach((category: DistortionCategory, c) => {
-    if (vetoed(features, category)) return;
-    const spec = model.categories[category];
-    let z = spec.bias;
-    const w = weights[c]!;
-    for (const f of features) z += w.get(f) ?? 0;
-    const p = 1 / (1 + Math.exp(-z));
+  DISTORTIONS.forEach((category, c) => {
+    if (positive && category !== 'discounting_positive') return;
+    const threshold = model.categories[category].threshold;
+    const p = 1 / (1 + Math.exp(-z[c]!));
     // One specific cue pattern is enough on its own, as it was before the model.
-    if (p >= spec.threshold || features.includes(`cue+:${category}`)) found.push({ category, score: Math.max(p, spec.threshold) });
+    if (p >= threshold || features.includes(`cue+:${category}`)) found.push({ category, score: Math.max(p, threshold) });
   });
   return found.sort((a, b) => b.score - a.score);
 }
