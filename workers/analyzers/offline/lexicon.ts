@@ -87,6 +87,18 @@ export function lookupEnglish(word: string): LexicalEntry | undefined {
     valence = overrides.get(c) ?? afinn.get(c) ?? vader.get(c);
     if (valence !== undefined) break;
   }
+  // Past tenses and participles of clearly negative verbs keep their sense (wrecked, smashed,
+  // betrayed); positive bases are not followed, since those are the ones that go neutral
+  // (cleaning, cleared, fixed up).
+  if (valence === undefined && /(ed|ing)$/.test(word)) {
+    for (const c of candidates.slice(1)) {
+      const base = overrides.get(c) ?? afinn.get(c) ?? vader.get(c);
+      if (base !== undefined && base <= -2) {
+        valence = base;
+        break;
+      }
+    }
+  }
   let emotions: EmotionName[] = [];
   let emotionWord: string | undefined;
   for (const c of candidates) {
