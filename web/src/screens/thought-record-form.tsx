@@ -128,7 +128,7 @@ export function ThoughtRecordForm({ diaryId, analysis }: { diaryId: string; anal
 
   const conflict = saveError instanceof ApiError && saveError.code === 'version_conflict';
   const distortionOptions = (value: string, onChange: (v: string) => void, id: string, none: string) => (
-    <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+    <select id={id} aria-label={t('trf.trapIs')} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
       <option value="">{none}</option>
       {DISTORTION_KEYS.map((k) => (
         <option key={k} value={k}>
@@ -158,7 +158,9 @@ export function ThoughtRecordForm({ diaryId, analysis }: { diaryId: string; anal
               <th scope="col">{t('trf.emotion')}</th>
               <th scope="col">{t('trf.before')}</th>
               <th scope="col">{t('trf.after')}</th>
-              <th />
+              <th scope="col">
+                <span class="sr-only">{t('trf.remove')}</span>
+              </th>
             </tr>
           </thead>
           <tbody>
