@@ -83,7 +83,7 @@ export function thoughtRecordRoutes(records: ThoughtRecordService, stats: Though
       method: 'delete',
       path: '/diaries/:id/thought-record',
       operationId: 'deleteThoughtRecord',
-      summary: "Delete the entry's thought record (the entry and its analysis stay)",
+      summary: "Delete the entry's thought record, if it has one (idempotent; the entry and its analysis stay)",
       tags: ['thought-records'],
       access: 'user',
       params: diaryIdParams,

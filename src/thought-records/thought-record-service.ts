@@ -167,10 +167,13 @@ export function createThoughtRecordService(deps: {
       return { created, record: view(diary, saved) };
     },
 
+    /**
+     * Idempotent: afterwards the entry has no record, whether or not it had one (only a missing or
+     * another user's entry is 404). The other devices hear of it only when there was one.
+     */
     async remove(userId: string, diaryId: string): Promise<void> {
       await ownedDiary(userId, diaryId);
-      if (!(await records.remove(userId, diaryId))) throw new NotFoundError('Thought record');
-      events.changed(userId, { diaryId, version: 0, analysisRevision: null, updatedAt: new Date().toISOString() });
+      if (await records.remove(userId, diaryId)) events.changed(userId, { diaryId, version: 0, analysisRevision: null, updatedAt: new Date().toISOString() });
     },
   };
 }

@@ -92,12 +92,13 @@ describe('thought records over REST', () => {
       expect((await get(alice, diaryId)).body.version).to.equal(2);
     });
 
-    it('when the record is deleted, then GET is back to the undecided analysis and a second delete is 404; the entry and its analysis stay', async () => {
+    it('when the record is deleted, then GET is back to the undecided analysis and a second delete changes nothing (204); the entry and its analysis stay', async () => {
       const diaryId = await analysedEntry(app, alice);
       await put(alice, diaryId, fullRecord()).expect(201);
       expect((await request(app.server).delete(path(diaryId)).set(alice.auth)).status).to.equal(204);
       expect((await get(alice, diaryId)).body).to.include({ version: 0, createdAt: null });
-      expect((await request(app.server).delete(path(diaryId)).set(alice.auth)).status).to.equal(404);
+      expect((await request(app.server).delete(path(diaryId)).set(alice.auth)).status).to.equal(204);
+      expect((await request(app.server).delete(path('999999999')).set(alice.auth)).status).to.equal(404);
       expect((await request(app.server).get(`/api/v1/diaries/${diaryId}`).set(alice.auth)).body.analysis).to.not.equal(null);
     });
   });
