@@ -125,6 +125,11 @@ describe('web app in a real browser (Chromium, playwright-core)', function () {
     // The other tab heard thought-record:changed and read the record again.
     await waitUntil('the other tab shows the saved record', async () => (await tab2.locator('#trf-balancedThought').inputValue()) === 'One exam does not decide who I am.' || undefined, 15_000, 100);
     expect(await tab2.locator('input[name="decision-0"][value="accepted"]').isChecked()).to.equal(true);
+    // Trends sums it up: one record, anxious 80 → 35.
+    await tab1.locator('nav a', { hasText: 'Trends' }).click();
+    const summary = tab1.locator('.thought-record-stats');
+    await summary.waitFor({ timeout: 15_000 });
+    expect(await summary.textContent()).to.include('1 thought record(s).').and.include('80 → 35 on average (-45)');
   });
 
   it('when an admin sends an announcement, then the user sees it once, acknowledges it, and the admin\'s count goes up live', async () => {

@@ -1,6 +1,6 @@
 import type { AnalysisStatus, EmotionStatus } from '../../../kernel/contracts/statuses';
 import { api } from './client';
-import type { AdminUser, Announcement, Diary, DiaryPage, EffectiveSetting, Provider, Report, StoredNotification, ThoughtRecord, ThoughtRecordBody, TokenPair, Trend, UserProfile } from './types';
+import type { AdminUser, Announcement, Diary, DiaryPage, EffectiveSetting, Provider, Report, StoredNotification, ThoughtRecord, ThoughtRecordBody, ThoughtRecordStats, TokenPair, Trend, UserProfile } from './types';
 
 /** Every REST call the app makes, one function each (paths below /api/v1). */
 
@@ -38,6 +38,7 @@ export const thoughtRecords = {
   get: (diaryId: string) => api<ThoughtRecord>('GET', `/diaries/${diaryId}/thought-record`),
   save: (diaryId: string, body: ThoughtRecordBody) => api<ThoughtRecord>('PUT', `/diaries/${diaryId}/thought-record`, { body }),
   remove: (diaryId: string) => api<void>('DELETE', `/diaries/${diaryId}/thought-record`),
+  stats: (q: { from: string; to: string; granularity: 'day' | 'week'; timezone?: string }) => api<ThoughtRecordStats>('GET', '/thought-records/stats', { query: q }),
 };
 
 export const settings = {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { EmotionTrend, EmotionTrendBucket } from '../../../src/analysis/emotion-stats';
 import type { ReportSummary } from '../../../src/reports/report-summary';
+import type { ThoughtRecordStats } from '../../../src/thought-records/thought-record-stats';
 import type { tokenPairSchema } from '../../../src/auth/auth-schemas';
 import type { analysisViewSchema, diaryListSchema, diarySchema, diarySummarySchema } from '../../../src/diaries/diary-schemas';
 import type { effectiveSettingSchema } from '../../../src/settings/settings-schemas';
@@ -22,6 +23,7 @@ export type UserProfile = z.output<typeof userProfileSchema>;
 export type Provider = UserProfile['providers'][number];
 export type ThoughtRecord = ThoughtRecordView;
 export type ThoughtRecordBody = z.input<typeof thoughtRecordBodySchema>;
+export type { ThoughtRecordStats };
 
 export type TrendBucket = EmotionTrendBucket;
 export type Trend = EmotionTrend;
