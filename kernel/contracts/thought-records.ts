@@ -82,7 +82,8 @@ export const thoughtRecordBodySchema = z
     /**
      * Optimistic concurrency: the `version` the client last read (0: none saved yet). When it is
      * not the stored one, nothing is written and the answer is 409 `version_conflict`. Omitted:
-     * the save replaces whatever is stored.
+     * the save replaces whatever is stored (only a save landing between this one's read and write
+     * still makes it 409: every write is conditional on the version read).
      */
     expectedVersion: z.number().int().min(0).max(2_147_483_647).optional(),
     thoughts: z
