@@ -31,6 +31,14 @@ export interface TrainingExample {
   }>;
   /** Thoughts the analyzer missed, in the person's words (distortion null when they named none). */
   missed: Array<{ text: string; distortion: string | null }>;
+  /**
+   * The person's confirmed distortions in the diary corpus's shape (test/fixtures/diary-corpus:
+   * `{ category, sentence }`, `sentence` a verbatim part of `text`), so a line can join the
+   * corpus-based training as it is: accepted and edited thoughts under the person's category (an
+   * edit's rewording is not in the text, so the sentence is the analyzer's), and own thoughts
+   * that quote the entry. Rejected guesses are absent: for the trainer, negatives.
+   */
+  distortions: Array<{ category: string; sentence: string }>;
   emotionsBefore: Array<{ name: string; rating: number }>;
   emotionsAfter: Array<{ name: string; rating: number }>;
   evidenceFor: string;
@@ -52,6 +60,12 @@ const PAGE = 200;
 type ExportRow = Parameters<typeof fromRow>[0] & { title: string | null; content: string };
 
 export function toTrainingExample(record: ThoughtRecord, entry: { title: string | null; content: string }, key: (what: string) => string): TrainingExample {
+  const confirmed = new Map<string, { category: string; sentence: string }>();
+  const confirm = (category: string, sentence: string) => void confirmed.set(`${category}\u0000${sentence}`, { category, sentence });
+  for (const t of record.thoughts) {
+    if (t.decision === 'accepted' || t.decision === 'edited') confirm(t.distortion ?? t.original.distortion, t.original.text);
+  }
+  for (const own of record.ownThoughts) if (own.distortion && entry.content.includes(own.text)) confirm(own.distortion, own.text);
   return {
     schema: TRAINING_EXPORT_SCHEMA,
     id: key(`record:${record.diaryId}`),
@@ -73,6 +87,7 @@ export function toTrainingExample(record: ThoughtRecord, entry: { title: string 
           ],
     ),
     missed: record.ownThoughts.map((o) => ({ text: o.text, distortion: o.distortion })),
+    distortions: [...confirmed.values()],
     emotionsBefore: record.emotionsBefore,
     emotionsAfter: record.emotionsAfter,
     evidenceFor: record.evidenceFor,

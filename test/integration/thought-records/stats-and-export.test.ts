@@ -171,6 +171,11 @@ describe('thought-record stats and the training export', () => {
         title: null,
         analyzer: { name: 'offline', version: 'test-1', model: null, analysisRevision: 1 },
         missed: [{ text: 'I will never pass.', distortion: 'fortune_telling' }],
+        // In the diary corpus's shape; the own thought does not quote the entry, the rejected guess is absent.
+        distortions: [
+          { category: 'overgeneralization', sentence: 'I always mess everything up.' },
+          { category: 'fortune_telling', sentence: 'Everyone will think I am stupid.' },
+        ],
         balancedThought: 'I failed one exam; I can prepare differently for the next.',
       });
       expect(anaLine.thoughts).to.deep.equal([
