@@ -8,6 +8,7 @@ import * as seedProviders from './migrations/005-seed-auth-providers.js';
 import * as seedSettings from './migrations/006-seed-settings-options.js';
 import * as outboxKeyIndex from './migrations/007-outbox-key-index.js';
 import * as diaryCreateProcedure from './migrations/008-diary-create-procedure.js';
+import * as thoughtRecords from './migrations/009-thought-records.js';
 
 interface MigrationModule {
   up(qi: QueryInterface): Promise<void>;
@@ -24,6 +25,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['006-seed-settings-options', seedSettings],
   ['007-outbox-key-index', outboxKeyIndex],
   ['008-diary-create-procedure', diaryCreateProcedure],
+  ['009-thought-records', thoughtRecords],
 ];
 
 export interface MigrationLog {

@@ -25,9 +25,11 @@ export { createAnnouncementChannel } from './announcement-channel.js';
 export { createNotificationDelivery } from './notification-delivery.js';
 export { createSessionControl } from './session-control.js';
 export { createSocketServer, type SocketServer } from './socket-server.js';
+export { createThoughtRecordEvents } from './thought-record-channel.js';
 
 import { createDiaryCommands } from './diary-commands.js';
 import type { DiaryService } from '../src/diaries/diary-service.js';
+import type { ThoughtRecordService } from '../src/thought-records/thought-record-service.js';
 
 type Delivery = ReturnType<typeof createNotificationDelivery>;
 type AnnouncementChannel = ReturnType<typeof createAnnouncementChannel>;
@@ -45,6 +47,7 @@ export function attachRealtimeHandlers(deps: {
   announcementChannel: AnnouncementChannel;
   feed: ActivityFeed;
   diaries: Pick<DiaryService, 'get' | 'reanalyze'>;
+  thoughtRecords: Pick<ThoughtRecordService, 'get' | 'save'>;
 }): void {
   const { server, config, metrics, accessTokens } = deps;
   const log = deps.log.child({ component: 'realtime' });
@@ -63,6 +66,7 @@ export function attachRealtimeHandlers(deps: {
     announcements: deps.announcements,
     announcementChannel: deps.announcementChannel,
     diaryCommands: createDiaryCommands({ diaries: deps.diaries, log }),
+    thoughtRecords: deps.thoughtRecords,
     guard,
     metrics,
     log,

@@ -4,11 +4,13 @@ import { ackAnnouncementSchema, ackNotificationsSchema, refreshTokenSchema } fro
 import type { AnnouncementService } from '../src/announcements/announcement-service.js';
 import type { AccessTokens } from '../src/auth/access-tokens.js';
 import type { NotificationService } from '../src/notifications/notification-service.js';
+import type { ThoughtRecordService } from '../src/thought-records/thought-record-service.js';
 import type { createAnnouncementChannel } from './announcement-channel.js';
 import type { DiaryCommands } from './diary-commands.js';
 import type { createNotificationDelivery } from './notification-delivery.js';
 import { createSocketGuard, type GuardOptions } from './socket-guard.js';
 import { sessionRoom, userRoom, type UserNamespace, type UserSocket } from './socket-server.js';
+import { registerThoughtRecordCommands } from './thought-record-channel.js';
 import { tokenRefreshHandler, type TokenExpiryWheel } from './token-expiry.js';
 
 /**
@@ -24,6 +26,7 @@ export function attachUserChannel(deps: {
   announcements: Pick<AnnouncementService, 'ack'>;
   announcementChannel: Pick<ReturnType<typeof createAnnouncementChannel>, 'sendPending'>;
   diaryCommands: DiaryCommands;
+  thoughtRecords: Pick<ThoughtRecordService, 'get' | 'save'>;
   guard: GuardOptions;
   metrics: Metrics;
   log: Logger;
@@ -42,6 +45,7 @@ export function attachUserChannel(deps: {
   });
   guard.on('auth:refresh', refreshTokenSchema, tokenRefreshHandler({ wheel: expiry, accessTokens: deps.accessTokens }));
   deps.diaryCommands.register(guard);
+  registerThoughtRecordCommands(guard, deps.thoughtRecords);
   deps.delivery.onStatusSent((socket, n) => deps.diaryCommands.statusSent(socket, n));
 
   // One listener for every socket (socket.io calls it with the socket as `this`).

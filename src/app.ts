@@ -21,6 +21,7 @@ import {
   createRealtimeLifecycle,
   createSessionControl,
   createSocketServer,
+  createThoughtRecordEvents,
   type SocketServer,
 } from '../realtime/index.js';
 import { activityRoutes } from './admin/activity-routes.js';
@@ -59,6 +60,10 @@ import { createReportService } from './reports/report-service.js';
 import { createSettingsRepository } from './settings/settings-repository.js';
 import { settingsRoutes } from './settings/settings-routes.js';
 import { createSettingsService } from './settings/settings-service.js';
+import { createThoughtRecordRepository } from './thought-records/thought-record-repository.js';
+import { thoughtRecordRoutes } from './thought-records/thought-record-routes.js';
+import { createThoughtRecordService } from './thought-records/thought-record-service.js';
+import { createThoughtRecordStats } from './thought-records/thought-record-stats.js';
 import type { AccountDeletionHook } from './users/user-service.js';
 
 export interface ApiAppOptions {
@@ -167,6 +172,9 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     analysisBudget: { limit: config.diaries.analysisRequestsPerUser, windowSec: config.diaries.analysisRequestsWindowSec },
     log,
   });
+  // Thought records: deleted with their entry (and its owner) by MariaDB's foreign keys.
+  const thoughtRecordRepo = createThoughtRecordRepository(sequelize);
+  const thoughtRecords = createThoughtRecordService({ records: thoughtRecordRepo, diaries: diaryRepo, analyses, events: createThoughtRecordEvents(socketServer) });
   const statusConsumer = createAnalysisStatusConsumer({
     kafka,
     topics,
@@ -205,6 +213,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     announcementChannel,
     feed,
     diaries,
+    thoughtRecords,
   });
 
   const healthAdmin = kafka.admin({ retry: { retries: 0 } });
@@ -233,6 +242,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     ...settingsRoutes(settings),
     ...reportRoutes(createReportService({ reports: createReportRepository(sequelize, sql), analyses, settings })),
     ...statsRoutes(createEmotionStats({ sequelize, settings })),
+    ...thoughtRecordRoutes(thoughtRecords, createThoughtRecordStats({ records: thoughtRecordRepo, settings })),
     ...notificationRoutes(notifications),
     streams.route,
     ...announcementRoutes(announcements),

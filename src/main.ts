@@ -5,6 +5,7 @@ import { createApiApp } from './app.js';
 import { runBackupCommand } from './cli/backup-command.js';
 import { runMigrate, type MigrateAction } from './cli/migrate-command.js';
 import { runRestoreCommand } from './cli/restore-command.js';
+import { runTrainingExportCommand } from './cli/training-export-command.js';
 import { createKafka } from '../kernel/clients/kafka.js';
 import { topicNames } from '../kernel/contracts/analysis-events.js';
 import { createLogger } from '../kernel/logger.js';
@@ -18,7 +19,8 @@ const USAGE = `usage: emotion-diary <command>
   config:encrypt           read a secret on stdin, print ENC(...) (needs CONFIG_MASTER_PASSWORD)
   backup                   write a timestamped backup archive of MariaDB and MongoDB
   restore <archive>        restore an archive into empty stores
-  dlq:replay [--limit N]   re-queue dead-lettered analysis requests`;
+  dlq:replay [--limit N]   re-queue dead-lettered analysis requests
+  training:export [--out FILE]  thought-record corrections of users who opted in, as JSON Lines`;
 
 interface Runnable {
   start(): Promise<void>;
@@ -102,6 +104,10 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'restore': {
       await runRestoreCommand(config, log, rest);
+      return;
+    }
+    case 'training:export': {
+      await runTrainingExportCommand(config, rest);
       return;
     }
     default: {

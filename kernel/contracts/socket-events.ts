@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { analysisSummarySchema } from './analysis-events.js';
 import { ANALYSIS_STATUSES, EMOTION_STATUSES, type AnalysisEventStatus } from './statuses.js';
+import { thoughtRecordBodySchema, type ThoughtRecordChanged, type ThoughtRecordView } from './thought-records.js';
 
 /**
  * The Socket.IO contract, shared by the server, the web app and the test clients: event names,
@@ -91,6 +92,8 @@ export interface ServerToClientEvents {
   notification: (n: NotificationEnvelope, ack: (r?: DeliveryAck) => void) => void;
   announcement: (a: AnnouncementMessage, ack: (r?: DeliveryAck) => void) => void;
   'server:notice': (notice: ServerNotice) => void;
+  /** To every device of the person after a thought record is saved or deleted (live, not durable: see thought-records.ts). */
+  'thought-record:changed': (e: ThoughtRecordChanged) => void;
 }
 
 // ---- client → server payloads ----
@@ -108,6 +111,8 @@ export const ackAnnouncementSchema = z.object({ id: z.string().min(1).max(64) })
 export const refreshTokenSchema = z.object({ token: z.string().min(1).max(4096) }).strict();
 /** One of the caller's entries (the same id rule as REST's /diaries/:id). */
 export const diaryRefSchema = z.object({ diaryId: z.string().regex(/^\d{1,20}$/, 'must be a diary id') }).strict();
+/** As PUT /diaries/:id/thought-record: the entry and the record's body. */
+export const saveThoughtRecordSchema = z.object({ diaryId: diaryRefSchema.shape.diaryId, record: thoughtRecordBodySchema }).strict();
 
 export interface ClientToServerEvents {
   'notifications:ack': (body: z.input<typeof ackNotificationsSchema>, ack: Ack<{ acked: number }>) => void;
@@ -120,6 +125,10 @@ export interface ClientToServerEvents {
   /** `diary:progress` for this entry on this socket from now on (a detail view); answers its current status. */
   'diary:subscribe': (body: z.input<typeof diaryRefSchema>, ack: Ack<DiaryStatus>) => void;
   'diary:unsubscribe': (body: z.input<typeof diaryRefSchema>, ack: Ack<{ ok: true }>) => void;
+  /** As GET /diaries/:id/thought-record. */
+  'thought-record:get': (body: z.input<typeof diaryRefSchema>, ack: Ack<ThoughtRecordView>) => void;
+  /** As PUT /diaries/:id/thought-record (same rules and error codes: not_found, not_analyzed, analysis_changed, version_conflict, ...). */
+  'thought-record:save': (body: z.input<typeof saveThoughtRecordSchema>, ack: Ack<ThoughtRecordView>) => void;
 }
 
 // ---- /admin namespace ----
@@ -208,6 +217,8 @@ export const KNOWN_CLIENT_EVENTS: ReadonlySet<string> = new Set<keyof ClientToSe
   'diary:reanalyze',
   'diary:subscribe',
   'diary:unsubscribe',
+  'thought-record:get',
+  'thought-record:save',
   'activity:snapshot',
   'announcements:create',
 ]);

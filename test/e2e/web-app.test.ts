@@ -34,6 +34,8 @@ describe('web app in a real browser (Chromium, playwright-core)', function () {
   let userContext: BrowserContext;
   let tab1: Page;
   let tab2: Page;
+  /** The entry written in the second test (analysed by the worker). */
+  let firstEntry: string;
   const password = 'quiet-river-lantern-42';
   const email = `web-${Date.now()}@example.test`;
   const app = (i: number, page = '/') => `${cluster.apis[i]!.url}/app${page}`;
@@ -96,6 +98,7 @@ describe('web app in a real browser (Chromium, playwright-core)', function () {
     await tab1.click('button[type=submit]');
     await tab1.waitForURL(/\/app\/diary\/\d+$/);
     const diaryId = /\/diary\/(\d+)$/.exec(tab1.url())![1]!;
+    firstEntry = diaryId;
 
     await waitUntil('the second tab shows the entry analysed', async () => (await statusOf(tab2, diaryId).catch(() => null)) === 'COMPLETED' || undefined, 30_000, 100);
     expect(navigations, 'navigations of the second tab').to.equal(0);
@@ -104,6 +107,29 @@ describe('web app in a real browser (Chromium, playwright-core)', function () {
     expect(await tab1.locator('.thought').count()).to.be.greaterThan(0);
     await shot(tab1, 'thought-record');
     await shot(tab2, 'diary-list');
+  });
+
+  it('when the person fills in their thought record and saves it, then it is stored and the other tab, open on the same entry, shows it without a reload', async () => {
+    await tab2.goto(app(0, `/diary/${firstEntry}`));
+    await tab2.locator('.thought-record-form').waitFor({ timeout: 20_000 });
+    const form = tab1.locator('.thought-record-form');
+    await form.waitFor({ timeout: 20_000 });
+    await form.locator('input[name="decision-0"][value="accepted"]').check();
+    await form.locator('input[aria-label="Emotion"]').first().fill('anxious');
+    await form.locator('input[aria-label="Before (0–100) anxious"]').fill('80');
+    await form.locator('input[aria-label="After (0–100) anxious"]').fill('35');
+    await form.locator('#trf-balancedThought').fill('One exam does not decide who I am.');
+    await shot(tab1, 'thought-record-form');
+    await form.locator('button[type=submit]').click();
+    await form.locator('[role=status]', { hasText: 'Saved (version 1)' }).waitFor({ timeout: 10_000 });
+    // The other tab heard thought-record:changed and read the record again.
+    await waitUntil('the other tab shows the saved record', async () => (await tab2.locator('#trf-balancedThought').inputValue()) === 'One exam does not decide who I am.' || undefined, 15_000, 100);
+    expect(await tab2.locator('input[name="decision-0"][value="accepted"]').isChecked()).to.equal(true);
+    // Trends sums it up: one record, anxious 80 → 35.
+    await tab1.locator('nav a', { hasText: 'Trends' }).click();
+    const summary = tab1.locator('.thought-record-stats');
+    await summary.waitFor({ timeout: 15_000 });
+    expect(await summary.textContent()).to.include('1 thought record(s).').and.include('80 → 35 on average (-45)');
   });
 
   it('when an admin sends an announcement, then the user sees it once, acknowledges it, and the admin\'s count goes up live', async () => {

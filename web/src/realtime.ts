@@ -9,6 +9,7 @@ import type {
   ServerNotice,
   ServerToClientEvents,
 } from '../../kernel/contracts/socket-events';
+import type { ThoughtRecordChanged } from '../../kernel/contracts/thought-records';
 import { inbox as inboxApi } from './api/endpoints';
 import { endSession, refreshSession, session } from './api/session';
 import { createStore } from './store';
@@ -41,6 +42,8 @@ export const liveNotifications = createStore<readonly NotificationEnvelope[]>([]
 /** Announcements waiting for the user's "got it", oldest first. */
 export const pendingAnnouncements = createStore<ReadonlyArray<AnnouncementMessage & { ack?: () => void }>>([]);
 export const lastNotice = createStore<ServerNotice | null>(null);
+/** The last `thought-record:changed` (a record saved or deleted on any device of this user). */
+export const thoughtRecordChanges = createStore<ThoughtRecordChanged | null>(null);
 
 type UserSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 let socket: UserSocket | null = null;
@@ -131,6 +134,7 @@ export function connectRealtime(forUser: string): void {
     if (acknowledgedHere().includes(a.id)) return ack({ ok: true });
     pendingAnnouncements.set((list) => (list.some((x) => x.id === a.id) ? list : [...list, { ...a, ack: () => ack({ ok: true }) }]));
   });
+  s.on('thought-record:changed', (e) => thoughtRecordChanges.set(e));
   s.on('server:notice', (notice) => {
     lastNotice.set(notice);
     if (notice.code === 'session_revoked') endSession('revoked');

@@ -28,7 +28,7 @@ describe('MariaDB migrations', () => {
 
   it('when migrated up, down to zero and up again, then every table of the design exists with its seeds', async () => {
     const migrator = createMigrator(sequelize);
-    expect(await tables()).to.include.members(['users', 'auth_providers', 'user_authentications', 'settings_options', 'user_custom_settings', 'diaries', 'reports', 'diary_report_links', 'outbox_events']);
+    expect(await tables()).to.include.members(['users', 'auth_providers', 'user_authentications', 'settings_options', 'user_custom_settings', 'diaries', 'reports', 'diary_report_links', 'outbox_events', 'thought_records']);
     await migrator.down({ to: 0 });
     expect(await tables()).to.deep.equal(['schema_migrations']);
     await migrator.up();

@@ -1,6 +1,6 @@
 import type { AnalysisStatus, EmotionStatus } from '../../../kernel/contracts/statuses';
 import { api } from './client';
-import type { AdminUser, Announcement, Diary, DiaryPage, EffectiveSetting, Provider, Report, StoredNotification, TokenPair, Trend, UserProfile } from './types';
+import type { AdminUser, Announcement, Diary, DiaryPage, EffectiveSetting, Provider, Report, StoredNotification, ThoughtRecord, ThoughtRecordBody, ThoughtRecordStats, TokenPair, Trend, UserProfile } from './types';
 
 /** Every REST call the app makes, one function each (paths below /api/v1). */
 
@@ -32,6 +32,13 @@ export const diaries = {
   update: (id: string, body: { title?: string | null; content?: string }) => api<Diary>('PATCH', `/diaries/${id}`, { body }),
   remove: (id: string) => api<void>('DELETE', `/diaries/${id}`),
   reanalyze: (id: string) => api<Diary>('POST', `/diaries/${id}/reanalyze`, { body: {} }),
+};
+
+export const thoughtRecords = {
+  get: (diaryId: string) => api<ThoughtRecord>('GET', `/diaries/${diaryId}/thought-record`),
+  save: (diaryId: string, body: ThoughtRecordBody) => api<ThoughtRecord>('PUT', `/diaries/${diaryId}/thought-record`, { body }),
+  remove: (diaryId: string) => api<void>('DELETE', `/diaries/${diaryId}/thought-record`),
+  stats: (q: { from: string; to: string; granularity: 'day' | 'week'; timezone?: string }) => api<ThoughtRecordStats>('GET', '/thought-records/stats', { query: q }),
 };
 
 export const settings = {

@@ -1,10 +1,12 @@
 import type { z } from 'zod';
 import type { EmotionTrend, EmotionTrendBucket } from '../../../src/analysis/emotion-stats';
 import type { ReportSummary } from '../../../src/reports/report-summary';
+import type { ThoughtRecordStats } from '../../../src/thought-records/thought-record-stats';
 import type { tokenPairSchema } from '../../../src/auth/auth-schemas';
 import type { analysisViewSchema, diaryListSchema, diarySchema, diarySummarySchema } from '../../../src/diaries/diary-schemas';
 import type { effectiveSettingSchema } from '../../../src/settings/settings-schemas';
 import type { userProfileSchema } from '../../../src/users/user-schemas';
+import type { thoughtRecordBodySchema, ThoughtRecordView } from '../../../kernel/contracts/thought-records';
 
 /**
  * REST shapes. Where the API exports the zod schema or the type of a response, the type is that one
@@ -19,6 +21,9 @@ export type AnalysisView = z.output<typeof analysisViewSchema>;
 export type EffectiveSetting = z.output<typeof effectiveSettingSchema>;
 export type UserProfile = z.output<typeof userProfileSchema>;
 export type Provider = UserProfile['providers'][number];
+export type ThoughtRecord = ThoughtRecordView;
+export type ThoughtRecordBody = z.input<typeof thoughtRecordBodySchema>;
+export type { ThoughtRecordStats };
 
 export type TrendBucket = EmotionTrendBucket;
 export type Trend = EmotionTrend;

@@ -42,3 +42,11 @@ export function distortionTerm(lang: Language, category: string): { name: string
 export function emotionName(lang: Language, name: string): string {
   return EMOTION_NAMES[lang][name as EmotionName] ?? name;
 }
+
+/** Every distortion category, in the analyzers' order (for pickers). */
+export const DISTORTION_KEYS = Object.keys(DISTORTIONS.en) as DistortionCategory[];
+
+/** The emotion words offered when rating (any word may be typed). */
+export function emotionSuggestions(lang: Language): string[] {
+  return Object.values(EMOTION_NAMES[lang]);
+}

