@@ -8,3 +8,18 @@ export type AnalysisEventStatus = Exclude<AnalysisStatus, 'PENDING'>;
 /** The overall emotional tone of an analysed entry. */
 export const EMOTION_STATUSES = ['POSITIVE', 'NEGATIVE', 'NEUTRAL'] as const;
 export type EmotionStatus = (typeof EMOTION_STATUSES)[number];
+
+/** The cognitive distortions of CBT thought records: what the analyzers name and a person may correct. */
+export const DISTORTIONS = [
+  'all_or_nothing',
+  'overgeneralization',
+  'catastrophizing',
+  'mind_reading',
+  'fortune_telling',
+  'should_statements',
+  'labeling',
+  'personalization',
+  'emotional_reasoning',
+  'discounting_positive',
+] as const;
+export type DistortionCategory = (typeof DISTORTIONS)[number];

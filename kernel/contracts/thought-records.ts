@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DISTORTIONS, type DistortionCategory } from './statuses.js';
 
 /**
  * The thought-record contract, shared by REST, the socket commands and the web app: what a person
@@ -8,23 +9,9 @@ import { z } from 'zod';
  * of the automatic thoughts it decided on and the revision of the analysis they came from.
  */
 
-/**
- * The cognitive distortions the analyzers name. The same list as `DISTORTIONS` in
- * workers/analyzers/analyzer.ts (the API may not import the worker); a unit test keeps them equal.
- */
-export const DISTORTION_CATEGORIES = [
-  'all_or_nothing',
-  'overgeneralization',
-  'catastrophizing',
-  'mind_reading',
-  'fortune_telling',
-  'should_statements',
-  'labeling',
-  'personalization',
-  'emotional_reasoning',
-  'discounting_positive',
-] as const;
-export type Distortion = (typeof DISTORTION_CATEGORIES)[number];
+/** The cognitive distortions the analyzers name (kernel/contracts/statuses.ts). */
+export const DISTORTION_CATEGORIES = DISTORTIONS;
+export type Distortion = DistortionCategory;
 
 export const THOUGHT_DECISIONS = ['accepted', 'edited', 'rejected'] as const;
 export type ThoughtDecision = (typeof THOUGHT_DECISIONS)[number];

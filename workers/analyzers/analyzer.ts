@@ -1,4 +1,4 @@
-import type { EmotionStatus } from '../../kernel/contracts/statuses.js';
+import { DISTORTIONS, type DistortionCategory, type EmotionStatus } from '../../kernel/contracts/statuses.js';
 
 /**
  * The one interface every emotion analyzer implements (offline lexicon/rules, LLM, ...).
@@ -9,20 +9,8 @@ import type { EmotionStatus } from '../../kernel/contracts/statuses.js';
 export const EMOTIONS = ['joy', 'sadness', 'anger', 'fear', 'surprise', 'disgust', 'trust', 'anticipation'] as const;
 export type EmotionName = (typeof EMOTIONS)[number];
 
-/** The common cognitive distortions of CBT thought records. */
-export const DISTORTIONS = [
-  'all_or_nothing',
-  'overgeneralization',
-  'catastrophizing',
-  'mind_reading',
-  'fortune_telling',
-  'should_statements',
-  'labeling',
-  'personalization',
-  'emotional_reasoning',
-  'discounting_positive',
-] as const;
-export type DistortionCategory = (typeof DISTORTIONS)[number];
+export { DISTORTIONS };
+export type { DistortionCategory };
 
 export type { EmotionStatus };
 export type DetectedLanguage = 'en' | 'ko' | 'mixed' | 'unknown';
