@@ -4,6 +4,8 @@
  * optionally, sparse binary ones (indices of the features present), each with its own L2.
  */
 
+import { linearScores, softmax } from '../../workers/analyzers/numeric.js';
+
 export interface SoftmaxModel {
   /** weights[class][feature] */
   weights: number[][];
@@ -28,16 +30,11 @@ export interface SparseInput {
 }
 
 export function predictSoftmax(model: SoftmaxModel, x: number[], sparse: number[] = []): number[] {
-  const logits = model.weights.map((row, c) => {
-    let z = row.reduce((s, w, i) => s + w * (x[i] ?? 0), model.bias[c] ?? 0);
-    const sw = model.sparseWeights?.[c];
-    if (sw) for (const f of sparse) z += sw[f] ?? 0;
-    return z;
+  const logits = linearScores(model.weights, model.bias, x);
+  model.sparseWeights?.forEach((sw, c) => {
+    for (const f of sparse) logits[c]! += sw[f] ?? 0;
   });
-  const max = Math.max(...logits);
-  const exps = logits.map((l) => Math.exp(l - max));
-  const total = exps.reduce((s, e) => s + e, 0);
-  return exps.map((e) => e / total);
+  return softmax(logits);
 }
 
 export function fitSoftmax(xs: number[][], ys: number[], classes: number, options: FitOptions, sparse?: SparseInput): SoftmaxModel {

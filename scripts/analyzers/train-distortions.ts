@@ -17,6 +17,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DISTORTIONS, type DistortionCategory } from '../../workers/analyzers/analyzer.js';
+import { sigmoid } from '../../workers/analyzers/numeric.js';
 import { vetoed } from '../../workers/analyzers/offline/distortion-model.js';
 import { readEntry } from '../../workers/analyzers/offline/reading.js';
 import { readSplit, type CorpusEntry } from './corpus.js';
@@ -134,7 +135,7 @@ function main(): void {
   console.log(`${train.length} train sentences, ${vocabulary.length} features`);
 
   const labels = (category: DistortionCategory) => train.map((s) => (s.labels.has(category) ? 1 : 0));
-  const probability = (fit: { w: Float64Array; b: number }, row: number[]) => 1 / (1 + Math.exp(-(fit.b + row.reduce((z, f) => z + fit.w[f]!, 0))));
+  const probability = (fit: { w: Float64Array; b: number }, row: number[]) => sigmoid(fit.b + row.reduce((z, f) => z + fit.w[f]!, 0));
   // Thresholds are chosen on the train split's out-of-fold probabilities (entries in FOLDS folds)
   // pooled with the dev split's: a few dozen positives per category instead of the dev split's 5-14.
   const pooled = [...train, ...dev.map((s) => ({ ...s, entry: s.entry + 1_000_000 }))];

@@ -19,6 +19,7 @@ import { EMOTION_STATUSES } from '../../kernel/contracts/statuses.js';
 import { entryWords, FEATURE_NAMES } from '../../workers/analyzers/offline/discourse.js';
 import { readEntry } from '../../workers/analyzers/offline/reading.js';
 import { readSplit, type CorpusEntry } from './corpus.js';
+import { argmax } from '../../workers/analyzers/numeric.js';
 import { fitSoftmax, predictSoftmax, type SoftmaxModel } from './softmax-regression.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -73,7 +74,6 @@ function macroF1(gold: number[], pred: number[], classes: number): number {
   return sum / classes;
 }
 
-const argmax = (p: number[]) => p.reduce((b, x, i) => (x > p[b]! ? i : b), 0);
 const accuracy = (gold: number[], pred: number[]) => gold.filter((g, i) => g === pred[i]).length / Math.max(1, gold.length);
 
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4 + 0;
@@ -118,8 +118,8 @@ function select(name: string, train: Example[], dev: Example[], classes: number,
     });
     const devProbs = dev.map((e) => predictSoftmax(model, e.x, e.words));
     const held = train.map((e, i) => ({ e, p: trainProbs[i]! })).filter(({ e }) => e.fold >= 0);
-    const pooled = score([...held.map(({ e }) => e.y), ...dev.map((e) => e.y)], [...held.map(({ p }) => argmax(p)), ...devProbs.map(argmax)]);
-    const devOnly = score(dev.map((e) => e.y), devProbs.map(argmax));
+    const pooled = score([...held.map(({ e }) => e.y), ...dev.map((e) => e.y)], [...held.map(({ p }) => argmax(p)), ...devProbs.map((p) => argmax(p))]);
+    const devOnly = score(dev.map((e) => e.y), devProbs.map((p) => argmax(p)));
     console.log(`${name} lexical l2=${l2Sparse}: out-of-fold train + dev ${pooled.toFixed(3)}, dev ${devOnly.toFixed(3)}`);
     return { l2Sparse, score: pooled, model, trainProbs, devProbs };
   });

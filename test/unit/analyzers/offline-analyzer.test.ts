@@ -242,6 +242,8 @@ describe('offline analyzer', () => {
       expect(r.valence).to.equal(0);
       expect(r.language).to.equal('unknown');
       expect(r.emotions.every((e) => e.score === 0)).to.equal(true);
+      // The texts for the writer still follow the language asked for.
+      expect(analyzeOffline({ title: null, content: '   ', language: 'ko' }).promptForChange).to.match(/[\uac00-\ud7a3]/);
     });
 
     it('when called through the Analyzer interface with an aborted signal, then it rejects', async () => {

@@ -8,6 +8,7 @@ import {
   type EmotionStatus,
   type FallbackReason,
 } from '../analyzer.js';
+import { argmax, clamp, round } from '../numeric.js';
 import { analyzeOffline } from '../offline/offline-analyzer.js';
 import { alternativeFor, entryAlternatives, promptForChange, type OutputLanguage } from '../offline/reframes.js';
 import { detectLanguage } from '../offline/text.js';
@@ -133,19 +134,4 @@ export function createEmbeddingAnalyzer(deps: EmbeddingAnalyzerDeps): Analyzer {
 function strongest<T extends AutomaticThought & { order: number }>(items: T[], max: number): T[] {
   const kept = items.length <= max ? items : [...items].sort((a, b) => b.intensity - a.intensity || a.order - b.order).slice(0, max);
   return [...kept].sort((a, b) => a.order - b.order || DISTORTIONS.indexOf(a.distortion) - DISTORTIONS.indexOf(b.distortion));
-}
-
-function argmax(xs: number[]): number {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
-  return best;
-}
-
-function clamp(x: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, x));
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f + 0;
 }

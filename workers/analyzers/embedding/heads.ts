@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DISTORTIONS, EMOTIONS, type DistortionCategory, type EmotionName, type EmotionStatus } from '../analyzer.js';
+import { linearScores, sigmoid, softmax as softmaxOf } from '../numeric.js';
 import { EMOTION_STATUSES } from '../../../kernel/contracts/statuses.js';
 import { featureWidths, VARIANTS, type VariantName } from './features.js';
 
@@ -105,22 +106,10 @@ export function loadShippedHeads(): Heads {
   return shipped;
 }
 
-function scores(head: Linear, x: ArrayLike<number>): number[] {
-  return head.weights.map((w, k) => {
-    let s = head.bias[k] ?? 0;
-    for (let i = 0; i < w.length; i++) s += w[i]! * x[i]!;
-    return s;
-  });
-}
-
 export function softmax(head: Linear, x: ArrayLike<number>): number[] {
-  const z = scores(head, x);
-  const max = Math.max(...z);
-  const e = z.map((v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
+  return softmaxOf(linearScores(head.weights, head.bias, x));
 }
 
 export function sigmoids(head: Linear, x: ArrayLike<number>): number[] {
-  return scores(head, x).map((v) => 1 / (1 + Math.exp(-v)));
+  return linearScores(head.weights, head.bias, x).map(sigmoid);
 }

@@ -1,5 +1,6 @@
 import { EMOTIONS, type EmotionName, type EmotionStatus } from '../analyzer.js';
 import { EMOTION_STATUSES } from '../../../kernel/contracts/statuses.js';
+import { linearScores, softmax } from '../numeric.js';
 import { data } from './data-files.js';
 import { FEATURE_NAMES } from './discourse.js';
 
@@ -24,17 +25,6 @@ checkFeatures();
 
 export type StatusProbabilities = Record<EmotionStatus, number>;
 
-export function softmax(logits: number[]): number[] {
-  const max = Math.max(...logits);
-  const exps = logits.map((l) => Math.exp(l - max));
-  const total = exps.reduce((s, x) => s + x, 0);
-  return exps.map((x) => x / total);
-}
-
-function logits(weights: number[][], bias: number[], x: number[]): number[] {
-  return weights.map((row, c) => row.reduce((s, w, i) => s + w * (x[i] ?? 0), bias[c] ?? 0));
-}
-
 function addLexical(z: number[], weights: Map<string, number[]>, words: string[]): void {
   for (const w of words) {
     const ws = weights.get(w);
@@ -51,7 +41,7 @@ const lexical = new Map(Object.entries(model.status.lexical));
 
 /** `words` are entryWords() of the entry: each known word adds its weight to every class's logit. */
 export function predictStatus(features: number[], words: string[]): StatusProbabilities {
-  const z = logits(model.status.weights, model.status.bias, features);
+  const z = linearScores(model.status.weights, model.status.bias, features);
   addLexical(z, lexical, words);
   const p = softmax(z);
   return Object.fromEntries(model.status.classes.map((c, i) => [c, p[i] ?? 0])) as StatusProbabilities;
@@ -60,7 +50,7 @@ export function predictStatus(features: number[], words: string[]): StatusProbab
 const emotionLexical = new Map(Object.entries(model.emotion.lexical));
 
 export function predictEmotion(features: number[], words: string[], status: StatusProbabilities): Record<EmotionName, number> {
-  const z = logits(model.emotion.weights, model.emotion.bias, emotionInput(features, status));
+  const z = linearScores(model.emotion.weights, model.emotion.bias, emotionInput(features, status));
   addLexical(z, emotionLexical, words);
   const p = softmax(z);
   return Object.fromEntries(EMOTIONS.map((e) => [e, p[model.emotion.classes.indexOf(e)] ?? 0])) as Record<EmotionName, number>;

@@ -1,4 +1,5 @@
 import { DISTORTIONS, type DistortionCategory } from '../analyzer.js';
+import { sigmoid } from '../numeric.js';
 import { data } from './data-files.js';
 import type { DetectedDistortion } from './distortions.js';
 import { matchForm } from './text.js';
@@ -88,7 +89,7 @@ export function predictDistortions(features: string[]): DetectedDistortion[] {
   DISTORTIONS.forEach((category, c) => {
     if (positive && category !== 'discounting_positive') return;
     const threshold = model.categories[category].threshold;
-    const p = 1 / (1 + Math.exp(-z[c]!));
+    const p = sigmoid(z[c]!);
     // One specific cue pattern is enough on its own, as it was before the model.
     if (p >= threshold || features.includes(`cue+:${category}`)) found.push({ category, score: Math.max(p, threshold) });
   });

@@ -2,8 +2,9 @@ import { EMOTIONS, type AnalysisInput, type AnalysisResult, type Analyzer, type 
 import { EMOTION_STATUSES } from '../../../kernel/contracts/statuses.js';
 import { entryWords } from './discourse.js';
 import { predictEmotion, predictStatus } from './discourse-model.js';
-import { readEntry, round } from './reading.js';
-import { entryAlternatives, promptForChange } from './reframes.js';
+import { round } from '../numeric.js';
+import { readEntry } from './reading.js';
+import { entryAlternatives, promptForChange, type OutputLanguage } from './reframes.js';
 
 /**
  * The built-in analyzer: lexicon- and rule-based, English and Korean, deterministic (same input,
@@ -30,7 +31,7 @@ export function createOfflineAnalyzer(): Analyzer {
 
 export function analyzeOffline(input: AnalysisInput): AnalysisResult {
   const reading = readEntry(input);
-  if (reading.sentences.length === 0) return emptyResult(reading.language);
+  if (reading.sentences.length === 0) return emptyResult(reading.language, reading.outputLanguage);
   const words = entryWords(reading.sentences);
   const status = predictStatus(reading.features, words);
   const emotionStatus = EMOTION_STATUSES.reduce<EmotionStatus>((best, s) => (status[s] > status[best] ? s : best), 'NEUTRAL');
@@ -53,15 +54,15 @@ export function analyzeOffline(input: AnalysisInput): AnalysisResult {
 }
 
 /** Nothing to read: NEUTRAL, every score zero (the heads would still answer their priors). */
-function emptyResult(language: AnalysisResult['language']): AnalysisResult {
+function emptyResult(language: AnalysisResult['language'], outputLanguage: OutputLanguage): AnalysisResult {
   return {
     language,
     emotions: EMOTIONS.map((name) => ({ name, score: 0 })),
     emotionStatus: 'NEUTRAL',
     valence: 0,
     automaticThoughts: [],
-    alternativeThoughts: entryAlternatives([], 'NEUTRAL', 'en', ''),
-    promptForChange: promptForChange(false, 'NEUTRAL', 'en'),
+    alternativeThoughts: entryAlternatives([], 'NEUTRAL', outputLanguage, ''),
+    promptForChange: promptForChange(false, 'NEUTRAL', outputLanguage),
     producedBy: { analyzer: 'offline', version: OFFLINE_ANALYZER_VERSION },
   };
 }

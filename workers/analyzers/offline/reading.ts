@@ -2,6 +2,7 @@ import type { AutomaticThought, DetectedLanguage } from '../analyzer.js';
 import { entryFeatures, type SentenceReading } from './discourse.js';
 import { predictDistortions, sentenceFeatures } from './distortion-model.js';
 import { detectDistortions, distortionEmotions } from './distortions.js';
+import { clamp, round } from '../numeric.js';
 import { alternativeFor, type OutputLanguage } from './reframes.js';
 import { emptyEmotions, scoreSentence, type EmotionVector } from './sentence-scorer.js';
 import { detectLanguage, splitSentences } from './text.js';
@@ -93,13 +94,4 @@ export function readEntry(input: { title: string | null; content: string; langua
 
 function addInto(target: EmotionVector, source: EmotionVector): void {
   for (const name of Object.keys(source) as Array<keyof EmotionVector>) target[name] += source[name];
-}
-
-export function clamp(x: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, x));
-}
-
-export function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f + 0;
 }
