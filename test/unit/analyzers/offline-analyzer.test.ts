@@ -8,6 +8,7 @@ import {
 } from '../../../workers/analyzers/analyzer.js';
 import { analyzeOffline, createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
 import { readEntry } from '../../../workers/analyzers/offline/reading.js';
+import { compileCue, matchForm } from '../../../workers/analyzers/offline/text.js';
 
 const analyze = (content: string, extra: Partial<AnalysisInput> = {}) => analyzeOffline({ title: null, content, ...extra });
 const score = (r: AnalysisResult, name: string) => r.emotions.find((e) => e.name === name)?.score ?? -1;
@@ -255,5 +256,19 @@ describe('offline analyzer', () => {
       const err = await analyzer.analyze({ title: null, content: 'hi' }, controller.signal).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(Error).with.property('message', 'shutting down');
     });
+  });
+});
+
+describe('offline analyzer cue patterns', () => {
+  it('when a cue pattern spells an upper-case letter, then compiling it fails (cues match lower-cased text, without the slow i flag)', () => {
+    expect(() => compileCue('(디데이|D-)')).to.throw(/upper-case/);
+    expect(() => compileCue('\\bI\\b')).to.throw(/upper-case/);
+  });
+
+  it('when a cue pattern is lower case, then it matches the lower-cased form of mixed-case text, escapes and property classes kept', () => {
+    const re = compileCue('\\bi (always|never) \\w+\\b|\\p{Script=Hangul}+ 거야');
+    expect(re.test(matchForm('Honestly I ALWAYS fail'))).to.equal(true);
+    expect(re.test(matchForm('망칠 거야'))).to.equal(true);
+    expect(re.test(matchForm('It was fine'))).to.equal(false);
   });
 });

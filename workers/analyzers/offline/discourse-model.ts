@@ -25,33 +25,50 @@ checkFeatures();
 
 export type StatusProbabilities = Record<EmotionStatus, number>;
 
-function addLexical(z: number[], weights: Map<string, number[]>, words: string[]): void {
-  for (const w of words) {
-    const ws = weights.get(w);
-    if (ws) for (let c = 0; c < z.length; c++) z[c]! += ws[c] ?? 0;
-  }
-}
-
 /** The emotion head reads the entry's features followed by these. */
 export function emotionInput(features: number[], status: StatusProbabilities): number[] {
   return [...features, ...EMOTION_STATUSES.map((s) => status[s])];
 }
 
-const lexical = new Map(Object.entries(model.status.lexical));
-
-/** `words` are entryWords() of the entry: each known word adds its weight to every class's logit. */
-export function predictStatus(features: number[], words: string[]): StatusProbabilities {
-  const z = linearScores(model.status.weights, model.status.bias, features);
-  addLexical(z, lexical, words);
-  const p = softmax(z);
-  return Object.fromEntries(model.status.classes.map((c, i) => [c, p[i] ?? 0])) as StatusProbabilities;
+/**
+ * Word → its weights in both heads, so each of the entry's words is looked up once: the status
+ * head's per-class weights, then the emotion head's (empty when the head does not know the word).
+ */
+const lexicon = new Map<string, { status?: number[]; emotion?: number[] }>();
+for (const [word, ws] of Object.entries(model.status.lexical)) lexicon.set(word, { status: ws });
+for (const [word, ws] of Object.entries(model.emotion.lexical)) {
+  const known = lexicon.get(word);
+  if (known) known.emotion = ws;
+  else lexicon.set(word, { emotion: ws });
 }
 
-const emotionLexical = new Map(Object.entries(model.emotion.lexical));
+function addInto(z: number[], ws: number[] | undefined): void {
+  if (ws) for (let c = 0; c < z.length; c++) z[c]! += ws[c] ?? 0;
+}
 
-export function predictEmotion(features: number[], words: string[], status: StatusProbabilities): Record<EmotionName, number> {
-  const z = linearScores(model.emotion.weights, model.emotion.bias, emotionInput(features, status));
-  addLexical(z, emotionLexical, words);
-  const p = softmax(z);
-  return Object.fromEntries(EMOTIONS.map((e) => [e, p[model.emotion.classes.indexOf(e)] ?? 0])) as Record<EmotionName, number>;
+export interface HeadPredictions {
+  status: StatusProbabilities;
+  emotion: Record<EmotionName, number>;
+}
+
+/**
+ * Both heads. `words` are entryWords() of the entry: each known word adds its weight to every
+ * class's logit; the emotion head also reads the status probabilities.
+ */
+export function predictHeads(features: number[], words: string[]): HeadPredictions {
+  const zStatus = linearScores(model.status.weights, model.status.bias, features);
+  const emotionLexical = new Array<number>(model.emotion.classes.length).fill(0);
+  for (const word of words) {
+    const ws = lexicon.get(word);
+    if (!ws) continue;
+    addInto(zStatus, ws.status);
+    addInto(emotionLexical, ws.emotion);
+  }
+  const pStatus = softmax(zStatus);
+  const status = Object.fromEntries(model.status.classes.map((c, i) => [c, pStatus[i] ?? 0])) as StatusProbabilities;
+  const zEmotion = linearScores(model.emotion.weights, model.emotion.bias, emotionInput(features, status));
+  for (let c = 0; c < zEmotion.length; c++) zEmotion[c]! += emotionLexical[c]!;
+  const pEmotion = softmax(zEmotion);
+  const emotion = Object.fromEntries(EMOTIONS.map((e) => [e, pEmotion[model.emotion.classes.indexOf(e)] ?? 0])) as Record<EmotionName, number>;
+  return { status, emotion };
 }

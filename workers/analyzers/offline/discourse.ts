@@ -1,7 +1,7 @@
 import { EMOTIONS } from '../analyzer.js';
 import { data } from './data-files.js';
 import type { EmotionVector } from './sentence-scorer.js';
-import { matchForm } from './text.js';
+import { compileCue } from './text.js';
 
 /**
  * The entry as a whole, beyond its sentences one by one: where the writer turns ("But…", "그래도…"),
@@ -15,6 +15,8 @@ import { matchForm } from './text.js';
 /** One sentence as the scorer and the distortion detector read it. */
 export interface SentenceReading {
   text: string;
+  /** matchForm(text): what the cue patterns and the distortion model read. */
+  form: string;
   isTitle: boolean;
   /** Normalised valence in -1..1, already pulled down when the sentence carries an automatic thought. */
   valence: number;
@@ -29,11 +31,12 @@ export interface SentenceReading {
 type CueName = keyof typeof data.discourse.cues;
 const CUE_NAMES = Object.keys(data.discourse.cues) as CueName[];
 const compiledCues = Object.fromEntries(
-  CUE_NAMES.map((name) => [name, data.discourse.cues[name].map((re) => new RegExp(re, 'iu'))]),
+  CUE_NAMES.map((name) => [name, data.discourse.cues[name].map(compileCue)]),
 ) as Record<CueName, RegExp[]>;
 
-export function sentenceCues(sentence: string): Record<CueName, boolean> {
-  const text = matchForm(sentence);
+/** `form` is the sentence's matchForm(). */
+export function sentenceCues(form: string): Record<CueName, boolean> {
+  const text = form;
   return Object.fromEntries(CUE_NAMES.map((name) => [name, compiledCues[name].some((re) => re.test(text))])) as Record<CueName, boolean>;
 }
 
@@ -75,7 +78,7 @@ export function entryFeatures(readings: SentenceReading[], koreanShare: number):
   const units = content.length > 0 ? content : readings;
   const n = units.length;
   const v = units.map((r) => r.valence);
-  const cues = units.map((r) => sentenceCues(r.text));
+  const cues = units.map((r) => sentenceCues(r.form));
   const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
   const weightedMean = () => {
     let num = 0;

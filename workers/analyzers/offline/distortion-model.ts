@@ -2,7 +2,6 @@ import { DISTORTIONS, type DistortionCategory } from '../analyzer.js';
 import { sigmoid } from '../numeric.js';
 import { data } from './data-files.js';
 import type { DetectedDistortion } from './distortions.js';
-import { matchForm } from './text.js';
 
 /**
  * Which distortions a sentence voices, learned: one logistic regression per category over the
@@ -32,14 +31,14 @@ const POLAR = 1;
 const WORD = /\p{Script=Latin}+(?:'\p{Script=Latin}+)*|[\uac00-\ud7a3]+/gu;
 
 /**
- * The sparse features of one sentence; `cues` are the cue detector's findings for it, `raw` its
+ * The sparse features of one sentence (`form`: its matchForm()); `cues` are the cue detector's findings for it, `raw` its
  * lexicon valence. Words are also counted with the sentence's polarity ("+always" in "I always
  * have fun", "-always" in "I always ruin it"): the same absolutist word is a thought only in a
  * negative sentence, and a linear model needs the pair to learn that.
  */
-export function sentenceFeatures(sentence: string, cues: DetectedDistortion[], raw: number): string[] {
+export function sentenceFeatures(form: string, cues: DetectedDistortion[], raw: number): string[] {
   const out = new Set<string>();
-  const words = matchForm(sentence).match(WORD) ?? [];
+  const words = form.match(WORD) ?? [];
   const polarity = raw >= POLAR ? '+' : raw <= -POLAR ? '-' : '0';
   out.add(`polarity:${polarity}`);
   let previous = '^';
@@ -80,18 +79,24 @@ function positiveWithoutCue(features: string[]): boolean {
 
 export function predictDistortions(features: string[]): DetectedDistortion[] {
   const z = Float64Array.from(biases);
+  let positive = false;
+  let cued = false;
+  const strong = new Set<string>();
   for (const f of features) {
     const row = weights.get(f);
     if (row) for (let c = 0; c < z.length; c++) z[c]! += row[c]!;
+    if (f === 'polarity:+') positive = true;
+    else if (f.startsWith('cue:')) cued = true;
+    else if (f.startsWith('cue+:')) strong.add(f.slice('cue+:'.length));
   }
-  const positive = positiveWithoutCue(features);
+  const vetoAllButDiscounting = positive && !cued;
   const found: DetectedDistortion[] = [];
   DISTORTIONS.forEach((category, c) => {
-    if (positive && category !== 'discounting_positive') return;
+    if (vetoAllButDiscounting && category !== 'discounting_positive') return;
     const threshold = model.categories[category].threshold;
     const p = sigmoid(z[c]!);
     // One specific cue pattern is enough on its own, as it was before the model.
-    if (p >= threshold || features.includes(`cue+:${category}`)) found.push({ category, score: Math.max(p, threshold) });
+    if (p >= threshold || strong.has(category)) found.push({ category, score: Math.max(p, threshold) });
   });
   return found.sort((a, b) => b.score - a.score);
 }

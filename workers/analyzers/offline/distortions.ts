@@ -1,6 +1,6 @@
 import { DISTORTIONS, type DistortionCategory, type EmotionName } from '../analyzer.js';
 import { data, type DistortionCue } from './data-files.js';
-import { matchForm } from './text.js';
+import { compileCue } from './text.js';
 
 /**
  * Cognitive-distortion detection: each category has cue patterns (data/distortion-cues.json);
@@ -41,7 +41,7 @@ interface CompiledCue {
 const compiled = DISTORTIONS.map((category) => {
   const spec = data.distortionCues[category];
   const compile = (cues: DistortionCue[]): CompiledCue[] =>
-    cues.map((c) => ({ re: new RegExp(c.re.replaceAll('{L}', RIEUL_FINAL), 'iu'), w: c.w, gate: c.gate }));
+    cues.map((c) => ({ re: compileCue(c.re.replaceAll('{L}', RIEUL_FINAL)), w: c.w, gate: c.gate }));
   return { category, en: compile(spec.en), ko: compile(spec.ko) };
 });
 
@@ -67,8 +67,8 @@ function gateOpen(gate: DistortionCue['gate'], ctx: SentenceContext): boolean {
  * order): one sentence can voice two distortions ("It's going to be awful, it always is" is
  * fortune telling and overgeneralization).
  */
-export function detectDistortions(sentence: string, ctx: SentenceContext): DetectedDistortion[] {
-  const text = matchForm(sentence);
+export function detectDistortions(form: string, ctx: SentenceContext): DetectedDistortion[] {
+  const text = form;
   const hasLatin = /\p{Script=Latin}/u.test(text);
   const hasHangul = /[\uac00-\ud7a3]/.test(text);
   const found: DetectedDistortion[] = [];

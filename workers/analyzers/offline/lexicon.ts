@@ -77,7 +77,24 @@ function englishCandidates(word: string): string[] {
   return out;
 }
 
+/**
+ * Looked-up words, since diaries reuse a small vocabulary: the lookup (suffix candidates, three
+ * lexicons, the emotion index) is a pure function of the word. Bounded: cleared when full, so
+ * text full of unique tokens cannot grow it.
+ */
+const englishCache = new Map<string, LexicalEntry | null>();
+const ENGLISH_CACHE_MAX = 20_000;
+
 export function lookupEnglish(word: string): LexicalEntry | undefined {
+  const cached = englishCache.get(word);
+  if (cached !== undefined) return cached ?? undefined;
+  const entry = lookupEnglishUncached(word);
+  if (englishCache.size >= ENGLISH_CACHE_MAX) englishCache.clear();
+  englishCache.set(word, entry ?? null);
+  return entry;
+}
+
+function lookupEnglishUncached(word: string): LexicalEntry | undefined {
   const candidates = englishCandidates(word);
   // AFINN lists its own inflections; stripping suffixes to reach it mostly finds other words
   // (cleaning → clean, has → ha), so valence comes from the exact word only.
@@ -142,6 +159,8 @@ interface KoreanStem {
   /** The first part as written (NFC). */
   nfc: string;
   syllables: number;
+  /** Length of the parts joined by spaces: longer stems win. */
+  length: number;
   entry: LexicalEntry;
 }
 
@@ -156,6 +175,7 @@ function withoutFinal(syllable: string): string {
 
 /** Stems indexed by their first syllable; a one-syllable stem may gain a final consonant, so it is found via withoutFinal too. */
 const koreanIndex = new Map<string, KoreanStem[]>();
+const NO_STEMS: KoreanStem[] = [];
 for (const e of data.koLexicon) {
   const entry: LexicalEntry = { valence: e.valence, emotions: e.emotions, emotionWeight: 1, adverb: e.adverb };
   for (const stem of e.stems) {
@@ -163,8 +183,9 @@ for (const e of data.koLexicon) {
     const first = words[0] ?? '';
     const key = first.charAt(0);
     const list = koreanIndex.get(key) ?? [];
-    list.push({ parts: words.map((w) => w.normalize('NFD')), nfc: first, syllables: first.length, entry });
-    list.sort((a, b) => b.parts.join(' ').length - a.parts.join(' ').length);
+    const parts = words.map((w) => w.normalize('NFD'));
+    list.push({ parts, nfc: first, syllables: first.length, length: parts.join(' ').length, entry });
+    list.sort((a, b) => b.length - a.length);
     koreanIndex.set(key, list);
   }
 }
@@ -191,24 +212,26 @@ export function matchKorean(words: string[], i: number, prefixLength = 0): Korea
   for (let pos = prefixLength; pos < word.length; pos++) {
     const syllable = word.charAt(pos);
     const bare = withoutFinal(syllable);
-    const candidates = [...(koreanIndex.get(syllable) ?? []), ...(bare === syllable ? [] : (koreanIndex.get(bare) ?? []))];
-    const tail = word.slice(pos).normalize('NFD');
-    for (const stem of candidates) {
-      if (pos > prefixLength && stem.syllables < 2) continue;
-      const [first = '', ...more] = stem.parts;
-      const length = stem.parts.join(' ').length;
-      if (length <= bestLength) continue;
-      if (more.length > 0) {
-        if (tail !== first) continue;
-        if (!more.every((part, k) => (words[i + 1 + k] ?? '').normalize('NFD').startsWith(part))) continue;
-        const last = (words[i + more.length] ?? '').normalize('NFD');
-        best = { entry: stem.entry, span: 1 + more.length, start: pos, rest: restAfter(last, more.at(-1) ?? '') };
-      } else {
-        // Inside a compound the stem must match syllable for syllable: 무시 must not find 사무실.
-        if (!tail.startsWith(first) || (pos > prefixLength && !word.startsWith(stem.nfc, pos))) continue;
-        best = { entry: stem.entry, span: 1, start: pos, rest: restAfter(tail, first) };
+    let tail: string | undefined;
+    const lists = bare === syllable ? [koreanIndex.get(syllable)] : [koreanIndex.get(syllable), koreanIndex.get(bare)];
+    for (const list of lists) {
+      for (const stem of list ?? NO_STEMS) {
+        if (pos > prefixLength && stem.syllables < 2) continue;
+        if (stem.length <= bestLength) continue;
+        tail ??= word.slice(pos).normalize('NFD');
+        const [first = '', ...more] = stem.parts;
+        if (more.length > 0) {
+          if (tail !== first) continue;
+          if (!more.every((part, k) => (words[i + 1 + k] ?? '').normalize('NFD').startsWith(part))) continue;
+          const last = (words[i + more.length] ?? '').normalize('NFD');
+          best = { entry: stem.entry, span: 1 + more.length, start: pos, rest: restAfter(last, more.at(-1) ?? '') };
+        } else {
+          // Inside a compound the stem must match syllable for syllable: 무시 must not find 사무실.
+          if (!tail.startsWith(first) || (pos > prefixLength && !word.startsWith(stem.nfc, pos))) continue;
+          best = { entry: stem.entry, span: 1, start: pos, rest: restAfter(tail, first) };
+        }
+        bestLength = stem.length;
       }
-      bestLength = length;
     }
     if (best) break;
   }

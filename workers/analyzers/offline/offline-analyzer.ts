@@ -1,7 +1,7 @@
 import { EMOTIONS, type AnalysisInput, type AnalysisResult, type Analyzer, type EmotionStatus } from '../analyzer.js';
 import { EMOTION_STATUSES } from '../../../kernel/contracts/statuses.js';
 import { entryWords } from './discourse.js';
-import { predictEmotion, predictStatus } from './discourse-model.js';
+import { predictHeads } from './discourse-model.js';
 import { round } from '../numeric.js';
 import { readEntry } from './reading.js';
 import { entryAlternatives, promptForChange, type OutputLanguage } from './reframes.js';
@@ -33,9 +33,8 @@ export function analyzeOffline(input: AnalysisInput): AnalysisResult {
   const reading = readEntry(input);
   if (reading.sentences.length === 0) return emptyResult(reading.language, reading.outputLanguage);
   const words = entryWords(reading.sentences);
-  const status = predictStatus(reading.features, words);
+  const { status, emotion: head } = predictHeads(reading.features, words);
   const emotionStatus = EMOTION_STATUSES.reduce<EmotionStatus>((best, s) => (status[s] > status[best] ? s : best), 'NEUTRAL');
-  const head = predictEmotion(reading.features, words, status);
   const emotions = EMOTIONS.map((name, index) => ({ name, index, p: head[name] }))
     .sort((a, b) => b.p - a.p || a.index - b.index)
     .map(({ name, p }) => ({ name, score: round(p, 3) }));

@@ -5,7 +5,7 @@ import { detectDistortions, distortionEmotions } from './distortions.js';
 import { clamp, round } from '../numeric.js';
 import { alternativeFor, type OutputLanguage } from './reframes.js';
 import { emptyEmotions, scoreSentence, type EmotionVector } from './sentence-scorer.js';
-import { detectLanguage, splitSentences } from './text.js';
+import { detectLanguage, matchForm, splitSentences } from './text.js';
 
 /**
  * The rules' reading of an entry: each sentence scored (lexicons, negation, intensifiers, in-sentence
@@ -48,11 +48,12 @@ export function readEntry(input: { title: string | null; content: string; langua
   const emotions = emptyEmotions();
   const thoughts: EntryReading['thoughts'] = [];
   const sentences: SentenceReading[] = units.map(({ text, isTitle }, order) => {
+    const form = matchForm(text);
     const score = scoreSentence(text);
     // The cue detector's findings colour the sentence's valence and are features of the learned
     // model, whose findings are the thoughts reported (the cues alone miss most phrasings).
-    const cues = isTitle ? [] : detectDistortions(text, { raw: score.raw, hasPositive: score.positive > 0 });
-    const distortionFeatures = isTitle ? [] : sentenceFeatures(text, cues, score.raw);
+    const cues = isTitle ? [] : detectDistortions(form, { raw: score.raw, hasPositive: score.positive > 0 });
+    const distortionFeatures = isTitle ? [] : sentenceFeatures(form, cues, score.raw);
     const found = isTitle ? [] : predictDistortions(distortionFeatures);
     const strongest = Math.max(0, ...cues.map((f) => f.score));
     const raw =
@@ -73,6 +74,7 @@ export function readEntry(input: { title: string | null; content: string; langua
     }
     return {
       text,
+      form,
       isTitle,
       valence,
       positive: score.positive,

@@ -26,6 +26,18 @@ export function matchForm(sentence: string): string {
   return normalize(sentence).toLowerCase();
 }
 
+/**
+ * A cue pattern of the data files, matched against matchForm() text. That text is already lower
+ * case, so the pattern is compiled without the `i` flag: case-insensitive Unicode matching made
+ * the cue scan four times slower (bench: 73 → 21 µs per sentence for the 150 cue patterns). A
+ * pattern must therefore spell its letters in lower case; an upper-case letter would never match.
+ */
+export function compileCue(source: string): RegExp {
+  const literals = source.replace(/\\[pPu]\{[^}]*\}|\\./g, '');
+  if (/\p{Lu}/u.test(literals)) throw new Error(`offline analyzer: cue pattern ${source} has upper-case letters; cues match lower-cased text`);
+  return new RegExp(source, 'u');
+}
+
 const HANGUL_WORD = /[\uac00-\ud7a3]+/g;
 const LATIN_WORD = /\p{Script=Latin}+/gu;
 
