@@ -21,7 +21,7 @@ FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 # Keep in step with scripts/services/toxiproxy.ts.
 TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.12.0}"
-# Keep in step with test/integration/ops/kubernetes.test.ts, which reads these three lines.
+# Read by scripts/k8s/tools.ts (for test/integration/ops/kubernetes.test.ts): keep the form.
 KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.7.1}"
 KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.8.0}"
 K8S_SCHEMA_VERSION="${K8S_SCHEMA_VERSION:-v1.35.4}"
