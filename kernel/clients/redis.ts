@@ -1,4 +1,4 @@
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, type ChainableCommander } from 'ioredis';
 import type { AppConfig } from '../../config/index.js';
 import { backoffDelay } from '../backoff.js';
 import type { Logger } from '../logger.js';
@@ -75,4 +75,27 @@ export function createRedis(config: Pick<AppConfig, 'redis'>, log: Logger, name:
     lastError = '';
   });
   return client;
+}
+
+/** How long a write that must survive a primary's death waits for a replica's acknowledgement. */
+const REPLICA_ACK_MS = 100;
+
+/**
+ * Runs `commands` as one pipeline (on a cluster: to the node of their keys' slot, so they must share
+ * one) and, on a cluster, ends it with `WAIT 1`: Redis replicates asynchronously, and a write a
+ * client was told about (a refresh token handed out) must not vanish when its primary dies right
+ * after and a replica that never saw it takes over. Without a replica in sync the wait gives up
+ * after REPLICA_ACK_MS and the write stands on the primary alone. Returns the commands' results;
+ * the first error among them is thrown.
+ */
+export async function execReplicated(redis: RedisClient, commands: (pipeline: ChainableCommander) => ChainableCommander): Promise<unknown[]> {
+  const onCluster = redis instanceof Cluster;
+  const pipeline = commands(redis.pipeline());
+  if (onCluster) pipeline.wait(1, REPLICA_ACK_MS);
+  const results = (await pipeline.exec()) ?? [];
+  const values = results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+  return onCluster ? values.slice(0, -1) : values;
 }

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
-import { redisUserTag, type RedisClient } from '../../kernel/clients/redis.js';
+import { execReplicated, redisUserTag, type RedisClient } from '../../kernel/clients/redis.js';
 import type { LoginMethod } from './auth-events.js';
 
 /**
@@ -117,6 +117,14 @@ end
 redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[4]), left))
 return {'ok'}`;
 
+// KEYS: family, the user's sessions. ARGV: sid, family ttl ms, sessions ttl ms, then the family's fields and values.
+const CREATE = `
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 0`;
+
 // KEYS: cutoff key. ARGV: now ms, ttl ms. Only ever raised, whatever order concurrent calls land in.
 const RAISE_CUTOFF = `
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -175,19 +183,12 @@ export function createRefreshTokenStore(redis: RedisClient, options: { ttlSec: n
     if (left <= 0) return { status: 'missing', token: null };
     const token = newToken();
     const newKey = tokKey(sha256(token));
-    await redis.set(newKey, tokValue(sessionId, userId), 'PX', left);
-    const [status, graceToken] = (await redis.eval(
-      ROTATE,
-      2,
-      famKey(userId, sessionId),
-      graceKey(userId, sessionId),
-      expectedHash,
-      sha256(token),
-      String(Date.now()),
-      String(slidingMs),
-      String(graceMs),
-      graceMs > 0 && expectedHash !== '' ? sealed.seal(token) : '',
-    )) as [string, string?];
+    // Both writes wait for a replica (on a cluster): a token handed out must outlive its primary.
+    await execReplicated(redis, (p) => p.set(newKey, tokValue(sessionId, userId), 'PX', left));
+    const sealedToken = graceMs > 0 && expectedHash !== '' ? sealed.seal(token) : '';
+    const keys = [famKey(userId, sessionId), graceKey(userId, sessionId)];
+    const args = [expectedHash, sha256(token), String(Date.now()), String(slidingMs), String(graceMs), sealedToken];
+    const [[status, graceToken]] = (await execReplicated(redis, (p) => p.eval(ROTATE, 2, ...keys, ...args))) as [[string, string?]];
     // The new token was not handed out: its key points nowhere useful (and expires anyway).
     if (status !== 'ok') await redis.del(newKey).catch(() => undefined);
     return { status, token: status === 'grace' ? sealed.open(graceToken ?? '') : status === 'ok' ? token : null };
@@ -200,21 +201,11 @@ export function createRefreshTokenStore(redis: RedisClient, options: { ttlSec: n
       const refreshToken = newToken();
       const family: RefreshFamily = { sessionId, userId, method, createdAtMs: now, authenticatedAtMs, absoluteExpiresAtMs: now + absoluteMs };
       // The token's key first (see the key notes above), then the family and the user's set, atomically.
-      await redis.set(tokKey(sha256(refreshToken)), tokValue(sessionId, userId), 'PX', absoluteMs);
-      await redis
-        .multi()
-        .hset(famKey(userId, sessionId), {
-          userId,
-          current: sha256(refreshToken),
-          method,
-          createdAt: String(now),
-          authAt: String(authenticatedAtMs),
-          absExp: String(family.absoluteExpiresAtMs),
-        })
-        .pexpire(famKey(userId, sessionId), Math.min(slidingMs, absoluteMs))
-        .sadd(sessionsKey(userId), sessionId)
-        .pexpire(sessionsKey(userId), absoluteMs)
-        .exec();
+      await execReplicated(redis, (p) => p.set(tokKey(sha256(refreshToken)), tokValue(sessionId, userId), 'PX', absoluteMs));
+      const fields = { userId, current: sha256(refreshToken), method, createdAt: String(now), authAt: String(authenticatedAtMs), absExp: String(family.absoluteExpiresAtMs) };
+      await execReplicated(redis, (p) =>
+        p.eval(CREATE, 2, famKey(userId, sessionId), sessionsKey(userId), sessionId, String(Math.min(slidingMs, absoluteMs)), String(absoluteMs), ...Object.entries(fields).flat()),
+      );
       return { family, refreshToken };
     },
 

@@ -384,8 +384,16 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
       const tap = createRedis(app.config, app.log, 'adapter-tap', { prefixed: false });
       let published = 0;
       try {
-        await tap.psubscribe(`${app.config.redis.keyPrefix}socket.io#/admin#*`);
-        tap.on('pmessage', () => published++);
+        const channel = `${app.config.redis.keyPrefix}socket.io#/admin#`;
+        if (app.config.realtime.shardedPubSub) {
+          // Sharded channels have no patterns: the namespace's channel and the activity room's own.
+          await tap.ssubscribe(channel);
+          await tap.ssubscribe(`${channel}activity#`);
+          tap.on('smessage', () => published++);
+        } else {
+          await tap.psubscribe(`${channel}*`);
+          tap.on('pmessage', () => published++);
+        }
         const user = await createTestUser(app);
         await waitUntil('no admin socket left from earlier tests', async () => app.realtime.admin.sockets.size === 0 || undefined, 5_000);
         await write(user, 'nobody is watching');
