@@ -39,7 +39,7 @@ describe('Redis stores on a Redis Cluster (hash tags)', function () {
   after(async () => {
     redis?.disconnect();
     await rc?.stop();
-    if (dir && !process.env.KEEP_TEST_DATA) rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('when the users are spread, then their tags land on every primary (the test covers cross-node cases)', async () => {
