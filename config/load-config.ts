@@ -29,6 +29,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   MONGO_URL: 'mongo.url',
   REDIS_URL: 'redis.url',
   REDIS_KEY_PREFIX: 'redis.keyPrefix',
+  REDIS_CLUSTER_NODES: 'redis.clusterNodes',
   KAFKA_BROKERS: 'kafka.brokers',
   KAFKA_TOPIC_PREFIX: 'kafka.topicPrefix',
   JWT_SECRET: 'auth.jwt.secret',

@@ -73,10 +73,15 @@ export const configSchema = z
     mongo: z.object({ url: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL') }).strict(),
     redis: z
       .object({
-        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
-        keyPrefix: z.string().default('ed:'),
+        /** One Redis server; not needed when `clusterNodes` is given. */
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+        /** Seed nodes (host:port) of a Redis Cluster; when given, the cluster client is used for commands and pub/sub. */
+        clusterNodes: list(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).default([]),
+        // A brace in the prefix would become every key's hash tag and put all keys in one slot.
+        keyPrefix: z.string().regex(/^[^{}]*$/, 'must not contain { or } (it would become the hash tag of every key)').default('ed:'),
       })
-      .strict(),
+      .strict()
+      .refine((redis) => redis.url !== undefined || redis.clusterNodes.length > 0, { message: 'needs url (REDIS_URL) or clusterNodes (REDIS_CLUSTER_NODES)', path: ['url'] }),
     kafka: z
       .object({
         brokers: list(z.string().min(3)).pipe(z.array(z.string()).min(1)),

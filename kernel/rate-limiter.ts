@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './clients/redis.js';
 import { RateLimitedError } from './errors.js';
 
 /**
@@ -50,14 +50,14 @@ type LimiterCommands = {
   rateLimitUndo(key: string): Promise<number>;
 };
 
-function limiterCommands(redis: Redis): LimiterCommands {
-  const client = redis as Redis & Partial<LimiterCommands>;
+function limiterCommands(redis: RedisClient): LimiterCommands {
+  const client = redis as RedisClient & Partial<LimiterCommands>;
   if (!client.rateLimitHit) client.defineCommand('rateLimitHit', { numberOfKeys: 1, lua: HIT });
   if (!client.rateLimitUndo) client.defineCommand('rateLimitUndo', { numberOfKeys: 1, lua: UNDO });
-  return client as Redis & LimiterCommands;
+  return client as RedisClient & LimiterCommands;
 }
 
-export function createRateLimiter(redis: Redis, namespace = 'rl'): RateLimiter {
+export function createRateLimiter(redis: RedisClient, namespace = 'rl'): RateLimiter {
   const fullKey = (key: string) => `${namespace}:${key}`;
   const commands = limiterCommands(redis);
   const state = (count: number, ttlMs: number, limit: number): RateLimitState => ({
@@ -75,7 +75,8 @@ export function createRateLimiter(redis: Redis, namespace = 'rl'): RateLimiter {
       await commands.rateLimitUndo(fullKey(key));
     },
     async reset(...keys) {
-      if (keys.length > 0) await redis.del(...keys.map(fullKey));
+      // One DEL per key: the counters of one reset may sit in different cluster slots.
+      await Promise.all(keys.map((key) => redis.del(fullKey(key))));
     },
     async consume(key, rule, message) {
       const result = await limiter.hit(key, rule);

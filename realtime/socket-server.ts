@@ -1,6 +1,6 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../kernel/clients/redis.js';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import type { AppConfig } from '../config/index.js';
 import type {
@@ -72,7 +72,7 @@ function isSameOrigin(origin: string, req: IncomingMessage, trustProxy: boolean)
   }
 }
 
-export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: Redis; sub: Redis }; requestTimeoutMs: number; metrics: Metrics }): SocketServer {
+export function createSocketServer(deps: { config: AppConfig; pubsub: { pub: RedisClient; sub: RedisClient }; requestTimeoutMs: number; metrics: Metrics }): SocketServer {
   const { realtime, redis } = deps.config;
   const handshakes = createHandshakeBudget({ perWindow: realtime.handshakesPerAddressPerWindow, windowMs: realtime.eventWindowMs, trustProxy: deps.config.http.trustProxy });
   const { pub, sub } = deps.pubsub;

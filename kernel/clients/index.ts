@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Connection } from 'mongoose';
 import type { Sequelize } from 'sequelize';
 import type { AppConfig } from '../../config/index.js';
@@ -15,9 +15,9 @@ export interface ApiClients {
   sequelize: Sequelize;
   mongo: Connection;
   /** Commands, keys prefixed with `redis.keyPrefix`. */
-  redis: Redis;
+  redis: RedisClient;
   /** The Socket.IO adapter's publish and subscribe connections (channels carry their own prefix). */
-  pubsub: { pub: Redis; sub: Redis };
+  pubsub: { pub: RedisClient; sub: RedisClient };
   kafka: Kafka;
   mailer: Mailer;
   /** Connects what connects lazily (Redis, MariaDB); Mongo is connected when built. */

@@ -195,6 +195,8 @@ export interface InterServerEvents {
   'announcement:fan-out': (message: AnnouncementMessage) => void;
   /** How many admins watch the activity room on an instance (activity is published only while some do). */
   'activity:watchers': (report: { instanceId: string; admins: number }) => void;
+  /** Sessions ended: each instance tells its own sockets in `room` (but those in `keep`) and disconnects them. */
+  'sessions:end': (order: { room: string; keep: string[]; notice: ServerNotice }) => void;
 }
 
 /** What the handshake puts on every accepted socket. */

@@ -6,17 +6,21 @@ import { startMariaDb, type RunningService } from './mariadb.js';
 import { startMongoWire, type MongoWireService } from './mongo.js';
 import { freePort } from './process.js';
 import { startRedis, type RestartableService } from './redis.js';
+import { startRedisCluster, type RedisClusterService } from './redis-cluster.js';
 
 export { freePort, startProcess, tcpOpen, waitFor } from './process.js';
 export { EMBEDDING_MODEL, embeddingSidecarInstalled, startEmbeddingSidecar } from './embedding.js';
 export type { RunningService } from './mariadb.js';
 export type { RestartableService } from './redis.js';
+export type { ClusterNode, RedisClusterService } from './redis-cluster.js';
 export type { MongoWireService } from './mongo.js';
 
 /** Connection strings of the four backing services, as the config's env aliases expect them. */
 export interface ServiceUrls {
   MARIADB_URL: string;
   REDIS_URL: string;
+  /** A Redis Cluster's nodes (host:port, comma-separated), when one was asked for. */
+  REDIS_CLUSTER_NODES?: string;
   MONGO_URL: string;
   KAFKA_BROKERS: string;
   /** The embedding sidecar, when it was asked for. */
@@ -26,7 +30,14 @@ export interface ServiceUrls {
 export interface LocalServices {
   urls: ServiceUrls;
   /** Only services this process started (those not given by *_URL variables). */
-  started: { mariadb?: RunningService; redis?: RestartableService; mongo?: MongoWireService; kafka?: RestartableService; embedding?: RunningService };
+  started: {
+    mariadb?: RunningService;
+    redis?: RestartableService;
+    redisCluster?: RedisClusterService;
+    mongo?: MongoWireService;
+    kafka?: RestartableService;
+    embedding?: RunningService;
+  };
   stop(): Promise<void>;
 }
 
@@ -39,6 +50,8 @@ export interface LocalServicesOptions {
   ports?: Partial<Record<'mariadb' | 'redis' | 'mongo' | 'kafka' | 'embedding', number>>;
   /** Also start the embedding sidecar (the embedding and ensemble analyzers need it) unless EMBEDDING_URL is given. */
   embedding?: boolean;
+  /** Also start a Redis Cluster (3 primaries, 3 replicas) unless REDIS_CLUSTER_NODES is given. */
+  redisCluster?: boolean;
   /** Environment to read *_URL variables from; a service given there is not started (POSTGRES_URL: FerretDB runs on it). */
   env?: NodeJS.ProcessEnv;
 }
@@ -64,6 +77,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const tasks: Array<Promise<unknown>> = [];
   if (!env.MARIADB_URL) tasks.push(port('mariadb').then((p) => startMariaDb(dir('mariadb'), p, logDir)).then((s) => (started.mariadb = s)));
   if (!env.REDIS_URL) tasks.push(port('redis').then((p) => startRedis(dir('redis'), p, logDir)).then((s) => (started.redis = s)));
+  if (options.redisCluster && !env.REDIS_CLUSTER_NODES) tasks.push(startRedisCluster(dir('redis-cluster'), logDir).then((s) => (started.redisCluster = s)));
   if (!env.MONGO_URL) {
     const mongoOptions = { postgresUrl: env.POSTGRES_URL || undefined, postgres: { durable: options.durable } };
     tasks.push(port('mongo').then((p) => startMongoWire(dir('mongo'), p, logDir, mongoOptions)).then((s) => (started.mongo = s)));
@@ -87,6 +101,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     urls: {
       MARIADB_URL: env.MARIADB_URL ?? started.mariadb!.url,
       REDIS_URL: env.REDIS_URL ?? started.redis!.url,
+      ...(options.redisCluster ? { REDIS_CLUSTER_NODES: env.REDIS_CLUSTER_NODES ?? started.redisCluster!.nodes.join(',') } : {}),
       MONGO_URL: env.MONGO_URL ?? started.mongo!.url,
       KAFKA_BROKERS: env.KAFKA_BROKERS ?? started.kafka!.url,
       ...(options.embedding ? { EMBEDDING_URL: env.EMBEDDING_URL ?? started.embedding!.url } : {}),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../kernel/clients/redis.js';
 import type { Sequelize } from 'sequelize';
 import type { AppConfig } from '../../config/index.js';
 import type { SqlModels } from '../../models/sql/index.js';
@@ -32,7 +32,7 @@ export interface IdentityModuleDeps {
   config: AppConfig;
   sequelize: Sequelize;
   sql: SqlModels;
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
   accessTokens: AccessTokens;
   tokenRevocation: TokenRevocation;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../kernel/clients/redis.js';
 import type { AppConfig } from '../../config/index.js';
 import { RateLimitedError } from '../../kernel/errors.js';
 import type { RateLimiter } from '../../kernel/rate-limiter.js';
@@ -38,7 +38,7 @@ export function accountKey(user: { id: string } | null, identifier: string): str
   return user ? `u:${user.id}` : `i:${digest(identifier.toLowerCase())}`;
 }
 
-export function createLoginThrottle(limiter: RateLimiter, redis: Redis, rules: AppConfig['auth']['rateLimits']): LoginThrottle {
+export function createLoginThrottle(limiter: RateLimiter, redis: RedisClient, rules: AppConfig['auth']['rateLimits']): LoginThrottle {
   const windowSec = rules.loginWindowSec;
   const ipKey = (ip: string) => `login:ip:${digest(ip)}`;
   const accountIpKey = (account: string, ip: string) => `login:acct-ip:${account}:${digest(ip)}`;

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import koaPassport from 'koa-passport';
 import OAuth2Strategy from 'passport-oauth2';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../kernel/clients/redis.js';
 import type { AppConfig, OAuthProviderConfig } from '../../config/index.js';
 import type { SocialProvider } from '../users/user-repository.js';
 import { mapUserinfo, type SocialProfile } from './oauth-profiles.js';
@@ -64,7 +64,7 @@ export interface OAuthPassport {
 }
 
 /** One Passport instance per app (not the koa-passport singleton), so several apps can share a process. */
-export function createOAuthPassport(config: Pick<AppConfig, 'app' | 'auth'>, redis: Redis): OAuthPassport {
+export function createOAuthPassport(config: Pick<AppConfig, 'app' | 'auth'>, redis: RedisClient): OAuthPassport {
   const passport = new koaPassport.KoaPassport();
   const enabled = new Set<SocialProvider>();
   for (const provider of SOCIAL_PROVIDERS) {

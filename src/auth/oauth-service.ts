@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../kernel/clients/redis.js';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../kernel/errors.js';
 import type { Logger } from '../../kernel/logger.js';
 import { DuplicateUserError, type SocialProvider, type User, type UserRepository } from '../users/user-repository.js';
@@ -10,7 +10,7 @@ import type { SessionService, TokenPair } from './session-service.js';
 export interface OAuthServiceDeps {
   users: UserRepository;
   sessions: SessionService;
-  redis: Redis;
+  redis: RedisClient;
   exchangeTtlSec: number;
   onUserChanged(userId: string): Promise<void>;
   log: Logger;

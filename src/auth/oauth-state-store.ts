@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../kernel/clients/redis.js';
 import type { SocialProvider } from '../users/user-repository.js';
 
 /** Name of the httpOnly cookie that ties an authorization request to the browser that started it. */
@@ -36,7 +36,7 @@ const STATE_PATTERN = /^[A-Za-z0-9_-]{32}$/;
  */
 export class RedisOAuthStateStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly provider: SocialProvider,
     private readonly ttlSec: number,
   ) {}

@@ -1,5 +1,5 @@
 import { createHmac, randomInt } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../kernel/clients/redis.js';
 
 export type CodeCheck = 'ok' | 'invalid' | 'exhausted' | 'missing';
 
@@ -34,7 +34,7 @@ if n >= tonumber(ARGV[2]) then
 end
 return 'invalid'`;
 
-export function createOneTimeCodes(redis: Redis, options: { purpose: 'verify' | 'reset'; ttlSec: number; maxAttempts: number; secret: string }): OneTimeCodes {
+export function createOneTimeCodes(redis: RedisClient, options: { purpose: 'verify' | 'reset'; ttlSec: number; maxAttempts: number; secret: string }): OneTimeCodes {
   const key = (userId: string) => `otc:${options.purpose}:${userId}`;
   const mac = (userId: string, code: string) => createHmac('sha256', options.secret).update(`${options.purpose}:${userId}:${code}`).digest('hex');
   return {

@@ -32,7 +32,7 @@ export interface SessionService {
   endAll(userId: string, reason: SessionsRevokedReason): Promise<void>;
   /** Ends every session but `keep`, which gets a fresh token pair (its old access token stops working). */
   endOthers(userId: string, keep: Principal, reason: SessionsRevokedReason): Promise<TokenPair>;
-  session(sessionId: string): Promise<RefreshFamily | null>;
+  session(userId: string, sessionId: string): Promise<RefreshFamily | null>;
 }
 
 export interface SessionServiceDeps {
@@ -66,9 +66,9 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
     return cutoff !== null && cutoff >= sinceMs;
   };
 
-  const end = async (sessionId: string) => {
-    await refreshTokens.revoke(sessionId);
-    await revocation.revokeSession(sessionId);
+  const end = async (userId: string, sessionId: string) => {
+    await refreshTokens.revoke(userId, sessionId);
+    await revocation.revokeSession(userId, sessionId);
   };
 
   const service: SessionService = {
@@ -81,7 +81,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       const tokens = pair(user, family, refreshToken);
       const current = await users.findById(user.id);
       if (!current || current.status !== 'ACTIVE' || current.passwordHash !== user.passwordHash || (await endedSince(user.id, readAtMs))) {
-        await end(family.sessionId);
+        await end(family.userId, family.sessionId);
         throw new UnauthorizedError('Invalid credentials', 'invalid_credentials');
       }
       await users.update(user.id, { lastLoginAt: new Date() });
@@ -96,14 +96,14 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       const { family } = result;
       if (result.kind === 'reused') {
         // Someone holds a token that was already exchanged: the family is compromised, end it.
-        await end(family.sessionId);
+        await end(family.userId, family.sessionId);
         events.sessionsRevoked({ userId: family.userId, sessionId: family.sessionId, reason: 'refresh_reuse' });
         throw new UnauthorizedError('Refresh token was already used; the session has been revoked', 'refresh_token_reused');
       }
       // Role and status are read fresh, so a promotion, demotion or block applies from here on.
       const user = await users.findById(family.userId);
       if (!user || user.status !== 'ACTIVE') {
-        await end(family.sessionId);
+        await end(family.userId, family.sessionId);
         if (user?.status === 'BLOCKED') throw new ForbiddenError('This account is blocked', 'account_blocked');
         throw new UnauthorizedError('Invalid or expired refresh token', 'invalid_refresh_token');
       }
@@ -112,7 +112,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       // either sees the cutoff or hands out an access token older than endAll's not-before mark.
       const tokens = pair(user, family, result.refreshToken);
       if (await endedSince(user.id, family.authenticatedAtMs)) {
-        await end(family.sessionId);
+        await end(family.userId, family.sessionId);
         throw new UnauthorizedError('Invalid or expired refresh token', 'invalid_refresh_token');
       }
       return tokens;
@@ -125,7 +125,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
           throw new ForbiddenError('The refresh token does not belong to this session', 'session_mismatch');
         }
       }
-      await end(principal.sessionId);
+      await end(principal.userId, principal.sessionId);
       events.sessionsRevoked({ userId: principal.userId, sessionId: principal.sessionId, reason: 'logout' });
     },
 
@@ -142,15 +142,15 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       await revocation.revokeUser(userId);
       // The cutoff and the not-before mark are per user, so they ended the kept session too:
       // hand it a new pair issued after both.
-      const family = await refreshTokens.get(keep.sessionId);
-      const refreshToken = family ? await refreshTokens.reissue(keep.sessionId) : null;
+      const family = await refreshTokens.get(userId, keep.sessionId);
+      const refreshToken = family ? await refreshTokens.reissue(userId, keep.sessionId) : null;
       const user = await users.findById(userId);
       if (!family || !refreshToken || !user) throw new UnauthorizedError('Session ended', 'invalid_refresh_token');
       events.sessionsRevoked({ userId, keepSessionId: keep.sessionId, reason });
       return pair(user, family, refreshToken);
     },
 
-    session: (sessionId) => refreshTokens.get(sessionId),
+    session: (userId, sessionId) => refreshTokens.get(userId, sessionId),
   };
   return service;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { redisUserTag, type RedisClient } from '../../kernel/clients/redis.js';
 
 /**
  * Ends access for access tokens already issued, without a per-request database lookup:
@@ -10,15 +10,16 @@ import type { Redis } from 'ioredis';
 export interface TokenRevocation {
   /** Every access token of the user issued at or before now stops working. */
   revokeUser(userId: string): Promise<void>;
-  /** Every access token issued for this session (refresh-token family) stops working. */
-  revokeSession(sessionId: string): Promise<void>;
+  /** Every access token issued for this session (refresh-token family) of the user stops working. */
+  revokeSession(userId: string, sessionId: string): Promise<void>;
   isRevoked(claims: { userId: string; sessionId: string; issuedAtMs: number }): Promise<boolean>;
 }
 
-const userKey = (userId: string) => `auth:not-before:${userId}`;
-const sessionKey = (sessionId: string) => `auth:revoked-session:${sessionId}`;
+// One user's marks share the user's hash tag, so the MGET below reads one cluster slot.
+const userKey = (userId: string) => `auth:${redisUserTag(userId)}:not-before`;
+const sessionKey = (userId: string, sessionId: string) => `auth:${redisUserTag(userId)}:revoked-session:${sessionId}`;
 
-export function createTokenRevocation(redis: Redis, options: { accessTtlSec: number }): TokenRevocation {
+export function createTokenRevocation(redis: RedisClient, options: { accessTtlSec: number }): TokenRevocation {
   // Marks only need to outlive the access tokens they revoke.
   const userTtl = options.accessTtlSec + 60;
   const sessionTtl = options.accessTtlSec + 60;
@@ -30,11 +31,11 @@ export function createTokenRevocation(redis: Redis, options: { accessTtlSec: num
       // later millisecond than the mark, or they would be born revoked.
       while (Date.now() <= notBefore) await new Promise((r) => setTimeout(r, 1));
     },
-    async revokeSession(sessionId) {
-      await redis.set(sessionKey(sessionId), '1', 'EX', sessionTtl);
+    async revokeSession(userId, sessionId) {
+      await redis.set(sessionKey(userId, sessionId), '1', 'EX', sessionTtl);
     },
     async isRevoked({ userId, sessionId, issuedAtMs }) {
-      const [notBefore, sessionRevoked] = await redis.mget(userKey(userId), sessionKey(sessionId));
+      const [notBefore, sessionRevoked] = await redis.mget(userKey(userId), sessionKey(userId, sessionId));
       if (sessionRevoked) return true;
       return notBefore !== null && issuedAtMs <= Number(notBefore);
     },

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../kernel/clients/redis.js';
 import type { SettingDataType } from '../../models/sql/index.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../kernel/errors.js';
 import { decodeSetting, encodeSetting, type SettingValue } from './setting-values.js';
@@ -26,7 +26,7 @@ const cacheKey = (version: string, userId: string) => `settings:effective:${vers
  * Cached per user in Redis; a user's write deletes their entry, and any change to the options
  * bumps a version that is part of every cache key, so all entries go stale at once.
  */
-export function createSettingsService(deps: { repo: SettingsRepository; redis: Redis }) {
+export function createSettingsService(deps: { repo: SettingsRepository; redis: RedisClient }) {
   const { repo, redis } = deps;
 
   const version = async () => (await redis.get(VERSION_KEY)) ?? '0';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../kernel/clients/redis.js';
 
 /**
  * Read-through cache of a user's public profile (JSON in Redis with a TTL). Every write to an
@@ -12,7 +12,7 @@ export interface ProfileCache<T> {
 
 const key = (userId: string) => `profile:${userId}`;
 
-export function createProfileCache<T>(redis: Redis, ttlSec: number): ProfileCache<T> {
+export function createProfileCache<T>(redis: RedisClient, ttlSec: number): ProfileCache<T> {
   return {
     async get(userId) {
       const raw = await redis.get(key(userId));

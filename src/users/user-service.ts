@@ -88,7 +88,7 @@ export function createUserService(deps: UserServiceDeps) {
         await checkCurrentPassword(user.id, user.passwordHash, input.password, ip);
       } else {
         if (input.confirm !== true) throw new ValidationError('Request validation failed', [{ path: 'body.confirm', message: 'must be true to delete an account without a password' }]);
-        const session = await sessions.session(principal.sessionId);
+        const session = await sessions.session(principal.userId, principal.sessionId);
         if (!session || Date.now() - session.createdAtMs > deps.reauthWindowSec * 1000) {
           throw new ForbiddenError('Log in again, then delete the account within a few minutes', 'reauth_required');
         }

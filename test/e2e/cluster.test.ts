@@ -3,13 +3,19 @@ import { tcpOpen } from '../../scripts/services/index.js';
 import { startCluster, roamingDevice, type Cluster, type RoamingDevice } from '../harness/cluster.js';
 import { connectAdmin, connectDevice, connectError } from '../harness/socket-client.js';
 import { createTestUser, type TestUser } from '../harness/users.js';
+import { redisMode } from '../harness/services.js';
+import { runRedisPrimaryKill } from '../harness/redis-primary-kill.js';
 
 /**
  * Three API processes and two worker processes on real MariaDB, MongoDB (wire), Kafka and Redis.
  * Every scenario checks the same property: each status event of each entry reaches every device
  * of its writer, whatever instance the device is on and whatever fails in between.
  */
-describe('cluster: 3 API processes, 2 workers', function () {
+/**
+ * `npm test` runs this file twice: on one Redis, and (TEST_REDIS=cluster) on a Redis Cluster of 3
+ * primaries and 3 replicas with the sharded pub/sub adapter, where it also kills a primary mid-run.
+ */
+describe(`cluster: 3 API processes, 2 workers, ${redisMode() === 'cluster' ? 'Redis Cluster (3 primaries + 3 replicas)' : 'one Redis'}`, function () {
   this.timeout(180_000);
   let cluster: Cluster;
 
@@ -137,6 +143,19 @@ describe('cluster: 3 API processes, 2 workers', function () {
       laptop.close();
     }
   });
+
+  if (redisMode() === 'cluster') {
+    it('when the Redis primary serving the notification channel and some users\' keys is SIGKILLed mid-run, then a replica takes over, no notification is lost and nobody is logged out', async function () {
+      this.timeout(240_000);
+      const figures = await runRedisPrimaryKill(cluster, { diaries: 30, writeIntervalMs: 250, killAfterWrites: 8 });
+      console.log(`      ${figures.summary}`);
+      expect(figures.lost, `missing per device: ${figures.missing.join(', ')}`).to.equal(0);
+      expect(figures.loggedOut, 'refreshes answered 401/403').to.equal(0);
+      expect(figures.finalChecks, 'every user refreshes, reads /users/me and connects after the failover').to.equal(figures.users);
+      expect(figures.promoted, 'a replica of the killed primary serves its slots').to.equal(true);
+      expect(figures.socketsDisconnected, 'sockets dropped by the server').to.equal(0);
+    });
+  }
 
   it('when Kafka restarts mid-run, then entries written while it was down are analysed and no notification is lost', async () => {
     const user = await createTestUser(cluster.users);

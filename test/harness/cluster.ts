@@ -2,15 +2,17 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { Redis } from 'ioredis';
 import { io } from 'socket.io-client';
 import type { AppConfig } from '../../config/index.js';
 import { defineSqlModels, type SqlModels } from '../../models/sql/index.js';
 import { freePort } from '../../scripts/services/index.js';
 import { startKafka } from '../../scripts/services/kafka.js';
 import { startRedis, type RestartableService } from '../../scripts/services/redis.js';
+import { startRedisCluster, type RedisClusterService } from '../../scripts/services/redis-cluster.js';
+import { createRedis } from '../../kernel/clients/redis.js';
 import { createAccessTokens, type AccessTokens } from '../../src/auth/access-tokens.js';
 import { createTokenRevocation } from '../../src/auth/token-revocation.js';
+import { createRefreshTokenStore, type RefreshTokenStore } from '../../src/auth/refresh-token-store.js';
 import { runMigrate } from '../../src/cli/migrate-command.js';
 import { GATEWAY_GROUP } from '../../src/notifications/analysis-status-consumer.js';
 import { createSequelize } from '../../kernel/clients/mariadb.js';
@@ -18,6 +20,7 @@ import { WORKER_GROUP } from '../../workers/worker-app.js';
 import type { NotificationEnvelope, ServerNotice } from '../../kernel/contracts/socket-events.js';
 import { envFor, spawnApp, type AppProcess } from './processes.js';
 import { dropNamespace, testConfig, testLogger, uniqueNamespace } from './test-app.js';
+import { redisMode } from './services.js';
 import type { UserSocket } from './socket-client.js';
 import { waitUntil } from '../../kernel/wait.js';
 
@@ -30,11 +33,17 @@ export interface Cluster {
   config: AppConfig;
   apis: ApiProcess[];
   workers: AppProcess[];
-  /** A Redis and a Kafka of the cluster's own, so they can be restarted without disturbing other tests. */
-  redis: RestartableService;
+  /**
+   * A Redis (one server, or a Redis Cluster with `redis: 'cluster'`) and a Kafka of the cluster's
+   * own, so they can be restarted without disturbing other tests. `redis.stop()`/`start()` stop
+   * and start all of it.
+   */
+  redis: Pick<RestartableService, 'start' | 'stop'>;
+  /** The Redis Cluster, when the cluster runs on one (kill and restart single nodes). */
+  redisCluster?: RedisClusterService;
   kafka: RestartableService;
-  /** What tests need to make users and tokens without going through the API. */
-  users: { sql: SqlModels; accessTokens: AccessTokens };
+  /** What tests need to make users and tokens (and sessions: refresh-token families) without going through the API. */
+  users: { sql: SqlModels; accessTokens: AccessTokens; refreshTokens: RefreshTokenStore };
   startApi(index: number): Promise<ApiProcess>;
   stop(): Promise<void>;
 }
@@ -47,18 +56,27 @@ async function ready(url: string, timeoutMs: number): Promise<void> {
  * Several API processes and worker processes on real services, as production runs them: each its
  * own Node process, sharing MariaDB, MongoDB, Kafka and a Redis the cluster owns.
  */
-export async function startCluster(options: { apis: number; workers: number; env?: Record<string, string> }): Promise<Cluster> {
+export async function startCluster(options: {
+  apis: number;
+  workers: number;
+  env?: Record<string, string>;
+  /** One Redis server, or a Redis Cluster (3 primaries, 3 replicas; sharded pub/sub); default from TEST_REDIS. */
+  redis?: 'single' | 'cluster';
+}): Promise<Cluster> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cluster-services-'));
   for (const sub of ['redis', 'kafka']) mkdirSync(path.join(dir, sub));
+  const onCluster = (options.redis ?? redisMode()) === 'cluster';
   const [redis, broker] = await Promise.all([
-    freePort().then((port) => startRedis(path.join(dir, 'redis'), port, dir)),
+    onCluster ? startRedisCluster(path.join(dir, 'redis'), dir) : freePort().then((port) => startRedis(path.join(dir, 'redis'), port, dir)),
     freePort().then((port) => startKafka(path.join(dir, 'kafka'), port, dir)),
   ]);
-  const config = testConfig(uniqueNamespace('cluster'), {}, { REDIS_URL: redis.url, KAFKA_BROKERS: broker.url });
+  const redisEnv: Record<string, string> =
+    'nodes' in redis ? { REDIS_CLUSTER_NODES: redis.nodes.join(','), APP__REALTIME__SHARDED_PUB_SUB: 'true' } : { REDIS_URL: redis.url };
+  const config = testConfig(uniqueNamespace('cluster'), {}, { ...redisEnv, KAFKA_BROKERS: broker.url });
   await runMigrate(config, testLogger(config), 'up');
 
   const sequelize = createSequelize(config);
-  const tokenRedis = new Redis(redis.url, { keyPrefix: config.redis.keyPrefix, lazyConnect: true });
+  const tokenRedis = createRedis(config, testLogger(config), 'cluster-harness');
   const accessTokens = createAccessTokens(config.auth.jwt, createTokenRevocation(tokenRedis, { accessTtlSec: 900 }));
   const ports = await Promise.all(Array.from({ length: options.apis }, () => freePort()));
   const baseEnv = {
@@ -69,6 +87,7 @@ export async function startCluster(options: { apis: number; workers: number; env
     APP__REALTIME__ACTIVITY_INTERVAL_MS: '1000',
     APP__HTTP__SHUTDOWN_GRACE_MS: '2000',
     METRICS_PORT: '0',
+    ...(onCluster ? { APP__REALTIME__SHARDED_PUB_SUB: 'true' } : {}),
     ...options.env,
   };
 
@@ -106,8 +125,9 @@ export async function startCluster(options: { apis: number; workers: number; env
     apis,
     workers,
     redis,
+    ...('nodes' in redis ? { redisCluster: redis } : {}),
     kafka: broker,
-    users: { sql: defineSqlModels(sequelize), accessTokens },
+    users: { sql: defineSqlModels(sequelize), accessTokens, refreshTokens: createRefreshTokenStore(tokenRedis, { ...config.auth.refresh, secret: config.auth.jwt.secret }) },
     startApi,
     async stop() {
       await Promise.all([...apis, ...workers].map((p) => p.stop()));
@@ -121,7 +141,12 @@ export async function startCluster(options: { apis: number; workers: number; env
 }
 
 export interface RoamingDevice {
+  /** Deduplicated by id, in arrival order. */
   notifications: NotificationEnvelope[];
+  /** When each of `notifications` arrived (ms). */
+  receivedAtMs: number[];
+  /** Every envelope handed to the device, duplicates included. */
+  received: number;
   notices: ServerNotice[];
   /** URLs this device was connected to, in order. */
   connections: string[];
@@ -142,6 +167,8 @@ export function roamingDevice(urls: string[], token: string, startAt = 0): Promi
   let closed = false;
   const device: RoamingDevice = {
     notifications: [],
+    receivedAtMs: [],
+    received: 0,
     notices: [],
     connections: [],
     connected: () => Boolean(socket?.connected),
@@ -159,9 +186,11 @@ export function roamingDevice(urls: string[], token: string, startAt = 0): Promi
       const s: UserSocket = io(url, { transports: ['websocket'], auth: { token, lastSeq: device.lastSeq() }, reconnection: false, forceNew: true });
       socket = s;
       const onNotification = (n: NotificationEnvelope, ack: (r?: { ok: true }) => void) => {
+        device.received++;
         if (!seen.has(n.id)) {
           seen.add(n.id);
           device.notifications.push(n);
+          device.receivedAtMs.push(Date.now());
         }
         ack({ ok: true });
       };

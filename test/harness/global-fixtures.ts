@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startLocalServices, type LocalServices } from '../../scripts/services/index.js';
 import { contractViolations } from './contract-audit.js';
-import { setServices } from './services.js';
+import { redisMode, setServices } from './services.js';
 
 /**
  * Mocha global fixtures: start MariaDB, Redis, Kafka and the MongoDB-wire server once for the
@@ -16,10 +16,11 @@ let rootDir: string | undefined;
 export async function mochaGlobalSetup(): Promise<void> {
   rootDir = mkdtempSync(path.join(tmpdir(), 'emotion-diary-test-'));
   const started = Date.now();
-  services = await startLocalServices({ rootDir });
+  services = await startLocalServices({ rootDir, redisCluster: redisMode() === 'cluster' });
   setServices(services, rootDir);
   const flavour = services.started.mongo?.flavour ?? 'external';
-  console.log(`  services ready in ${Date.now() - started} ms (mongo-wire: ${flavour}; data and logs in ${rootDir})`);
+  const redis = services.urls.REDIS_CLUSTER_NODES ? `; redis: cluster ${services.urls.REDIS_CLUSTER_NODES}` : '';
+  console.log(`  services ready in ${Date.now() - started} ms (mongo-wire: ${flavour}${redis}; data and logs in ${rootDir})`);
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {

@@ -16,6 +16,13 @@ export interface AppProcess {
   stop(): Promise<void>;
 }
 
+/** The variables that point a child process at the same Redis (one server or a cluster) with the same key prefix. */
+export function redisEnv(config: AppConfig): Record<string, string> {
+  const target: Record<string, string> =
+    config.redis.clusterNodes.length > 0 ? { REDIS_CLUSTER_NODES: config.redis.clusterNodes.join(',') } : { REDIS_URL: config.redis.url! };
+  return { ...target, REDIS_KEY_PREFIX: config.redis.keyPrefix };
+}
+
 /** The environment that makes a child process load the same configuration as `config`. */
 export function envFor(config: AppConfig, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
@@ -23,8 +30,7 @@ export function envFor(config: AppConfig, extra: Record<string, string> = {}): N
     APP_PROFILE: 'test',
     MARIADB_URL: config.mariadb.url,
     MONGO_URL: config.mongo.url,
-    REDIS_URL: config.redis.url,
-    REDIS_KEY_PREFIX: config.redis.keyPrefix,
+    ...redisEnv(config),
     KAFKA_BROKERS: config.kafka.brokers.join(','),
     KAFKA_TOPIC_PREFIX: config.kafka.topicPrefix,
     JWT_SECRET: config.auth.jwt.secret,

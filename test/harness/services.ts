@@ -22,3 +22,11 @@ export function testRootDir(): string {
   if (!currentRoot) throw new Error('test services are not started');
   return currentRoot;
 }
+
+/**
+ * Which Redis the run's apps use: `cluster` when TEST_REDIS=cluster (the second pass of `npm test`
+ * runs the realtime and cluster suites on a Redis Cluster), else one server.
+ */
+export function redisMode(): 'single' | 'cluster' {
+  return process.env.TEST_REDIS === 'cluster' ? 'cluster' : 'single';
+}

@@ -6,6 +6,7 @@ import { createApiApp, type ApiApp } from '../../src/app.js';
 import { runMigrate } from '../../src/cli/migrate-command.js';
 import { createLogger, type Logger } from '../../kernel/logger.js';
 import { recordViolation } from './contract-audit.js';
+import type { ServiceUrls } from '../../scripts/services/index.js';
 import { serviceUrls } from './services.js';
 
 /** A short unique name for a test's own database, topic prefix and Redis key prefix. */
@@ -19,6 +20,11 @@ function withPath(url: string, name: string): string {
   return u.toString();
 }
 
+/** The run's Redis: on a Redis Cluster the adapter uses sharded pub/sub, as production on a cluster should. */
+function runRedis(urls: ServiceUrls): Record<string, string> {
+  return urls.REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: urls.REDIS_CLUSTER_NODES, APP__REALTIME__SHARDED_PUB_SUB: 'true' } : { REDIS_URL: urls.REDIS_URL };
+}
+
 /**
  * Configuration for one test namespace: its own MariaDB database and MongoDB database, its own
  * Kafka topic prefix and Redis key prefix, so tests never see each other's data.
@@ -30,7 +36,7 @@ export function testConfig(namespace: string, overrides: Record<string, unknown>
       APP_PROFILE: 'test',
       MARIADB_URL: withPath(urls.MARIADB_URL, namespace),
       MONGO_URL: withPath(urls.MONGO_URL, namespace),
-      REDIS_URL: urls.REDIS_URL,
+      ...(env.REDIS_URL || env.REDIS_CLUSTER_NODES ? {} : runRedis(urls)),
       REDIS_KEY_PREFIX: `${namespace}:`,
       KAFKA_BROKERS: urls.KAFKA_BROKERS,
       KAFKA_TOPIC_PREFIX: `${namespace}.`,

@@ -66,7 +66,7 @@ describe('auth: a login in flight does not survive what ends the account’s ses
     await smtp.stop();
   });
 
-  const liveSessions = (user: TestUser) => app.clients.redis.smembers(`rt:user:${user.userId}`);
+  const liveSessions = (user: TestUser) => app.clients.redis.smembers(`rt:{u:${user.userId}}:sessions`);
 
   /** Logs in through the test's auth service while `competing` runs between verification and session start. */
   async function loginRacing(user: TestUser, competing: () => Promise<void>): Promise<unknown> {

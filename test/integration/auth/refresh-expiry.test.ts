@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../../config/index.js';
 import { createRefreshTokenStore } from '../../../src/auth/refresh-token-store.js';
-import { createRedis } from '../../../kernel/clients/redis.js';
+import { createRedis, type RedisClient } from '../../../kernel/clients/redis.js';
+import { deletePrefixed } from '../../harness/redis-keys.js';
 import { testConfig, testLogger, uniqueNamespace } from '../../harness/test-app.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -14,7 +14,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('refresh-token families expire (idle and absolute)', function () {
   this.timeout(15_000);
   let config: AppConfig;
-  let redis: Redis;
+  let redis: RedisClient;
 
   before(() => {
     config = testConfig(uniqueNamespace('rtexp'));
@@ -22,8 +22,7 @@ describe('refresh-token families expire (idle and absolute)', function () {
   });
 
   after(async () => {
-    const keys = await redis.keys(`${config.redis.keyPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(config.redis.keyPrefix.length)));
+    await deletePrefixed(redis, config.redis.keyPrefix);
     redis.disconnect();
   });
 
@@ -58,6 +57,6 @@ describe('refresh-token families expire (idle and absolute)', function () {
     }
     expect(results.slice(0, 3)).to.deep.equal(['ok', 'ok', 'ok']);
     expect(results.at(-1)).to.equal('invalid');
-    expect(await store.get(created.family.sessionId)).to.equal(null);
+    expect(await store.get('103', created.family.sessionId)).to.equal(null);
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import mongoose from 'mongoose';
-import { Redis } from 'ioredis';
+import { createRedis } from '../../../kernel/clients/redis.js';
 import { io } from 'socket.io-client';
 import request from 'supertest';
 import { createLogger } from '../../../kernel/logger.js';
@@ -381,11 +381,19 @@ describe('realtime over Socket.IO (one instance, worker in-process)', () => {
   describe('admins and announcements', () => {
     it('when no admin watches the activity room, then activity costs no publish; once one watches, it is published', async () => {
       // The adapter's broadcasts to /admin, as Redis carries them between instances.
-      const tap = new Redis(app.config.redis.url);
+      const tap = createRedis(app.config, app.log, 'adapter-tap', { prefixed: false });
       let published = 0;
       try {
-        await tap.psubscribe(`${app.config.redis.keyPrefix}socket.io#/admin#*`);
-        tap.on('pmessage', () => published++);
+        const channel = `${app.config.redis.keyPrefix}socket.io#/admin#`;
+        if (app.config.realtime.shardedPubSub) {
+          // Sharded channels have no patterns: the namespace's channel and the activity room's own.
+          await tap.ssubscribe(channel);
+          await tap.ssubscribe(`${channel}activity#`);
+          tap.on('smessage', () => published++);
+        } else {
+          await tap.psubscribe(`${channel}*`);
+          tap.on('pmessage', () => published++);
+        }
         const user = await createTestUser(app);
         await waitUntil('no admin socket left from earlier tests', async () => app.realtime.admin.sockets.size === 0 || undefined, 5_000);
         await write(user, 'nobody is watching');

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import request from 'supertest';
 import { exportTrainingCorrections, TRAINING_EXPORT_SCHEMA, type TrainingExample } from '../../../src/thought-records/training-export.js';
-import { runCli } from '../../harness/processes.js';
+import { redisEnv, runCli } from '../../harness/processes.js';
 import { startTestApp, type TestApp } from '../../harness/test-app.js';
 import { createTestUser, type TestUser } from '../../harness/users.js';
 import { analysedEntry, fullRecord } from './fixtures.js';
@@ -223,7 +223,7 @@ describe('thought-record stats and the training export', () => {
           LOG_LEVEL: 'fatal',
           MARIADB_URL: app.config.mariadb.url,
           MONGO_URL: app.config.mongo.url,
-          REDIS_URL: app.config.redis.url,
+          ...redisEnv(app.config),
           KAFKA_BROKERS: app.config.kafka.brokers.join(','),
         });
         expect(res.code, res.stderr).to.equal(0);
