@@ -88,6 +88,8 @@ export interface ManagedProcess {
   child: ChildProcess;
   /** Stops with SIGTERM, escalating to SIGKILL after the grace period. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL to the server itself (a crash: no shutdown at all); resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -109,6 +111,8 @@ export function startProcess(
     '"$@" & child=$!',
     `(while kill -0 ${process.pid} 2>/dev/null && kill -0 $$ 2>/dev/null; do sleep 1; done; kill -9 $child 2>/dev/null) & wd=$!`,
     `trap 'kill -${options.stopSignal ?? 'TERM'} $child 2>/dev/null' TERM INT`,
+    // kill(): the server's own pid is known only here, so the wrapper is asked to SIGKILL it.
+    `trap 'kill -KILL $child 2>/dev/null' USR1`,
     'code=0; while kill -0 $child 2>/dev/null; do wait $child; code=$?; done',
     'kill $wd 2>/dev/null; exit $code',
   ].join('\n');
@@ -128,11 +132,18 @@ export function startProcess(
   children.add(child);
   child.once('exit', () => children.delete(child));
   child.once('close', () => out.end());
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
   return {
     child,
+    kill: () =>
+      new Promise<void>((resolve) => {
+        if (exited()) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGUSR1');
+      }),
     stop: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        if (exited()) return resolve();
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
         child.once('exit', () => {
           clearTimeout(timer);
