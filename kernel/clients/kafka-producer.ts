@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Partitioners, type Kafka, type Producer, type ProducerBatch, type ProducerRecord, type RecordMetadata, type RetryOptions } from 'kafkajs';
 import type { AppConfig } from '../../config/index.js';
 
@@ -22,36 +23,71 @@ export function pipelineProducerOptions(kafka: Pick<AppConfig['kafka'], 'idempot
   return { idempotent: kafka.idempotentProducers, metadataMaxAgeMs: kafka.metadataMaxAgeMs, ...(retry ? { retry } : {}) };
 }
 
+/** A send kafkajs acknowledged although some partitions it was meant for never answered. */
+export class IncompleteSendError extends Error {
+  override name = 'IncompleteSendError';
+  constructor(readonly missing: string[]) {
+    super(`kafkajs acknowledged a send without an answer for ${missing.join(', ')}; the whole send failed`);
+  }
+}
+
 /**
- * A producer that always asks for acks from every in-sync replica and, when idempotent, gets a
- * producer id and numbers each partition's batches, so the broker writes a batch once however
- * often kafkajs retries it within a send (a broker killed after writing but before answering,
- * a leader moved to another replica).
+ * A producer that always asks for acks from every in-sync replica and never reports a send done
+ * that was not written. Two traps of kafkajs 2.2 are closed here:
  *
- * The trap: when a send fails for good, kafkajs takes its sequence numbers back. If a broker had
- * written that batch after all, the next, different batch with the same numbers is either refused
- * for ever (out of order) or acknowledged as the duplicate it is not: lost. So after a failed send
- * the next one starts a new producer (a new id, numbers from 0); the failed batch, when the
- * caller sends it again, may then be written twice, which consumers deduplicate (at least once).
- * Sends go one at a time for the same reason: a renewal must not happen under a send in flight
- * (kafkajs already serialises an idempotent producer's requests per broker).
+ * 1. A send that failed at one broker is retried only to the brokers that have not answered yet.
+ *    When the failed broker's partitions moved meanwhile (it died; the cluster elected new
+ *    leaders) to a broker that had answered, their messages are never sent and the send resolves
+ *    as if they were (kafkajs issue 1303; the replication test lost 2 of 140 entries so). The
+ *    partitions a send's messages were assigned to in its last attempt are recorded (through the
+ *    partitioner, per send), and a send whose answers lack any of them fails as a whole: its
+ *    caller sends it again (duplicates for the partitions that did answer, which consumers
+ *    deduplicate).
+ * 2. Idempotent: the producer numbers each partition's batches so a broker writes a batch once
+ *    however often it is retried within a send. When a send fails for good kafkajs takes its
+ *    numbers back; if a broker had written that batch after all, the next, different batch with
+ *    those numbers is refused for ever (out of order) or acknowledged as the duplicate it is not.
+ *    So after a failed send the next one starts a new producer (new id, numbers from 0), and
+ *    sends go one at a time so that a renewal never happens under a send in flight (kafkajs
+ *    already serialises an idempotent producer's requests per broker).
  */
 export function createPipelineProducer(kafka: Kafka, options: PipelineProducerOptions): PipelineProducer {
+  /** Per send: each message's partition in the latest attempt (kafkajs partitions them all again on each). */
+  const assignments = new AsyncLocalStorage<Map<object, string>>();
+  const recordingPartitioner = () => {
+    const pick = Partitioners.DefaultPartitioner();
+    return (args: Parameters<typeof pick>[0]) => {
+      const partition = pick(args);
+      assignments.getStore()?.set(args.message, `${args.topic}/${partition}`);
+      return partition;
+    };
+  };
   const make = (): Producer =>
     kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: recordingPartitioner,
       allowAutoTopicCreation: false,
       metadataMaxAge: options.metadataMaxAgeMs,
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {}),
     });
+
+  /** Runs one send, failing it when a partition its messages went to has no answer among its results. */
+  const checked = async (send: () => Promise<RecordMetadata[]>): Promise<RecordMetadata[]> => {
+    const assigned = new Map<object, string>();
+    const results = await assignments.run(assigned, send);
+    const answered = new Set(results.map((r) => `${r.topicName}/${r.partition}`));
+    const missing = [...new Set(assigned.values())].filter((tp) => !answered.has(tp));
+    if (missing.length > 0) throw new IncompleteSendError(missing);
+    return results;
+  };
+
   let producer = make();
   if (!options.idempotent) {
     return {
       connect: () => producer.connect(),
       disconnect: () => producer.disconnect(),
-      send: (record) => producer.send({ ...record, acks: -1 }),
-      sendBatch: (batch) => producer.sendBatch({ ...batch, acks: -1 }),
+      send: (record) => checked(() => producer.send({ ...record, acks: -1 })),
+      sendBatch: (batch) => checked(() => producer.sendBatch({ ...batch, acks: -1 })),
     };
   }
 
@@ -62,7 +98,7 @@ export function createPipelineProducer(kafka: Kafka, options: PipelineProducerOp
     tail = run.catch(() => undefined);
     return run;
   };
-  const guarded = <T>(send: (p: Producer) => Promise<T>) =>
+  const guarded = (send: (p: Producer) => Promise<RecordMetadata[]>) =>
     exclusive(async () => {
       if (renew) {
         await producer.disconnect().catch(() => undefined);
@@ -71,7 +107,7 @@ export function createPipelineProducer(kafka: Kafka, options: PipelineProducerOp
         renew = false;
       }
       try {
-        return await send(producer);
+        return await checked(() => send(producer));
       } catch (err) {
         renew = true;
         throw err;

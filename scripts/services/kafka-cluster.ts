@@ -18,6 +18,8 @@ export interface KafkaCluster {
   nodes: KafkaClusterNode[];
   /** SIGKILL to one node's JVM (a crash: nothing flushed, no controlled shutdown); resolves once it is gone. */
   kill(nodeId: number): Promise<void>;
+  /** SIGSTOP to one node's JVM: requests to it hang (a broker wedged mid-request) until it is killed. */
+  pause(nodeId: number): void;
   /** Starts a stopped or killed node again on its ports and data; resolves once the cluster has every broker again. */
   restart(nodeId: number): Promise<void>;
   stop(): Promise<void>;
@@ -108,6 +110,9 @@ export async function startKafkaCluster(rootDir: string, logDir: string, options
     nodes,
     async kill(nodeId) {
       await procs.get(node(nodeId).nodeId)?.kill();
+    },
+    pause(nodeId) {
+      procs.get(node(nodeId).nodeId)?.pause();
     },
     async restart(nodeId) {
       const n = node(nodeId);

@@ -90,6 +90,8 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL to the server itself (a crash: no shutdown at all); resolves once it is gone. */
   kill(): Promise<void>;
+  /** SIGSTOP to the server itself: it hangs, connections open and unanswered, until killed. */
+  pause(): void;
 }
 
 /**
@@ -113,6 +115,7 @@ export function startProcess(
     `trap 'kill -${options.stopSignal ?? 'TERM'} $child 2>/dev/null' TERM INT`,
     // kill(): the server's own pid is known only here, so the wrapper is asked to SIGKILL it.
     `trap 'kill -KILL $child 2>/dev/null' USR1`,
+    `trap 'kill -STOP $child 2>/dev/null' USR2`,
     'code=0; while kill -0 $child 2>/dev/null; do wait $child; code=$?; done',
     'kill $wd 2>/dev/null; exit $code',
   ].join('\n');
@@ -135,6 +138,9 @@ export function startProcess(
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   return {
     child,
+    pause: () => {
+      if (!exited()) child.kill('SIGUSR2');
+    },
     kill: () =>
       new Promise<void>((resolve) => {
         if (exited()) return resolve();
