@@ -25,7 +25,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import type { AnalysisRequested } from '../kernel/contracts/analysis-events.js';
-import { ensureTopics } from '../kernel/clients/kafka.js';
+import { ensureTopics, topicLayout } from '../kernel/clients/kafka.js';
 import { topicNames } from '../kernel/contracts/analysis-events.js';
 import { startProcess } from '../scripts/services/index.js';
 import {
@@ -116,7 +116,7 @@ async function main(): Promise<number> {
   const kafka = new Kafka({ clientId: 'bench', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, maxRetryTime: 2_000 } });
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topics, config.kafka.partitions);
+  await ensureTopics(admin, topics, topicLayout(config.kafka));
   await admin.createTopics({ waitForLeaders: false, topics: [{ topic: bareStatusTopic, numPartitions: config.kafka.partitions, replicationFactor: -1 }] });
   // A topic just created may not be served yet by the broker a client asks first.
   await poll(

@@ -88,6 +88,25 @@ export const configSchema = z
         clientId: z.string().default('emotion-diary'),
         topicPrefix: z.string().default(''),
         partitions: int(1, 1024).default(6),
+        /**
+         * Replicas of each pipeline topic the app creates; -1 leaves it to the brokers'
+         * `default.replication.factor`. 3 with `minInSyncReplicas` 2 and acks from all in-sync
+         * replicas (every producer here) survives one broker lost without losing an event.
+         */
+        replicationFactor: z.union([z.literal(-1), int(1, 16)]).default(-1),
+        /** The topics' `min.insync.replicas`; unset leaves it to the brokers' setting. */
+        minInSyncReplicas: int(1, 16).optional(),
+        /**
+         * Producers get a producer id and number their batches, so a send retried after a broker
+         * died mid-request is written once (Kafka's idempotent producer); sends of one producer
+         * then go one at a time.
+         */
+        idempotentProducers: bool.default(true),
+        /**
+         * How old a client's view of the topics may get before it asks again. Producers and
+         * consumers see partitions added to a live topic only then (kafkajs's default is 5 min).
+         */
+        metadataMaxAgeMs: int(500, 3_600_000).default(60_000),
         /** How long a dead consumer (worker or gateway) keeps its partitions before the group reassigns them. */
         sessionTimeoutMs: int(6_000, 300_000).default(30_000),
         ssl: bool.default(false),
@@ -319,6 +338,11 @@ export const configSchema = z
     // The log transport writes one-time codes to the log; only acceptable where nobody real gets mail.
     if (config.mail.transport === 'log' && (config.profile === 'staging' || config.profile === 'production')) {
       ctx.addIssue({ code: 'custom', path: ['mail', 'transport'], message: `'log' is allowed only in the development and test profiles` });
+    }
+    // Kafka refuses such a topic's every acks=all write: fail at start instead.
+    const { replicationFactor, minInSyncReplicas } = config.kafka;
+    if (replicationFactor !== -1 && minInSyncReplicas !== undefined && minInSyncReplicas > replicationFactor) {
+      ctx.addIssue({ code: 'custom', path: ['kafka', 'minInSyncReplicas'], message: `must not exceed kafka.replicationFactor (${replicationFactor})` });
     }
   });
 

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../config/index.js';
 import { withDeadline, backoffDelay, sleep } from '../kernel/backoff.js';
 import { createApiClients, type ApiClients } from '../kernel/clients/index.js';
-import { ensureTopics } from '../kernel/clients/kafka.js';
+import { ensureTopics, topicLayout } from '../kernel/clients/kafka.js';
+import { pipelineProducerOptions } from '../kernel/clients/kafka-producer.js';
 import type { Mailer } from '../kernel/clients/mailer.js';
 import { pingMongo } from '../kernel/clients/mongo.js';
 import { topicNames, type TopicNames } from '../kernel/contracts/analysis-events.js';
@@ -146,7 +147,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
 
   // Domains.
   const outbox = createOutboxRepository(sequelize, sql);
-  const relay = createOutboxRelay({ sequelize, outbox, kafka, topics, metrics, log, options: { ...config.outbox, partitions: config.kafka.partitions } });
+  const relay = createOutboxRelay({ sequelize, outbox, kafka, topics, metrics, log, options: { ...config.outbox, topicLayout: topicLayout(config.kafka), producer: pipelineProducerOptions(config.kafka) } });
   const settings = createSettingsService({ repo: createSettingsRepository(sql), redis });
   const analyses = createAnalysisRepository(mongoModels);
   const notifications = createNotificationService({ repo: notificationRepo, metrics, delivery });
@@ -189,6 +190,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     partitionsConcurrently: config.gateway.partitionsConcurrently,
     usersConcurrently: config.gateway.usersConcurrently,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+    metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
   });
 
   // Accounts and authentication. Deletion hooks remove what a user owns outside MariaDB.
@@ -271,7 +273,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     const admin = kafka.admin({ retry: { retries: 1 } });
     try {
       await admin.connect();
-      await ensureTopics(admin, topics, config.kafka.partitions);
+      await ensureTopics(admin, topics, topicLayout(config.kafka));
     } catch (err) {
       log.warn({ err }, 'kafka not reachable at start; the outbox keeps analysis requests until it is');
     } finally {

@@ -1,4 +1,5 @@
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Kafka, Message } from 'kafkajs';
+import { createPipelineProducer, type PipelineProducerOptions } from '../kernel/clients/kafka-producer.js';
 import type { AnalysisStatusEvent, DlqRecord, TopicNames } from '../kernel/contracts/analysis-events.js';
 
 export interface StatusToPublish {
@@ -33,18 +34,18 @@ const deadLetterMessage = ({ record, key }: DeadLetterToPublish): Message => ({
  * acks from every in-sync replica. `publish` sends many of both in one produce request: they are
  * on the broker, in the order given per partition, when it resolves.
  */
-export function createPipelinePublisher(kafka: Kafka, topics: TopicNames) {
-  const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+export function createPipelinePublisher(kafka: Kafka, topics: TopicNames, producerOptions: PipelineProducerOptions) {
+  const producer = createPipelineProducer(kafka, producerOptions);
   return {
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
 
     async status(event: AnalysisStatusEvent, requestId: string | undefined): Promise<void> {
-      await producer.send({ topic: topics.analysisStatus, acks: -1, messages: [statusMessage({ event, requestId })] });
+      await producer.send({ topic: topics.analysisStatus, messages: [statusMessage({ event, requestId })] });
     },
 
     async deadLetter(record: DlqRecord, key: string | null): Promise<void> {
-      await producer.send({ topic: topics.analysisDlq, acks: -1, messages: [deadLetterMessage({ record, key })] });
+      await producer.send({ topic: topics.analysisDlq, messages: [deadLetterMessage({ record, key })] });
     },
 
     async publish(out: { statuses?: StatusToPublish[]; deadLetters?: DeadLetterToPublish[] }): Promise<void> {
@@ -52,7 +53,7 @@ export function createPipelinePublisher(kafka: Kafka, topics: TopicNames) {
         { topic: topics.analysisStatus, messages: (out.statuses ?? []).map(statusMessage) },
         { topic: topics.analysisDlq, messages: (out.deadLetters ?? []).map(deadLetterMessage) },
       ].filter((t) => t.messages.length > 0);
-      if (topicMessages.length > 0) await producer.sendBatch({ acks: -1, topicMessages });
+      if (topicMessages.length > 0) await producer.sendBatch({ topicMessages });
     },
   };
 }

@@ -6,7 +6,8 @@ import { superviseConsumer } from '../kernel/consumer-health.js';
 import type { AppConfig } from '../config/index.js';
 import { defineMongoModels, syncMongoIndexes } from '../models/mongo/index.js';
 import { startConsumerLagReporter } from '../kernel/consumer-lag.js';
-import { ensureTopics } from '../kernel/clients/kafka.js';
+import { ensureTopics, topicLayout } from '../kernel/clients/kafka.js';
+import { pipelineProducerOptions } from '../kernel/clients/kafka-producer.js';
 import { topicNames, type TopicNames } from '../kernel/contracts/analysis-events.js';
 import { createLogger, type Logger } from '../kernel/logger.js';
 import { createMetrics, type Metrics } from '../kernel/metrics.js';
@@ -69,7 +70,7 @@ export async function createWorkerApp(
   const { mongo, kafka } = clients;
   const models = defineMongoModels(mongo);
   const admin = kafka.admin();
-  const rawPublisher = createPipelinePublisher(kafka, topics);
+  const rawPublisher = createPipelinePublisher(kafka, topics, pipelineProducerOptions(config.kafka));
   const publisher = deps.wrapPublisher?.(rawPublisher) ?? rawPublisher;
   const handleBatch = createAnalysisBatchHandler({
     analyzer,
@@ -83,6 +84,8 @@ export async function createWorkerApp(
   const consumer: Consumer = kafka.consumer({
     groupId,
     sessionTimeout: config.kafka.sessionTimeoutMs,
+    // Partitions added to the request topic are noticed this soon; the group then rebalances onto them.
+    metadataMaxAge: config.kafka.metadataMaxAgeMs,
     // Bounds how long a stop waits for an idle long-poll fetch; data still arrives immediately.
     maxWaitTimeInMs: 1_000,
     heartbeatInterval: Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 3)),
@@ -143,7 +146,7 @@ export async function createWorkerApp(
     async start() {
       await syncMongoIndexes(models);
       await admin.connect();
-      await ensureTopics(admin, topics, config.kafka.partitions);
+      await ensureTopics(admin, topics, topicLayout(config.kafka));
       await rawPublisher.connect();
       await consumer.subscribe({ topic: topics.analysisRequested, fromBeginning: true });
       inFlight = new AbortController();

@@ -29,6 +29,12 @@ const TRANSIENT = [
   'Topic creation errors',
 ];
 
+/**
+ * kafkajs warnings that do not apply here: an idempotent producer with bounded retries is safe
+ * because a producer whose send failed for good is replaced (kernel/clients/kafka-producer.ts).
+ */
+const EXPECTED_WARNINGS = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
+
 /** How long a transient answer may keep coming before it is worth a warning (once per streak). */
 const TRANSIENT_PATIENCE_MS = 30_000;
 
@@ -46,6 +52,10 @@ export function kafkaLogSink(log: Logger, now: () => number = Date.now): (entry:
     const crashed = message.startsWith('Crash: ') ? TRANSIENT.find((answer) => message.includes(answer)) : undefined;
     if (crashed) lastTransientCrash = t;
     if (message.startsWith('Restarting the consumer') && t - lastTransientCrash < 1_000) {
+      log.debug({ kafka: extra }, message);
+      return;
+    }
+    if (EXPECTED_WARNINGS.includes(message)) {
       log.debug({ kafka: extra }, message);
       return;
     }
@@ -97,9 +107,26 @@ export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logge
   });
 }
 
-/** Creates the pipeline topics if missing. Idempotent; safe to call from every process at start. */
-export async function ensureTopics(admin: Admin, topics: TopicNames, partitions: number, options: { timeoutMs?: number } = {}): Promise<void> {
+/** How the pipeline topics are created: partitions, replicas (-1: the brokers' default) and min.insync.replicas. */
+export interface TopicLayout {
+  partitions: number;
+  replicationFactor?: number;
+  minInSyncReplicas?: number;
+}
+
+/** The configured layout of the pipeline topics. */
+export function topicLayout(kafka: Pick<AppConfig['kafka'], 'partitions' | 'replicationFactor' | 'minInSyncReplicas'>): TopicLayout {
+  return { partitions: kafka.partitions, replicationFactor: kafka.replicationFactor, minInSyncReplicas: kafka.minInSyncReplicas };
+}
+
+/**
+ * Creates the pipeline topics if missing. Idempotent; safe to call from every process at start.
+ * Topics that exist are left as they are (adding partitions or replicas is an operator's step).
+ */
+export async function ensureTopics(admin: Admin, topics: TopicNames, layout: TopicLayout, options: { timeoutMs?: number } = {}): Promise<void> {
   const names = Object.values(topics);
+  const configEntries = layout.minInSyncReplicas === undefined ? [] : [{ name: 'min.insync.replicas', value: String(layout.minInSyncReplicas) }];
+  const spec = (topic: string) => ({ topic, numPartitions: layout.partitions, replicationFactor: layout.replicationFactor ?? -1, configEntries });
   const timeoutMs = options.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -108,7 +135,7 @@ export async function ensureTopics(admin: Admin, topics: TopicNames, partitions:
       const missing = names.filter((t) => !existing.has(t));
       // Another instance may create them at the same moment: kafkajs answers false for topics that
       // exist by then, and the look below waits for their leaders either way.
-      if (missing.length > 0) await admin.createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })) });
+      if (missing.length > 0) await admin.createTopics({ waitForLeaders: false, topics: missing.map(spec) });
       // On a busy KRaft broker the metadata right after a create can answer
       // UNKNOWN_TOPIC_OR_PARTITION, or list partitions without leaders yet: look again until every
       // topic is served (kafkajs's own waitForLeaders does not retry the first answer).

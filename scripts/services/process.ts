@@ -88,6 +88,10 @@ export interface ManagedProcess {
   child: ChildProcess;
   /** Stops with SIGTERM, escalating to SIGKILL after the grace period. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL to the server itself (a crash: no shutdown at all); resolves once it is gone. */
+  kill(): Promise<void>;
+  /** SIGSTOP to the server itself: it hangs, connections open and unanswered, until killed. */
+  pause(): void;
 }
 
 /**
@@ -109,6 +113,9 @@ export function startProcess(
     '"$@" & child=$!',
     `(while kill -0 ${process.pid} 2>/dev/null && kill -0 $$ 2>/dev/null; do sleep 1; done; kill -9 $child 2>/dev/null) & wd=$!`,
     `trap 'kill -${options.stopSignal ?? 'TERM'} $child 2>/dev/null' TERM INT`,
+    // kill(): the server's own pid is known only here, so the wrapper is asked to SIGKILL it.
+    `trap 'kill -KILL $child 2>/dev/null' USR1`,
+    `trap 'kill -STOP $child 2>/dev/null' USR2`,
     'code=0; while kill -0 $child 2>/dev/null; do wait $child; code=$?; done',
     'kill $wd 2>/dev/null; exit $code',
   ].join('\n');
@@ -128,11 +135,21 @@ export function startProcess(
   children.add(child);
   child.once('exit', () => children.delete(child));
   child.once('close', () => out.end());
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
   return {
     child,
+    pause: () => {
+      if (!exited()) child.kill('SIGUSR2');
+    },
+    kill: () =>
+      new Promise<void>((resolve) => {
+        if (exited()) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGUSR1');
+      }),
     stop: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        if (exited()) return resolve();
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
         child.once('exit', () => {
           clearTimeout(timer);

@@ -75,6 +75,8 @@ export function createAnalysisStatusConsumer(deps: {
   /** Users of one batch handled at the same time (default 1: one after the other). */
   usersConcurrently?: number;
   sessionTimeoutMs: number;
+  /** How soon partitions added to the status topic are noticed (a rebalance then takes them on). */
+  metadataMaxAgeMs?: number;
 }) {
   const { diaries, metrics } = deps;
   const usersConcurrently = deps.usersConcurrently ?? 1;
@@ -83,6 +85,7 @@ export function createAnalysisStatusConsumer(deps: {
   const consumer: Consumer = deps.kafka.consumer({
     groupId,
     sessionTimeout: deps.sessionTimeoutMs,
+    ...(deps.metadataMaxAgeMs ? { metadataMaxAge: deps.metadataMaxAgeMs } : {}),
     // Bounds how long a stop waits for an idle long-poll fetch; data still arrives immediately.
     maxWaitTimeInMs: 1_000,
     heartbeatInterval: Math.min(3_000, Math.floor(deps.sessionTimeoutMs / 3)),

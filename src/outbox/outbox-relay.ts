@@ -1,9 +1,10 @@
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { Transaction, type Sequelize } from 'sequelize';
 import type { Logger } from '../../kernel/logger.js';
 import type { Metrics } from '../../kernel/metrics.js';
 import { backoffDelay, sleep } from '../../kernel/backoff.js';
-import { ensureTopics } from '../../kernel/clients/kafka.js';
+import { ensureTopics, type TopicLayout } from '../../kernel/clients/kafka.js';
+import { createPipelineProducer, type PipelineProducerOptions } from '../../kernel/clients/kafka-producer.js';
 import { type TopicNames } from '../../kernel/contracts/analysis-events.js';
 import type { ClaimedOutboxRow, OutboxRepository } from './outbox-repository.js';
 
@@ -11,7 +12,10 @@ export interface OutboxRelayOptions {
   batchSize: number;
   pollIntervalMs: number;
   maxBackoffMs: number;
-  partitions: number;
+  /** How the topics are created when missing. */
+  topicLayout: TopicLayout;
+  /** Idempotence and metadata age of its producer (default: idempotent, kafkajs's metadata age). */
+  producer?: Omit<PipelineProducerOptions, 'retry'>;
   /** How long published rows are kept before they are purged. */
   retentionSec?: number;
 }
@@ -40,10 +44,11 @@ export function createOutboxRelay(deps: {
 }): OutboxRelay {
   const { sequelize, outbox, metrics, options } = deps;
   const log = deps.log.child({ component: 'outbox-relay' });
-  const producer: Producer = deps.kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-    // The relay has its own backoff; fail a send fast rather than hold row locks for long.
+  const producer = createPipelineProducer(deps.kafka, {
+    idempotent: options.producer?.idempotent ?? true,
+    metadataMaxAgeMs: options.producer?.metadataMaxAgeMs ?? 300_000,
+    // The relay has its own backoff; fail a send fast rather than hold row locks for long. A
+    // failed batch stays PENDING and is sent again (by a new producer: see createPipelineProducer).
     retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
   let producerReady = false;
@@ -61,7 +66,7 @@ export function createOutboxRelay(deps: {
     const admin = deps.kafka.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, deps.topics, options.partitions);
+      await ensureTopics(admin, deps.topics, options.topicLayout);
     } finally {
       await admin.disconnect();
     }
@@ -72,7 +77,6 @@ export function createOutboxRelay(deps: {
     const byTopic = new Map<string, ClaimedOutboxRow[]>();
     for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
     await producer.sendBatch({
-      acks: -1,
       topicMessages: [...byTopic].map(([topic, list]) => ({
         topic,
         messages: list.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers, eventId: r.eventId } })),

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../../config/index.js';
-import { createKafka, ensureTopics } from '../../kernel/clients/kafka.js';
+import { createKafka, ensureTopics, topicLayout } from '../../kernel/clients/kafka.js';
 import type { TopicNames } from '../../kernel/contracts/analysis-events.js';
 import type { Logger } from '../../kernel/logger.js';
 
@@ -8,7 +8,7 @@ export async function createTestTopics(config: AppConfig, log: Logger, topics: T
   const admin = createKafka(config, log).admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, topics, partitions);
+    await ensureTopics(admin, topics, { ...topicLayout(config.kafka), partitions });
   } finally {
     await admin.disconnect();
   }

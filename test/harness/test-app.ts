@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as mariadb from 'mariadb';
 import mongoose from 'mongoose';
 import { loadConfig, type AppConfig } from '../../config/index.js';
-import { createApiApp, type ApiApp } from '../../src/app.js';
+import { createApiApp, type ApiApp, type ApiAppOptions } from '../../src/app.js';
 import { runMigrate } from '../../src/cli/migrate-command.js';
 import { createLogger, type Logger } from '../../kernel/logger.js';
 import { recordViolation } from './contract-audit.js';
@@ -76,11 +76,11 @@ export interface TestApp extends ApiApp {
 }
 
 /** Migrates a fresh namespace and starts an API app on a free port. */
-export async function startTestApp(label: string, overrides: Record<string, unknown> = {}): Promise<TestApp> {
+export async function startTestApp(label: string, overrides: Record<string, unknown> = {}, options: Pick<ApiAppOptions, 'onFatal'> = {}): Promise<TestApp> {
   const config = testConfig(uniqueNamespace(label), overrides);
   const log = testLogger(config);
   await runMigrate(config, log, 'up');
-  const app = await createApiApp(config, { log, responseAudit: recordViolation });
+  const app = await createApiApp(config, { ...options, log, responseAudit: recordViolation });
   await app.start();
   return Object.assign(app, {
     async destroy() {

@@ -34,7 +34,7 @@ describe('status consumer crash (real Kafka)', function () {
     const kafka = createKafka(config, app.log);
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, topics, 1);
+    await ensureTopics(admin, topics, { partitions: 1 });
     await admin.disconnect();
     const real = createDiaryRepository(app.clients.sequelize, app.sql);
     const fatal: Error[] = [];

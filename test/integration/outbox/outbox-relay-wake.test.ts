@@ -53,7 +53,7 @@ describe('outbox relay wake-up (real MariaDB and Kafka)', function () {
       topics: app.topics,
       metrics: createMetrics(),
       log: app.log,
-      options: { batchSize: 100, pollIntervalMs: POLL_MS, maxBackoffMs: 30_000, partitions: 1 },
+      options: { batchSize: 100, pollIntervalMs: POLL_MS, maxBackoffMs: 30_000, topicLayout: { partitions: 1 } },
     });
     relay.start();
     tap = await tapTopic(app.config.kafka.brokers, app.topics.analysisRequested);

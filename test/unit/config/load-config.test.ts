@@ -32,6 +32,21 @@ describe('config', () => {
     expect(config.diaries.contentMaxChars).to.equal(20_000);
   });
 
+  it('when the profile is production, then pipeline topics get 3 replicas with 2 in sync; development leaves them to its one broker', () => {
+    const production = loadConfig(BASE).kafka;
+    expect(production).to.include({ replicationFactor: 3, minInSyncReplicas: 2, idempotentProducers: true, metadataMaxAgeMs: 60_000 });
+    const development = loadConfig({ ...BASE, APP_PROFILE: 'development' }).kafka;
+    expect(development.replicationFactor).to.equal(-1);
+    expect(development.minInSyncReplicas).to.equal(undefined);
+    // docker compose runs the production profile on one broker.
+    expect(loadConfig({ ...BASE, APP__KAFKA__REPLICATION_FACTOR: '1', APP__KAFKA__MIN_IN_SYNC_REPLICAS: '1' }).kafka).to.include({ replicationFactor: 1, minInSyncReplicas: 1 });
+  });
+
+  it('when min.insync.replicas exceeds the replication factor, then the config is refused (every acks-all write would be)', () => {
+    const message = configError(() => loadConfig({ ...BASE, APP__KAFKA__REPLICATION_FACTOR: '2', APP__KAFKA__MIN_IN_SYNC_REPLICAS: '3' }));
+    expect(message).to.equal('config: kafka.minInSyncReplicas: must not exceed kafka.replicationFactor (2)');
+  });
+
   it('when a required value is missing, then the error names the key in one line', () => {
     const { JWT_SECRET: _omitted, ...rest } = BASE;
     const message = configError(() => loadConfig(rest));

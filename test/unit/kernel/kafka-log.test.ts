@@ -24,6 +24,12 @@ describe('kafkajs log lines', () => {
     ]);
   });
 
+  it('when kafkajs warns that an idempotent producer has bounded retries, then the line is debug (a failed producer is replaced)', () => {
+    const { lines, log } = recorder();
+    kafkaLogSink(log)({ level: logLevel.WARN, message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees', extra: {} });
+    expect(lines).to.deep.equal([['debug', 'Limiting retries for the idempotent producer may invalidate EoS guarantees']]);
+  });
+
   it('when the same transient error keeps coming for more than 30 s, then it is warned about once', () => {
     const { lines, log } = recorder();
     let now = 0;
