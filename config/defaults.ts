@@ -9,7 +9,7 @@ export function baseDefaults(): Record<string, unknown> {
     app: { instanceId: `${hostname()}-${process.pid}`, publicUrl: 'http://127.0.0.1:3000' },
     http: {},
     log: {},
-    mariadb: {},
+    mariadb: { replica: {} },
     mongo: {},
     redis: {},
     kafka: {},

@@ -26,6 +26,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   LOG_LEVEL: 'log.level',
   LOG_FILE: 'log.file',
   MARIADB_URL: 'mariadb.url',
+  MARIADB_REPLICA_URL: 'mariadb.replica.url',
   MONGO_URL: 'mongo.url',
   REDIS_URL: 'redis.url',
   REDIS_KEY_PREFIX: 'redis.keyPrefix',

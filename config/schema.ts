@@ -18,6 +18,8 @@ const bool = z.preprocess((v) => {
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const url = z.string().url();
 const optionalSecret = z.string().min(1).optional();
+/** The database a mariadb:// URL names (its path), or undefined when it does not parse. */
+const databaseOf = (u: string) => URL.canParse(u) ? decodeURIComponent(new URL(u).pathname.replace(/^\//, '')) : undefined;
 
 const oauthProvider = z
   .object({
@@ -68,8 +70,31 @@ export const configSchema = z
         url: z.string().regex(/^mariadb:\/\//, 'must be a mariadb:// URL'),
         poolMax: int(1, 500).default(10),
         logSql: bool.default(false),
+        /**
+         * A read-only replica of `url` (GTID replication) for the reads that may be a little stale:
+         * entry lists, stats, report lists, the admin's account list. Without `url` every read goes
+         * to the primary. Writes, point reads and everything auth decides on always do.
+         */
+        replica: z
+          .object({
+            url: z.string().regex(/^mariadb:\/\//, 'must be a mariadb:// URL').optional(),
+            poolMax: int(1, 500).default(10),
+            /** A replica that has not applied what the primary had committed this long ago serves nothing. */
+            maxLagSec: int(1, 3_600).default(5),
+            /** How long a read waits for the replica to reach the reader's own last write before it asks the primary. */
+            readYourWritesWaitMs: int(0, 5_000).default(100),
+            /** How often each API instance checks the replica's threads and lag. */
+            probeIntervalMs: int(100, 60_000).default(1_000),
+            /** Kept short: while a replica is unreachable, no read should wait long to find out. */
+            connectTimeoutMs: int(100, 30_000).default(1_000),
+          })
+          .strict(),
       })
-      .strict(),
+      .strict()
+      .refine((m) => !m.replica.url || databaseOf(m.replica.url) === databaseOf(m.url), {
+        message: 'must name the same database as mariadb.url',
+        path: ['replica', 'url'],
+      }),
     mongo: z.object({ url: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL') }).strict(),
     redis: z
       .object({

@@ -70,6 +70,33 @@ export function createMetrics(registry: Registry = new Registry(), defaultLabels
       registers: r,
     }),
 
+    // MariaDB replica (kernel/replica-reads.ts)
+    mariadbStaleReadsTotal: new Counter({
+      name: 'mariadb_stale_tolerant_reads_total',
+      help:
+        'Reads that may be served by the replica, by where they ran (replica, primary: no replica configured, fallback: the primary ' +
+        'instead of the replica) and why (no_recent_write, caught_up, no_replica, behind_writer, replica_down, replica_lagging, ' +
+        'replica_not_replicating, replica_unknown, replica_busy, replica_error, session_unknown)',
+      labelNames: ['target', 'reason'] as const,
+      registers: r,
+    }),
+    mariadbWritePositionsTotal: new Counter({
+      name: 'mariadb_write_positions_total',
+      help: "Primary positions remembered after a user's write for their later reads, by outcome (recorded, failed)",
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
+    mariadbReplicaUsable: new Gauge({
+      name: 'mariadb_replica_usable',
+      help: 'Whether the last probe found the replica replicating within the lag bound (1) or not (0)',
+      registers: r,
+    }),
+    mariadbReplicaLag: new Gauge({
+      name: 'mariadb_replica_lag_seconds',
+      help: "The replica's Seconds_Behind_Master at the last probe (NaN when unknown)",
+      registers: r,
+    }),
+
     // Outbox and pipeline
     outboxBacklog: new Gauge({
       name: 'outbox_backlog_events',

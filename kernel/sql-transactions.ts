@@ -24,3 +24,13 @@ export async function transactionWithRetry<T>(sequelize: Sequelize, work: (trans
     }
   }
 }
+
+/**
+ * The driver connection a transaction holds, for the raw-driver paths that must run inside it.
+ * Sequelize 6 sets `connection` on every started transaction but leaves it out of its types.
+ */
+export function connectionOf<C>(transaction: Transaction): C {
+  const { connection } = transaction as Transaction & { connection?: C };
+  if (!connection) throw new Error('the transaction has not started');
+  return connection;
+}

@@ -12,6 +12,8 @@ import type { HealthCheck } from '../kernel/health.js';
 import { createLogger, type Logger } from '../kernel/logger.js';
 import { createMetrics, type Metrics } from '../kernel/metrics.js';
 import { createRateLimiter } from '../kernel/rate-limiter.js';
+import { createReadRouting } from '../kernel/replica-reads.js';
+import type { ReplicaHealth } from '../kernel/replica-health.js';
 import { defineMongoModels, syncMongoIndexes, type MongoModels } from '../models/mongo/index.js';
 import { defineSqlModels, type SqlModels } from '../models/sql/index.js';
 import {
@@ -87,6 +89,8 @@ export interface ApiApp {
   sql: SqlModels;
   mongoModels: MongoModels;
   topics: TopicNames;
+  /** The MariaDB replica's probe, when `mariadb.replica.url` is set. */
+  replicaHealth?: ReplicaHealth;
   accessTokens: AccessTokens;
   tokenRevocation: TokenRevocation;
   realtime: SocketServer & { delivery: ReturnType<typeof createNotificationDelivery> };
@@ -121,6 +125,16 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
   const sql = defineSqlModels(sequelize);
   const mongoModels = defineMongoModels(mongo);
   const limiter = createRateLimiter(redis);
+  // Lists and stats may read from the replica; the writes that must show in them tell `reads`.
+  const readRouting = createReadRouting({
+    config: config.mariadb.replica,
+    primary: { sequelize, models: sql },
+    replica: clients.replica ? { sequelize: clients.replica, models: defineSqlModels(clients.replica) } : undefined,
+    redis,
+    metrics,
+    log,
+  });
+  const { reads } = readRouting;
 
   // Realtime ports, built from the socket server before any service.
   const socketServer = createSocketServer({ config, pubsub: clients.pubsub, requestTimeoutMs: CLUSTER_REQUEST_TIMEOUT_MS, metrics });
@@ -158,7 +172,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     options: { pollMs: config.realtime.ssePollMs, heartbeatMs: config.realtime.sseHeartbeatMs, maxStreamsPerUser: config.realtime.sseMaxStreamsPerUser },
   });
   const announcements = createAnnouncementService({ repo: announcementRepo, queries: announcementQueries, acks: announcementAcks, channel: announcementChannel });
-  const diaryRepo = createDiaryRepository(sequelize, sql);
+  const diaryRepo = createDiaryRepository(sequelize, sql, reads);
   const diaries = createDiaryService({
     sequelize,
     diaries: diaryRepo,
@@ -171,11 +185,12 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     onOutboxWritten: () => relay.wake(),
     limiter,
     analysisBudget: { limit: config.diaries.analysisRequestsPerUser, windowSec: config.diaries.analysisRequestsWindowSec },
+    readYourWrites: reads,
     log,
   });
   // Thought records: deleted with their entry (and its owner) by MariaDB's foreign keys.
-  const thoughtRecordRepo = createThoughtRecordRepository(sequelize);
-  const thoughtRecords = createThoughtRecordService({ records: thoughtRecordRepo, diaries: diaryRepo, analyses, events: createThoughtRecordEvents(socketServer) });
+  const thoughtRecordRepo = createThoughtRecordRepository(sequelize, reads);
+  const thoughtRecords = createThoughtRecordService({ records: thoughtRecordRepo, diaries: diaryRepo, analyses, events: createThoughtRecordEvents(socketServer), readYourWrites: reads });
   const statusConsumer = createAnalysisStatusConsumer({
     kafka,
     topics,
@@ -189,6 +204,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     log,
     partitionsConcurrently: config.gateway.partitionsConcurrently,
     usersConcurrently: config.gateway.usersConcurrently,
+    readYourWrites: reads,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
   });
@@ -200,7 +216,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     (userId) => notificationRepo.deleteForUser(userId),
     (userId) => announcementRepo.deleteAcksOfUser(userId),
   ];
-  const identity = createIdentityModule({ config, sequelize, sql, redis, log, accessTokens, tokenRevocation, events: authEvents, deletionHooks: accountDeletionHooks, mailer, limiter });
+  const identity = createIdentityModule({ config, sequelize, sql, reads, redis, log, accessTokens, tokenRevocation, events: authEvents, deletionHooks: accountDeletionHooks, mailer, limiter });
 
   // Inbound: socket handlers and routes.
   attachRealtimeHandlers({
@@ -242,8 +258,8 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     ...identity.routes,
     ...diaryRoutes(diaries, { contentMaxChars: config.diaries.contentMaxChars }),
     ...settingsRoutes(settings),
-    ...reportRoutes(createReportService({ reports: createReportRepository(sequelize, sql), analyses, settings })),
-    ...statsRoutes(createEmotionStats({ sequelize, settings })),
+    ...reportRoutes(createReportService({ reports: createReportRepository(sequelize, sql, reads), analyses, settings, readYourWrites: reads })),
+    ...statsRoutes(createEmotionStats({ reads, settings })),
     ...thoughtRecordRoutes(thoughtRecords, createThoughtRecordStats({ records: thoughtRecordRepo, settings })),
     ...notificationRoutes(notifications),
     streams.route,
@@ -305,6 +321,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     sql,
     mongoModels,
     topics,
+    replicaHealth: readRouting.health,
     accessTokens,
     tokenRevocation,
     realtime: { ...socketServer, delivery },
@@ -316,6 +333,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
     },
     async start() {
       await clients.connect();
+      await readRouting.start();
       await syncMongoIndexes(mongoModels);
       await ensureTopicsIfReachable();
       await new Promise<void>((resolve, reject) => {
@@ -352,6 +370,7 @@ export async function createApiApp(config: AppConfig, options: ApiAppOptions = {
         await relay.stop();
         await Promise.all([announcementAcks.close(), deliveryAcks.flush()]);
         await healthAdmin.disconnect().catch(() => undefined);
+        await readRouting.stop();
       };
       await withDeadline(steps(), config.http.shutdownGraceMs + 10_000, () => log.warn('shutdown took too long; closing the connections anyway'));
       await clients.close();

@@ -6,13 +6,15 @@ import type { AppConfig } from '../../config/index.js';
 import type { Logger } from '../logger.js';
 import { createKafka } from './kafka.js';
 import { createMailer, type Mailer } from './mailer.js';
-import { createSequelize } from './mariadb.js';
+import { createReplicaSequelize, createSequelize } from './mariadb.js';
 import { connectMongo, watchMongoConnection } from './mongo.js';
 import { createRedis } from './redis.js';
 
 /** The connections of an API process, built once and handed to the modules that use them. */
 export interface ApiClients {
   sequelize: Sequelize;
+  /** The read-only replica (`mariadb.replica.url`), when configured; only stale-tolerant reads use it. */
+  replica?: Sequelize;
   mongo: Connection;
   /** Commands, keys prefixed with `redis.keyPrefix`. */
   redis: RedisClient;
@@ -36,6 +38,7 @@ export async function createApiClients(config: AppConfig, log: Logger, overrides
   const mongo = await connectMongo(config);
   const mongoWatch = watchMongoConnection(mongo, config.mongo.url, log);
   const sequelize = createSequelize(config, log);
+  const replica = createReplicaSequelize(config, log);
   const redis = createRedis(config, log, 'api');
   const pubsub = {
     pub: createRedis(config, log, 'socket.io-pub', { prefixed: false }),
@@ -45,6 +48,7 @@ export async function createApiClients(config: AppConfig, log: Logger, overrides
   const mailer = overrides.mailer ?? createMailer(config, log);
   return {
     sequelize,
+    replica,
     mongo,
     redis,
     pubsub,
@@ -53,6 +57,8 @@ export async function createApiClients(config: AppConfig, log: Logger, overrides
     async connect() {
       await redis.connect();
       await sequelize.authenticate();
+      // A replica that is away at start only means reads go to the primary until it is back.
+      await replica?.authenticate().catch((err: unknown) => log.warn({ err }, 'mariadb replica not reachable at start; reading from the primary until it is'));
       // The adapter's first subscribe may already have started these (lazyConnect); they keep
       // retrying in the background when Redis is away at start.
       await Promise.all([pubsub.pub, pubsub.sub].map((c) => (c.status === 'wait' ? c.connect() : Promise.resolve()))).catch((err: unknown) =>
@@ -67,6 +73,7 @@ export async function createApiClients(config: AppConfig, log: Logger, overrides
       mongoWatch.stop();
       await mongo.close().catch(() => undefined);
       await sequelize.close().catch(() => undefined);
+      await replica?.close().catch(() => undefined);
     },
   };
 }

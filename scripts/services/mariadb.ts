@@ -15,11 +15,22 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+export interface MariaDbOptions {
+  /** Names the process and its log file (`<name>.log`); default `mariadb`. */
+  name?: string;
+  /** Extra server options (replication roles). A `--log-bin` among them keeps the binary log on. */
+  serverArgs?: string[];
+}
+
 /**
  * A private MariaDB server: its own datadir, socket and port, bound to 127.0.0.1, root without a
- * password. Tuned for tests (no binlog, relaxed flushing); data survives restarts in `dataDir`.
+ * password. Tuned for tests (no binlog unless `serverArgs` ask for one, relaxed flushing); data
+ * survives restarts in `dataDir`.
  */
-export async function startMariaDb(dataDir: string, port: number, logDir: string): Promise<RestartableService> {
+export async function startMariaDb(dataDir: string, port: number, logDir: string, options: MariaDbOptions = {}): Promise<RestartableService> {
+  const name = options.name ?? 'mariadb';
+  const serverArgs = options.serverArgs ?? [];
+  const binlog = serverArgs.some((a) => a.startsWith('--log-bin'));
   const datadir = path.join(dataDir, 'data');
   const isRoot = process.getuid?.() === 0;
   const userArgs = isRoot ? ['--user=root'] : [];
@@ -36,7 +47,7 @@ export async function startMariaDb(dataDir: string, port: number, logDir: string
   let stopCurrent: () => Promise<void> = async () => undefined;
   const start = async () => {
     const proc = startProcess(
-      'mariadb',
+      name,
       'mariadbd',
       [
         '--no-defaults',
@@ -46,19 +57,20 @@ export async function startMariaDb(dataDir: string, port: number, logDir: string
         `--port=${port}`,
         '--bind-address=127.0.0.1',
         '--skip-name-resolve',
-        '--skip-log-bin',
+        ...(binlog ? [] : ['--skip-log-bin']),
         '--innodb-buffer-pool-size=256M',
         '--innodb-flush-log-at-trx-commit=2',
         '--innodb-doublewrite=0',
         '--max-connections=500',
         '--character-set-server=utf8mb4',
         '--collation-server=utf8mb4_unicode_ci',
+        ...serverArgs,
         ...userArgs,
       ],
-      { cwd: dataDir, logFile: path.join(logDir, 'mariadb.log') },
+      { cwd: dataDir, logFile: path.join(logDir, `${name}.log`) },
     );
     await waitFor(
-      'mariadb',
+      name,
       async () => {
         const conn = await mariadb.createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 500 });
         await conn.end();
@@ -70,5 +82,5 @@ export async function startMariaDb(dataDir: string, port: number, logDir: string
     stopCurrent = () => proc.stop(30_000);
   };
   await start();
-  return { name: 'mariadb', port, url: `mariadb://root@127.0.0.1:${port}`, start, stop: () => stopCurrent() };
+  return { name, port, url: `mariadb://root@127.0.0.1:${port}`, start, stop: () => stopCurrent() };
 }

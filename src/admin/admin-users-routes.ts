@@ -17,7 +17,7 @@ export function adminUsersRoutes(admin: AdminUsersService): RouteSpec[] {
       access: 'admin',
       query: listUsersQuery,
       responses: { 200: userPageSchema },
-      handler: async ({ query }) => ({ status: 200, body: await admin.list(query) }),
+      handler: async ({ principal, query }) => ({ status: 200, body: await admin.list(principal!.userId, query) }),
     }),
     defineRoute({
       method: 'get',

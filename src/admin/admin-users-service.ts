@@ -4,6 +4,7 @@ import type { AuthEvents } from '../auth/auth-events.js';
 import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../kernel/errors.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { Mailer } from '../../kernel/clients/mailer.js';
+import type { ReadYourWrites } from '../../kernel/replica-reads.js';
 import type { ProfileCache } from '../users/profile-cache.js';
 import type { User, UserRepository } from '../users/user-repository.js';
 import type { UserProfile } from '../users/user-schemas.js';
@@ -16,6 +17,8 @@ export interface AdminUsersDeps {
   events: AuthEvents;
   cache: ProfileCache<UserProfile>;
   mailer: Mailer;
+  /** Told after every change, under the administrator's id: their account list shows it at once. */
+  readYourWrites: ReadYourWrites;
   log: Logger;
 }
 
@@ -40,17 +43,19 @@ export function createAdminUsersService(deps: AdminUsersDeps) {
   }
 
   async function changed(userId: string, actorId: string, action: string): Promise<AdminUser> {
+    await deps.readYourWrites.wrote(actorId);
     await cache.invalidate(userId);
     log.info({ userId, actorId, action }, 'account changed by an administrator');
     return toAdminUser(await load(userId));
   }
 
   return {
-    async list(query: UserListQuery): Promise<{ items: AdminUser[]; nextCursor: string | null }> {
+    /** `actorId`: the administrator reading, whose own changes the list always shows. */
+    async list(actorId: string, query: UserListQuery): Promise<{ items: AdminUser[]; nextCursor: string | null }> {
       const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
       if (beforeId === null) throw new ValidationError('Request validation failed', [{ path: 'query.cursor', message: 'is not a cursor this API issued' }]);
       // One extra row tells whether another page exists.
-      const rows = await users.list({ ...query, beforeId, limit: query.limit + 1 });
+      const rows = await users.list(actorId, { ...query, beforeId, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       return { items: page.map(toAdminUser), nextCursor: rows.length > query.limit ? encodeCursor(page[page.length - 1]!.id) : null };
     },

@@ -1,4 +1,5 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { QueryTypes } from 'sequelize';
+import type { StaleTolerantReads } from '../../kernel/replica-reads.js';
 import { dateRange, localDate, utcOffset, weekStart } from '../../kernel/time-zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { EmotionStatus } from '../../kernel/contracts/statuses.js';
@@ -29,20 +30,23 @@ interface Row {
 
 /**
  * Emotion trend per day or ISO week. MariaDB groups and counts (one row per bucket and status);
- * JavaScript only fills the empty buckets so charts get a continuous axis.
+ * JavaScript only fills the empty buckets so charts get a continuous axis. A stale-tolerant read:
+ * the replica may answer it, with the caller's own writes in it.
  */
-export function createEmotionStats(deps: { sequelize: Sequelize; settings: SettingsService }) {
+export function createEmotionStats(deps: { reads: StaleTolerantReads<unknown>; settings: SettingsService }) {
   return {
     async trend(userId: string, range: { from: Date; to: Date; granularity: Granularity; timezone?: string }): Promise<EmotionTrend> {
       const timezone = range.timezone ?? String((await deps.settings.valueOf(userId, 'timezone')) ?? 'UTC');
       const offset = utcOffset(timezone, range.from);
       const localDay = `DATE(CONVERT_TZ(created_at, '+00:00', :offset))`;
       const bucket = range.granularity === 'week' ? `DATE_SUB(${localDay}, INTERVAL WEEKDAY(${localDay}) DAY)` : localDay;
-      const rows = await deps.sequelize.query<Row>(
-        `SELECT ${bucket} AS bucket, emotion_status, COUNT(*) AS n FROM diaries
-         WHERE user_id = :userId AND created_at >= :from AND created_at < :to
-         GROUP BY bucket, emotion_status ORDER BY bucket`,
-        { replacements: { userId, from: range.from, to: range.to, offset }, type: QueryTypes.SELECT },
+      const rows = await deps.reads.read(userId, (db) =>
+        db.sequelize.query<Row>(
+          `SELECT ${bucket} AS bucket, emotion_status, COUNT(*) AS n FROM diaries
+           WHERE user_id = :userId AND created_at >= :from AND created_at < :to
+           GROUP BY bucket, emotion_status ORDER BY bucket`,
+          { replacements: { userId, from: range.from, to: range.to, offset }, type: QueryTypes.SELECT, transaction: db.transaction },
+        ),
       );
 
       const first = localDate(timezone, range.from);

@@ -8,6 +8,7 @@ import type { RouteSpec } from '../http/route.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { Mailer } from '../../kernel/clients/mailer.js';
 import type { RateLimiter } from '../../kernel/rate-limiter.js';
+import type { StaleTolerantReads } from '../../kernel/replica-reads.js';
 import { createProfileCache } from '../users/profile-cache.js';
 import { createUserRepository } from '../users/user-repository.js';
 import { userRoutes } from '../users/user-routes.js';
@@ -32,6 +33,8 @@ export interface IdentityModuleDeps {
   config: AppConfig;
   sequelize: Sequelize;
   sql: SqlModels;
+  /** The admin's account list may read from the replica; sign-in and access checks never do. */
+  reads: StaleTolerantReads<SqlModels>;
   redis: RedisClient;
   log: Logger;
   accessTokens: AccessTokens;
@@ -57,7 +60,7 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
   const { auth: authConfig } = config;
   commonPasswords(); // build the set at start-up rather than during the first sign-up
 
-  const users = createUserRepository(deps.sequelize, deps.sql);
+  const users = createUserRepository(deps.sequelize, deps.sql, deps.reads);
   const cache = createProfileCache<UserProfile>(redis, authConfig.profileCacheTtlSec);
   const onUserChanged = (userId: string) => cache.invalidate(userId);
   const hasher = createPasswordHasher(authConfig.argon2);
@@ -98,7 +101,7 @@ export function createIdentityModule(deps: IdentityModuleDeps): IdentityModule {
     reauthWindowSec: authConfig.reauthWindowSec,
     log,
   });
-  const admin = createAdminUsersService({ users, sessions, revocation: tokenRevocation, events, cache, mailer, log });
+  const admin = createAdminUsersService({ users, sessions, revocation: tokenRevocation, events, cache, mailer, readYourWrites: deps.reads, log });
 
   return {
     routes: [...authRoutes(auth, sessions), ...oauthRoutes({ config, passport, oauth, log }), ...userRoutes(userService), ...adminUsersRoutes(admin)],

@@ -1,5 +1,7 @@
 import type { Connection, SqlError } from 'mariadb';
 import { ConnectionError, type Sequelize, type Transaction } from 'sequelize';
+import { primaryReads, type StaleTolerantReads } from '../../kernel/replica-reads.js';
+import { connectionOf } from '../../kernel/sql-transactions.js';
 import type { AnalysisStatus, DiaryRow, EmotionStatus, SqlModels } from '../../models/sql/index.js';
 import type { OutboxMessage } from '../outbox/outbox-repository.js';
 import type { DiaryCursor } from './diary-cursor.js';
@@ -94,7 +96,9 @@ const ER_NO_REFERENCED_ROW_2 = 1452;
  * of the API's CPU. A connection whose state is unknown after a failure is destroyed, never
  * handed back: the next borrower must not find itself inside someone else's transaction.
  */
-async function withConnection<T>(sequelize: Sequelize, work: (conn: Connection) => Promise<T>): Promise<T> {
+async function withConnection<T>(sequelize: Sequelize, work: (conn: Connection) => Promise<T>, transaction?: Transaction): Promise<T> {
+  // Inside a transaction its connection is the one to use; the transaction gives it back.
+  if (transaction) return work(connectionOf<Connection>(transaction));
   const manager = sequelize.connectionManager;
   const conn = (await manager.getConnection({ type: 'write' })) as Connection;
   let healthy = true;
@@ -118,9 +122,11 @@ const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /**
  * Diaries in MariaDB. Every method takes the owner's id and filters by it: another user's diary
- * is indistinguishable from a missing one.
+ * is indistinguishable from a missing one. Only `list` may be answered by the replica (`reads`);
+ * the point read `findOwned` is what a client does right after its write, and the writes' own
+ * reads run in their transactions: both stay on the primary.
  */
-export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
+export function createDiaryRepository(sequelize: Sequelize, models: SqlModels, reads: StaleTolerantReads<SqlModels> = primaryReads({ sequelize, models })) {
   const { Diary: DiaryModel } = models;
 
   return {
@@ -170,7 +176,8 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
     /**
      * One page, newest first, on the (user_id, created_at, id) index (the filters narrow within the
      * user). Plain rows, not model instances, and only the first `excerptChars` characters of each
-     * content (an entry may hold 20,000): the driver and the GC never see the rest.
+     * content (an entry may hold 20,000): the driver and the GC never see the rest. May be read
+     * from the replica: the owner's own writes are always in it, others' may come a moment later.
      */
     async list(userId: string, filter: DiaryFilter, page: { limit: number; after?: DiaryCursor; excerptChars: number }): Promise<Diary[]> {
       const where = ['user_id = ?'];
@@ -193,7 +200,7 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels) {
       }
       values.push(page.limit);
       const sql = `SELECT ${COLUMNS_BUT_CONTENT}, LEFT(content, ?) AS content FROM diaries WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
-      const rows = (await withConnection(sequelize, (conn) => conn.query({ ...PLAIN, sql }, values))) as DiarySqlRow[];
+      const rows = (await reads.read(userId, (db) => withConnection(db.sequelize, (conn) => conn.query({ ...PLAIN, sql }, values), db.transaction))) as DiarySqlRow[];
       return rows.map(fromSqlRow);
     },
 

@@ -6,6 +6,7 @@ import type { AnalysisRepository, AnalysisView } from '../analysis/analysis-repo
 import { NotFoundError, RateLimitedError, UnauthorizedError } from '../../kernel/errors.js';
 import { transactionWithRetry } from '../../kernel/sql-transactions.js';
 import type { Logger } from '../../kernel/logger.js';
+import type { ReadYourWrites } from '../../kernel/replica-reads.js';
 import type { RateLimiter, RateLimitRule } from '../../kernel/rate-limiter.js';
 import type { OutboxMessage, OutboxRepository } from '../outbox/outbox-repository.js';
 import type { SettingsService } from '../settings/settings-service.js';
@@ -47,6 +48,8 @@ export function createDiaryService(deps: {
   limiter: RateLimiter;
   /** Analysis requests a user may cause by editing or reanalysing entries per window. */
   analysisBudget: RateLimitRule;
+  /** Told after every committed write: the owner's list and stats (stale-tolerant reads) show it at once. */
+  readYourWrites: ReadYourWrites;
   log: Logger;
 }) {
   const { sequelize, diaries, analyses, outbox, settings, topics, events } = deps;
@@ -108,6 +111,7 @@ export function createDiaryService(deps: {
       await deps.limiter.undo(budgetKey).catch((undoErr: unknown) => deps.log.warn({ err: undoErr }, 'returning an analysis budget slot failed'));
       throw err;
     }
+    await deps.readYourWrites.wrote(userId);
     deps.onOutboxWritten();
     events.diaryWritten({ userId, diaryId: id, revision: diary.revision, kind });
     return diary;
@@ -135,6 +139,7 @@ export function createDiaryService(deps: {
         if (!diary && counted) await undoCount(counted);
       }
       if (!diary) throw new UnauthorizedError();
+      await deps.readYourWrites.wrote(userId);
       deps.onOutboxWritten();
       events.diaryWritten({ userId, diaryId: diary.id, revision: diary.revision, kind: 'created' });
       return { ...diary, analysis: null };
@@ -186,6 +191,7 @@ export function createDiaryService(deps: {
         return true;
       });
       if (!deleted) throw new NotFoundError('Diary');
+      await deps.readYourWrites.wrote(userId);
       deps.onOutboxWritten();
       events.diaryDeleted({ userId, diaryId: id });
       for (const hook of deps.onDeleted) {

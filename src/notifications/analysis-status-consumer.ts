@@ -7,6 +7,7 @@ import { startConsumerLagReporter } from '../../kernel/consumer-lag.js';
 import type { TopicNames } from '../../kernel/contracts/analysis-events.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { Metrics } from '../../kernel/metrics.js';
+import { noReadYourWrites, type ReadYourWrites } from '../../kernel/replica-reads.js';
 import type { NotificationService } from './notification-service.js';
 
 export const GATEWAY_GROUP = 'realtime-gateway';
@@ -74,11 +75,14 @@ export function createAnalysisStatusConsumer(deps: {
   partitionsConcurrently: number;
   /** Users of one batch handled at the same time (default 1: one after the other). */
   usersConcurrently?: number;
+  /** Told when a user's rows changed, before their notifications go out: a device that refetches its list on one sees the change. */
+  readYourWrites?: ReadYourWrites;
   sessionTimeoutMs: number;
   /** How soon partitions added to the status topic are noticed (a rebalance then takes them on). */
   metadataMaxAgeMs?: number;
 }) {
   const { diaries, metrics } = deps;
+  const readYourWrites = deps.readYourWrites ?? noReadYourWrites;
   const usersConcurrently = deps.usersConcurrently ?? 1;
   const log = deps.log.child({ component: 'status-consumer' });
   const groupId = `${deps.groupPrefix}${GATEWAY_GROUP}`;
@@ -157,6 +161,7 @@ export function createAnalysisStatusConsumer(deps: {
    */
   async function handleUser(userId: string, byDiary: AnalysisStatusEvent[][]): Promise<Outcome[]> {
     const plans = await settleAll(byDiary.map(applyDiary));
+    if (plans.some((p) => p.toStore.some((s) => s.applied))) await readYourWrites.wrote(userId);
     const inputs = plans.flatMap((p) => p.toStore.map(({ event }) => ({ eventId: event.eventId, type: 'analysis.status', payload: notificationPayload(event), diaryId: p.diaryId })));
     // Idempotent: a redelivered event finds its notification already stored.
     const stored = await deps.notifications.storeMany(userId, inputs);

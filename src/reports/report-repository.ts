@@ -1,4 +1,5 @@
 import { Op, type Sequelize } from 'sequelize';
+import { primaryReads, type ReadTarget, type StaleTolerantReads } from '../../kernel/replica-reads.js';
 import type { SqlModels } from '../../models/sql/index.js';
 import type { ReportSummary } from './report-summary.js';
 import type { EmotionStatus } from '../../kernel/contracts/statuses.js';
@@ -19,12 +20,17 @@ export interface PeriodDiary {
   analyzedRevision: number | null;
 }
 
-/** Reports and their diary links. Every query takes the owner's id. */
-export function createReportRepository(sequelize: Sequelize, models: SqlModels) {
+/**
+ * Reports and their diary links. Every query takes the owner's id. Only `list` may be answered by
+ * the replica; the entries a report is made of are read from the primary, since a stored report
+ * keeps whatever it was made from.
+ */
+export function createReportRepository(sequelize: Sequelize, models: SqlModels, reads: StaleTolerantReads<SqlModels> = primaryReads({ sequelize, models })) {
   const { Report, DiaryReportLink, Diary } = models;
+  const primary: ReadTarget<SqlModels> = { sequelize, models };
 
-  async function linksOf(reportIds: string[]): Promise<Map<string, string[]>> {
-    const links = reportIds.length ? await DiaryReportLink.findAll({ where: { reportId: reportIds }, raw: true }) : [];
+  async function linksOf(reportIds: string[], db: ReadTarget<SqlModels> = primary): Promise<Map<string, string[]>> {
+    const links = reportIds.length ? await db.models.DiaryReportLink.findAll({ where: { reportId: reportIds }, raw: true, transaction: db.transaction }) : [];
     const map = new Map<string, string[]>();
     for (const l of links) map.set(String(l.reportId), [...(map.get(String(l.reportId)) ?? []), String(l.diaryId)]);
     return map;
@@ -67,14 +73,20 @@ export function createReportRepository(sequelize: Sequelize, models: SqlModels) 
     },
 
     async list(userId: string, page: { limit: number; beforeId?: string }): Promise<Report[]> {
-      const rows = await Report.findAll({
-        where: { userId, ...(page.beforeId ? { id: { [Op.lt]: page.beforeId } } : {}) },
-        order: [['id', 'DESC']],
-        limit: page.limit,
-        raw: true,
+      return reads.read(userId, async (db) => {
+        const rows = await db.models.Report.findAll({
+          where: { userId, ...(page.beforeId ? { id: { [Op.lt]: page.beforeId } } : {}) },
+          order: [['id', 'DESC']],
+          limit: page.limit,
+          raw: true,
+          transaction: db.transaction,
+        });
+        const links = await linksOf(
+          rows.map((r) => String(r.id)),
+          db,
+        );
+        return rows.map((r) => toReport(r, links.get(String(r.id)) ?? []));
       });
-      const links = await linksOf(rows.map((r) => String(r.id)));
-      return rows.map((r) => toReport(r, links.get(String(r.id)) ?? []));
     },
 
     async deleteOwned(userId: string, id: string): Promise<boolean> {

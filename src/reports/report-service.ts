@@ -1,3 +1,4 @@
+import type { ReadYourWrites } from '../../kernel/replica-reads.js';
 import type { AnalysisRepository } from '../analysis/analysis-repository.js';
 import { NotFoundError } from '../../kernel/errors.js';
 import type { SettingsService } from '../settings/settings-service.js';
@@ -5,8 +6,8 @@ import type { Report, ReportRepository } from './report-repository.js';
 import { summarizeEntries } from './report-summary.js';
 
 /** Generates, stores and reads period reports over a user's entries and their analyses. */
-export function createReportService(deps: { reports: ReportRepository; analyses: AnalysisRepository; settings: SettingsService }) {
-  const { reports, analyses, settings } = deps;
+export function createReportService(deps: { reports: ReportRepository; analyses: AnalysisRepository; settings: SettingsService; readYourWrites: ReadYourWrites }) {
+  const { reports, analyses, settings, readYourWrites } = deps;
   return {
     async generate(userId: string, period: { from: Date; to: Date; timezone?: string }): Promise<Report> {
       const timezone = period.timezone ?? String((await settings.valueOf(userId, 'timezone')) ?? 'UTC');
@@ -19,7 +20,10 @@ export function createReportService(deps: { reports: ReportRepository; analyses:
         diaries.map((d) => ({ diaryId: d.id, createdAt: d.createdAt, emotionStatus: d.emotionStatus, analysis: analysed.get(d.id) ?? null })),
         timezone,
       );
-      return reports.create(userId, { periodStart: period.from, periodEnd: period.to, summary, diaryIds: diaries.map((d) => d.id) });
+      const report = await reports.create(userId, { periodStart: period.from, periodEnd: period.to, summary, diaryIds: diaries.map((d) => d.id) });
+      // The owner's report list (stale-tolerant) must show it from now on.
+      await readYourWrites.wrote(userId);
+      return report;
     },
 
     async get(userId: string, id: string): Promise<Report> {
@@ -36,6 +40,7 @@ export function createReportService(deps: { reports: ReportRepository; analyses:
 
     async remove(userId: string, id: string): Promise<void> {
       if (!(await reports.deleteOwned(userId, id))) throw new NotFoundError('Report');
+      await readYourWrites.wrote(userId);
     },
   };
 }

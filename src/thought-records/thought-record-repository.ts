@@ -1,5 +1,6 @@
 import { ForeignKeyConstraintError, QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
 import type { Distortion, ThoughtDecision } from '../../kernel/contracts/thought-records.js';
+import { primaryReads, type StaleTolerantReads } from '../../kernel/replica-reads.js';
 
 /** One automatic thought of the analysis as the record keeps it: the analyzer's proposal and the person's decision. */
 export interface StoredThought {
@@ -105,7 +106,7 @@ const columns = (w: ThoughtRecordWrite) => ({
  * conditional: an insert the primary key (one record per entry) refuses, or an update of the
  * version read, so two devices saving at once cannot silently overwrite each other.
  */
-export function createThoughtRecordRepository(sequelize: Sequelize) {
+export function createThoughtRecordRepository(sequelize: Sequelize, reads: StaleTolerantReads<unknown> = primaryReads({ sequelize, models: undefined })) {
   return {
     async find(userId: string, diaryId: string): Promise<ThoughtRecord | null> {
       const [row] = await sequelize.query<Row>('SELECT * FROM thought_records WHERE diary_id = :diaryId AND user_id = :userId', {
@@ -155,13 +156,16 @@ export function createThoughtRecordRepository(sequelize: Sequelize) {
     /**
      * The owner's records whose entries were written in [from, to), with the entry's creation
      * time (stats bucket by the day of the entry). Walks the entry index of the user
-     * (diaries_user_created_idx), then the record by its key.
+     * (diaries_user_created_idx), then the record by its key. For stats: may be read from the
+     * replica, with the owner's own saves in it.
      */
     async listForEntriesIn(userId: string, range: { from: Date; to: Date }): Promise<Array<ThoughtRecord & { entryCreatedAt: Date }>> {
-      const rows = await sequelize.query<Row & { entry_created_at: Date | string }>(
-        `SELECT tr.*, d.created_at AS entry_created_at FROM diaries d JOIN thought_records tr ON tr.diary_id = d.id AND tr.user_id = d.user_id
-         WHERE d.user_id = :userId AND d.created_at >= :from AND d.created_at < :to`,
-        { replacements: { userId, from: range.from, to: range.to }, type: QueryTypes.SELECT },
+      const rows = await reads.read(userId, (db) =>
+        db.sequelize.query<Row & { entry_created_at: Date | string }>(
+          `SELECT tr.*, d.created_at AS entry_created_at FROM diaries d JOIN thought_records tr ON tr.diary_id = d.id AND tr.user_id = d.user_id
+           WHERE d.user_id = :userId AND d.created_at >= :from AND d.created_at < :to`,
+          { replacements: { userId, from: range.from, to: range.to }, type: QueryTypes.SELECT, transaction: db.transaction },
+        ),
       );
       return rows.map((r) => ({ ...fromRow(r), entryCreatedAt: date(r.entry_created_at) }));
     },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError, type FieldProblem } from '../../kernel/errors.js';
 import type { ThoughtRecordChanged, ThoughtRecordInput, ThoughtRecordView } from '../../kernel/contracts/thought-records.js';
+import type { ReadYourWrites } from '../../kernel/replica-reads.js';
 import type { AnalysisRepository, AnalysisView } from '../analysis/analysis-repository.js';
 import type { Diary, DiaryRepository } from '../diaries/diary-repository.js';
 import type { StoredThought, ThoughtRecord, ThoughtRecordRepository, ThoughtRecordWrite } from './thought-record-repository.js';
@@ -69,8 +70,10 @@ export function createThoughtRecordService(deps: {
   diaries: Pick<DiaryRepository, 'findOwned'>;
   analyses: Pick<AnalysisRepository, 'forRevision'>;
   events: ThoughtRecordEvents;
+  /** Told after each save and removal, so the owner's stats never miss their own record. */
+  readYourWrites: ReadYourWrites;
 }) {
-  const { records, diaries, analyses, events } = deps;
+  const { records, diaries, analyses, events, readYourWrites } = deps;
 
   async function ownedDiary(userId: string, diaryId: string): Promise<Diary> {
     const diary = await diaries.findOwned(userId, diaryId);
@@ -161,6 +164,7 @@ export function createThoughtRecordService(deps: {
       } else if (!(await records.update(userId, diaryId, existing.version, write))) {
         throw versionConflict((await records.find(userId, diaryId))?.version ?? 0);
       }
+      await readYourWrites.wrote(userId);
       const saved = await records.find(userId, diaryId);
       if (!saved) throw new NotFoundError('Diary');
       events.changed(userId, { diaryId, version: saved.version, analysisRevision: saved.analysisRevision, updatedAt: saved.updatedAt.toISOString() });
@@ -173,7 +177,9 @@ export function createThoughtRecordService(deps: {
      */
     async remove(userId: string, diaryId: string): Promise<void> {
       await ownedDiary(userId, diaryId);
-      if (await records.remove(userId, diaryId)) events.changed(userId, { diaryId, version: 0, analysisRevision: null, updatedAt: new Date().toISOString() });
+      if (!(await records.remove(userId, diaryId))) return;
+      await readYourWrites.wrote(userId);
+      events.changed(userId, { diaryId, version: 0, analysisRevision: null, updatedAt: new Date().toISOString() });
     },
   };
 }

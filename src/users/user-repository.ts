@@ -1,4 +1,5 @@
 import { Op, UniqueConstraintError, type Sequelize, type WhereOptions } from 'sequelize';
+import { primaryReads, type StaleTolerantReads } from '../../kernel/replica-reads.js';
 import type { Role, SqlModels, UserRow, UserStatus } from '../../models/sql/index.js';
 
 export type SocialProvider = 'google' | 'kakao' | 'naver';
@@ -65,7 +66,7 @@ function duplicateField(err: UniqueConstraintError): DuplicateUserError['field']
  * Accounts and their social logins in MariaDB. Emails are stored lower-cased; usernames keep their
  * case and compare case-insensitively through the column collation.
  */
-export function createUserRepository(sequelize: Sequelize, models: SqlModels) {
+export function createUserRepository(sequelize: Sequelize, models: SqlModels, reads: StaleTolerantReads<SqlModels> = primaryReads({ sequelize, models })) {
   const { User: UserModel, AuthProvider, UserAuthentication } = models;
   const providerIds = new Map<string, number>();
 
@@ -189,8 +190,12 @@ export function createUserRepository(sequelize: Sequelize, models: SqlModels) {
       });
     },
 
-    /** Newest first, by id; `beforeId` continues after the last page. */
-    async list(filter: UserListFilter): Promise<User[]> {
+    /**
+     * Newest first, by id; `beforeId` continues after the last page. The administrators' list:
+     * may be read from the replica, with `readerId`'s own changes in it (others' sign-ups and
+     * profile edits may show a moment later). Logins and access checks never read from there.
+     */
+    async list(readerId: string, filter: UserListFilter): Promise<User[]> {
       const where: WhereOptions[] = [];
       if (filter.status) where.push({ status: filter.status });
       if (filter.role) where.push({ role: filter.role });
@@ -200,7 +205,7 @@ export function createUserRepository(sequelize: Sequelize, models: SqlModels) {
         const prefix = likePrefix(filter.q);
         where.push({ [Op.or]: [{ email: { [Op.like]: prefix.toLowerCase() } }, { username: { [Op.like]: prefix } }, { nickname: { [Op.like]: prefix } }] });
       }
-      const rows = await UserModel.findAll({ where: { [Op.and]: where }, order: [['id', 'DESC']], limit: filter.limit });
+      const rows = await reads.read(readerId, (db) => db.models.User.findAll({ where: { [Op.and]: where }, order: [['id', 'DESC']], limit: filter.limit, transaction: db.transaction }));
       return rows.map(toUser);
     },
   };

@@ -47,6 +47,15 @@ describe('config', () => {
     expect(message).to.equal('config: kafka.minInSyncReplicas: must not exceed kafka.replicationFactor (2)');
   });
 
+  it('when MARIADB_REPLICA_URL is set, then stale-tolerant reads get a replica of the same database; without it, none', () => {
+    expect(loadConfig(BASE).mariadb.replica).to.deep.equal({ poolMax: 10, maxLagSec: 5, readYourWritesWaitMs: 100, probeIntervalMs: 1_000, connectTimeoutMs: 1_000 });
+    const config = loadConfig({ ...BASE, MARIADB_REPLICA_URL: 'mariadb://reader:p@replica:3306/app', APP__MARIADB__REPLICA__MAX_LAG_SEC: '10' });
+    expect(config.mariadb.replica).to.deep.include({ url: 'mariadb://reader:p@replica:3306/app', maxLagSec: 10 });
+    expect(configError(() => loadConfig({ ...BASE, MARIADB_REPLICA_URL: 'mariadb://reader:p@replica:3306/other' }))).to.equal(
+      'config: mariadb.replica.url: must name the same database as mariadb.url',
+    );
+  });
+
   it('when a required value is missing, then the error names the key in one line', () => {
     const { JWT_SECRET: _omitted, ...rest } = BASE;
     const message = configError(() => loadConfig(rest));
