@@ -216,6 +216,10 @@ describe('Kubernetes manifests (ops/k8s: kustomize, kubeconform against the API 
         expect(config.profile, `${overlay} ${name}`).to.equal('production');
         expect(config.http.host).to.equal('0.0.0.0');
         expect(config.app.instanceId).to.equal(name.endsWith('migrate') ? 'migrate' : `${name}-7d9f-abcde`);
+        // Topics are created with kafka.replicationFactor replicas: the overlay must list that many brokers.
+        expect(config.kafka.brokers.length, `${overlay} ${name}: brokers for ${config.kafka.replicationFactor} replicas`).to.be.at.least(
+          config.kafka.replicationFactor,
+        );
       }
     }
   });
