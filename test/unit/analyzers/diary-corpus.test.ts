@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMOTION_STATUSES } from '../../../kernel/contracts/statuses.js';
 import { DISTORTIONS, EMOTIONS } from '../../../workers/analyzers/analyzer.js';
+import { ENGLISH_SUPPLEMENT, inEnglishSupplement } from '../../../scripts/analyzers/corpus.js';
 
 /**
  * Shape and balance of the labelled diary corpus in test/fixtures/diary-corpus/ (see its README.md).
@@ -81,19 +82,14 @@ function hasCategory(entry: Entry, category: string): boolean {
   return entry.distortions.some((d) => d.category === category);
 }
 
-// The English training supplement (README, "Split procedure"): en-0474…en-0796, added on 2026-12-02 to the
+// The English training supplement (scripts/analyzers/corpus.ts; README, "Split procedure"), added on 2026-12-02 to the
 // train split only, to give the fitted heads more English text. It is outside the 60/15/25 design, so the
 // size and split-share checks below describe the rest of the corpus (the frozen design and the earlier
 // additions); the supplement has its own check.
-const SUPPLEMENT = { lang: 'en', from: 474, to: 796 } as const;
-function inSupplement(entry: Entry): boolean {
-  const n = Number(entry.id.slice(3));
-  return entry.lang === SUPPLEMENT.lang && n >= SUPPLEMENT.from && n <= SUPPLEMENT.to;
-}
 const designed: Record<Split, Entry[]> = {
-  train: entries.train.filter((e) => !inSupplement(e)),
-  dev: entries.dev.filter((e) => !inSupplement(e)),
-  test: entries.test.filter((e) => !inSupplement(e)),
+  train: entries.train.filter((e) => !inEnglishSupplement(e)),
+  dev: entries.dev.filter((e) => !inEnglishSupplement(e)),
+  test: entries.test.filter((e) => !inEnglishSupplement(e)),
 };
 const allDesigned: Entry[] = SPLITS.flatMap((split) => designed[split]);
 
@@ -218,8 +214,8 @@ describe('diary corpus fixture (test/fixtures/diary-corpus)', function () {
   });
 
   it('when the English training supplement is read, then all of it is in train, every id of its range is used, and its statuses are balanced', function () {
-    const supplement = all.filter(inSupplement);
-    expect(supplement.length).to.equal(SUPPLEMENT.to - SUPPLEMENT.from + 1);
+    const supplement = all.filter(inEnglishSupplement);
+    expect(supplement.length).to.equal(ENGLISH_SUPPLEMENT.to - ENGLISH_SUPPLEMENT.from + 1);
     expect(supplement.every((e) => entries.train.includes(e)), 'supplement entries are in train.jsonl').to.equal(true);
     for (const status of STATUSES) {
       const s = share(countWhere(supplement, (e) => e.status === status), supplement.length);
