@@ -18,7 +18,7 @@ import { EMOTIONS } from '../../workers/analyzers/analyzer.js';
 import { EMOTION_STATUSES } from '../../kernel/contracts/statuses.js';
 import { entryWords, FEATURE_NAMES } from '../../workers/analyzers/offline/discourse.js';
 import { readEntry } from '../../workers/analyzers/offline/reading.js';
-import { readSplit, type CorpusEntry } from './corpus.js';
+import { inEnglishSupplement, readSplit, type CorpusEntry } from './corpus.js';
 import { argmax } from '../../workers/analyzers/numeric.js';
 import { fitSoftmax, predictSoftmax, type SoftmaxModel } from './softmax-regression.js';
 
@@ -158,7 +158,10 @@ function main(): void {
     y: EMOTIONS.indexOf(r.entry.dominant_emotion!),
     fold: i % FOLDS,
   });
-  const emotionTrain = train.map((r, i) => emotionOf(r, status.trainProbs[i]!, i)).filter((_, i) => train[i]!.entry.dominant_emotion !== null);
+  // Without the English training supplement: its emotion labels are skewed (scripts/analyzers/corpus.ts).
+  const emotionTrain = train
+    .map((r, i) => emotionOf(r, status.trainProbs[i]!, i))
+    .filter((_, i) => train[i]!.entry.dominant_emotion !== null && !inEnglishSupplement(train[i]!.entry));
   const emotionDev = dev.map((r, i) => emotionOf(r, status.devProbs[i]!, i)).filter((_, i) => dev[i]!.entry.dominant_emotion !== null);
   const emotion = select('emotion accuracy', emotionTrain, emotionDev, EMOTIONS.length, false, accuracy);
 

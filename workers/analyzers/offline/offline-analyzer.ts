@@ -14,7 +14,7 @@ import { entryAlternatives, promptForChange, type OutputLanguage } from './refra
  * the status and the dominant emotion (discourse-model.ts). Bump the version whenever data files,
  * rules or the fitted model change what it returns, so stored analyses say which rules produced them.
  */
-export const OFFLINE_ANALYZER_VERSION = '2.0.0';
+export const OFFLINE_ANALYZER_VERSION = '2.1.0';
 
 const THOUGHTS_MAX = 20;
 
