@@ -155,6 +155,9 @@ export async function startBenchServices(label: string, options: { only?: Array<
     JWT_SECRET: randomBytes(32).toString('hex'),
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    // One broker: the production profile's 3 replicas (2 in sync) cannot be placed.
+    APP__KAFKA__REPLICATION_FACTOR: '1',
+    APP__KAFKA__MIN_IN_SYNC_REPLICAS: '1',
   };
   // Profile-level settings the operator passes as APP__* variables reach the children and this
   // process's own loadConfig alike.

@@ -75,6 +75,9 @@ const SOAK_APP_ENV: Record<string, string> = {
   APP__KAFKA__SESSION_TIMEOUT_MS: '6000',
   // Simulated users edit and reanalyse far more than the per-hour budget allows a person.
   APP__DIARIES__ANALYSIS_REQUESTS_PER_USER: '1000000',
+  // One broker: the production profile's 3 replicas (2 in sync) cannot be placed.
+  APP__KAFKA__REPLICATION_FACTOR: '1',
+  APP__KAFKA__MIN_IN_SYNC_REPLICAS: '1',
 };
 
 export async function startSoakCluster(options: SoakClusterOptions): Promise<SoakCluster> {

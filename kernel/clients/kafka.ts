@@ -59,7 +59,9 @@ export function kafkaLogSink(log: Logger, now: () => number = Date.now): (entry:
       log.debug({ kafka: extra }, message);
       return;
     }
-    const brokerError = typeof extra.error === 'string' && TRANSIENT.includes(extra.error) ? extra.error : crashed;
+    // By prefix: kafkajs words some answers longer ("... can't process requests for this group").
+    const answer = typeof extra.error === 'string' ? extra.error : undefined;
+    const brokerError = (answer !== undefined && TRANSIENT.some((t) => answer.startsWith(t)) ? answer : undefined) ?? crashed;
     if (!brokerError) {
       log[LEVELS[level] ?? 'info']({ kafka: extra }, message);
       return;

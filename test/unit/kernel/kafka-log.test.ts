@@ -24,6 +24,13 @@ describe('kafkajs log lines', () => {
     ]);
   });
 
+  it('when an idempotent producer starts while the coordinator loads, then its InitProducerId answer is debug (kafkajs words it longer than the list)', () => {
+    const { lines, log } = recorder();
+    const loading = { level: logLevel.ERROR, message: 'Response InitProducerId(key: 22, version: 1)', extra: { error: "The coordinator is loading and hence can't process requests for this group" } };
+    kafkaLogSink(log, () => 1_000)(loading);
+    expect(lines).to.deep.equal([['debug', loading.message]]);
+  });
+
   it('when kafkajs warns that an idempotent producer has bounded retries, then the line is debug (a failed producer is replaced)', () => {
     const { lines, log } = recorder();
     kafkaLogSink(log)({ level: logLevel.WARN, message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees', extra: {} });
