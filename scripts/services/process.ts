@@ -22,7 +22,25 @@ export const FERRETDB_BINARY = path.join(
   'ferretdb',
 );
 
+/**
+ * Ports this process has handed out. The OS may give the same free port to two binds in a row once
+ * the first is closed, and services start in parallel (a Redis Cluster node and PostgreSQL once got
+ * the same port): a port is handed out at most once per process.
+ */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await osFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: the OS keeps offering ports this process already handed out');
+}
+
+function osFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
