@@ -32,6 +32,10 @@ export async function startMariaDb(dataDir: string, port: number, logDir: string
   const serverArgs = options.serverArgs ?? [];
   const binlog = serverArgs.some((a) => a.startsWith('--log-bin'));
   const datadir = path.join(dataDir, 'data');
+  // A temp dir of its own: servers bootstrapped at the same time in the shared /tmp once collided
+  // on an internal temporary table's file name (mariadb-install-db: "Unknown table mysql.tmp_user_sys").
+  const tmpdir = path.join(dataDir, 'tmp');
+  mkdirSync(tmpdir, { recursive: true });
   const isRoot = process.getuid?.() === 0;
   const userArgs = isRoot ? ['--user=root'] : [];
   if (!existsSync(path.join(datadir, 'mysql'))) {
@@ -41,6 +45,7 @@ export async function startMariaDb(dataDir: string, port: number, logDir: string
       `--datadir=${datadir}`,
       '--auth-root-authentication-method=normal',
       '--skip-test-db',
+      `--tmpdir=${tmpdir}`,
       ...userArgs,
     ]);
   }
@@ -52,6 +57,7 @@ export async function startMariaDb(dataDir: string, port: number, logDir: string
       [
         '--no-defaults',
         `--datadir=${datadir}`,
+        `--tmpdir=${tmpdir}`,
         `--socket=${path.join(dataDir, 'mariadb.sock')}`,
         `--pid-file=${path.join(dataDir, 'mariadb.pid')}`,
         `--port=${port}`,
