@@ -36,8 +36,7 @@ const compiledCues = Object.fromEntries(
 
 /** `form` is the sentence's matchForm(). */
 export function sentenceCues(form: string): Record<CueName, boolean> {
-  const text = form;
-  return Object.fromEntries(CUE_NAMES.map((name) => [name, compiledCues[name].some((re) => re.test(text))])) as Record<CueName, boolean>;
+  return Object.fromEntries(CUE_NAMES.map((name) => [name, compiledCues[name].some((re) => re.test(form))])) as Record<CueName, boolean>;
 }
 
 const EMOTION_FEATURES = EMOTIONS.map((e) => `emotion_${e}`);

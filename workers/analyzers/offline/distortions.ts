@@ -63,12 +63,11 @@ function gateOpen(gate: DistortionCue['gate'], ctx: SentenceContext): boolean {
 }
 
 /**
- * Every category whose cues reach the threshold in the sentence, strongest first (ties in category
- * order): one sentence can voice two distortions ("It's going to be awful, it always is" is
- * fortune telling and overgeneralization).
+ * Every category whose cues reach the threshold in `text` (the sentence's matchForm()), strongest
+ * first (ties in category order): one sentence can voice two distortions ("It's going to be awful,
+ * it always is" is fortune telling and overgeneralization).
  */
-export function detectDistortions(form: string, ctx: SentenceContext): DetectedDistortion[] {
-  const text = form;
+export function detectDistortions(text: string, ctx: SentenceContext): DetectedDistortion[] {
   const hasLatin = /\p{Script=Latin}/u.test(text);
   const hasHangul = /[\uac00-\ud7a3]/.test(text);
   const found: DetectedDistortion[] = [];
