@@ -1,3 +1,5 @@
+import { createCoalescedReads } from '../kernel/coalesced-reads.js';
+import { createGroupCommit } from '../kernel/group-commit.js';
 import { analysisId, isDuplicateKeyError, DUPLICATE_KEY, type MongoModels } from '../models/mongo/index.js';
 import type { Analyzer, AnalysisResult } from './analyzers/analyzer.js';
 
@@ -14,6 +16,9 @@ export interface AnalysisToSave {
   result: AnalysisResult;
   requestedAt: Date | null;
 }
+
+/** What storing a new analysis found: stored, already stored before (a redelivery), or older than the diary's newest analysis. */
+export type InsertOutcome<Doc> = { kind: 'stored' } | { kind: 'done'; stored: Doc } | { kind: 'stale'; newest: number };
 
 /** Indexes (in the batch) of the documents an unordered bulk insert refused as duplicates; anything else is thrown. */
 function duplicatesOf(err: unknown): number[] {
@@ -35,8 +40,14 @@ function duplicatesOf(err: unknown): number[] {
  * together, and an update happens only on redelivery or when a diary's head moves up. The batch
  * forms (`newestRevisions`, `findMany`, `saveMany`) do the same for many requests in one round
  * trip per collection: `_id: { $in }` reads (the primary btree on FerretDB too) and unordered
- * bulk inserts, whose duplicates fall back to the same updates.
+ * bulk inserts, whose duplicates fall back to the same updates. Batch calls made while one of
+ * the same kind is in flight (a worker handling many partitions at once) go out together as the
+ * next one (`kernel/coalesced-reads.ts`, `kernel/group-commit.ts`), so a wave of chunks costs about
+ * two round trips per kind instead of one per chunk.
  */
+/** The most ids one coalesced read asks for, and the most documents one grouped insert carries. */
+const MAX_GROUPED = 2_000;
+
 export function createAnalysisStore(models: MongoModels) {
   const { DiaryAnalysis, AnalysisHead } = models;
 
@@ -85,6 +96,84 @@ export function createAnalysisStore(models: MongoModels) {
     }
   }
 
+  async function saveManyNow(entries: AnalysisToSave[]): Promise<void> {
+    if (entries.length === 0) return;
+    const docs = entries.map((e) => ({ _id: analysisId(e.ref.diaryId, e.ref.revision), ...fieldsOf(e) }));
+    const heads = new Map<string, StoredAnalysisRef>();
+    for (const { ref } of entries) if ((heads.get(ref.diaryId)?.revision ?? 0) < ref.revision) heads.set(ref.diaryId, ref);
+    const headRefs = [...heads.values()];
+    await Promise.all([
+      insertManyOr(
+        () => DiaryAnalysis.collection.insertMany(docs as never[], { ordered: false }),
+        docs,
+        ({ _id, ...fields }) => DiaryAnalysis.updateOne({ _id }, { $set: fields }),
+      ),
+      insertManyOr(
+        () => AnalysisHead.collection.insertMany(headRefs.map((r) => ({ _id: r.diaryId, userId: r.userId, revision: r.revision })) as never[], { ordered: false }),
+        headRefs,
+        raiseHeadOnDuplicate,
+      ),
+    ]);
+  }
+
+  /**
+   * Insert-first storage of fresh analyses, which is also their stale and redelivery check: one
+   * unordered insert per collection; only the refused ones are read. An analysis already there is
+   * kept and answered `done` (the redelivery of a request whose outcome went out); a request older
+   * than its diary's stored head is `stale`, and the analysis it just inserted is removed again
+   * (the head is read after the inserts, so a deletion racing this either finds the document or
+   * leaves no head, and then the gateway's orphan check cleans up).
+   */
+  async function insertNewNow(entries: AnalysisToSave[]) {
+    const docs = entries.map((e) => ({ _id: analysisId(e.ref.diaryId, e.ref.revision), ...fieldsOf(e) }));
+    const heads = new Map<string, StoredAnalysisRef>();
+    for (const { ref } of entries) if ((heads.get(ref.diaryId)?.revision ?? 0) < ref.revision) heads.set(ref.diaryId, ref);
+    const headRefs = [...heads.values()];
+    const refused = (insert: Promise<unknown>) => insert.then((): number[] => [], duplicatesOf);
+    const [docsThere, headsThere] = await Promise.all([
+      refused(DiaryAnalysis.collection.insertMany(docs as never[], { ordered: false })),
+      refused(AnalysisHead.collection.insertMany(headRefs.map((r) => ({ _id: r.diaryId, userId: r.userId, revision: r.revision })) as never[], { ordered: false })),
+    ]);
+    const doneIds = docsThere.map((i) => docs[i]!._id);
+    const [storedBefore, storedHeads] = await Promise.all([
+      doneIds.length > 0 ? DiaryAnalysis.find({ _id: { $in: doneIds } }).lean() : Promise.resolve([]),
+      headsThere.length > 0 ? AnalysisHead.find({ _id: { $in: headsThere.map((i) => headRefs[i]!.diaryId) } }, { revision: 1 }).lean() : Promise.resolve([]),
+    ]);
+    const done = new Map(storedBefore.map((d) => [d._id, d]));
+    const newest = new Map(storedHeads.map((h) => [String(h._id), h.revision]));
+    const outcomes = entries.map((e, i): InsertOutcome<(typeof storedBefore)[number]> => {
+      const head = newest.get(e.ref.diaryId);
+      if (head !== undefined && head > e.ref.revision) return { kind: 'stale', newest: head };
+      const stored = done.get(docs[i]!._id);
+      return stored ? { kind: 'done', stored } : { kind: 'stored' };
+    });
+    const raise = headsThere.map((i) => headRefs[i]!).filter((r) => (newest.get(r.diaryId) ?? 0) < r.revision);
+    const staleInserted = entries.flatMap((e, i) => (outcomes[i]!.kind === 'stale' && !done.has(docs[i]!._id) ? [docs[i]!._id] : []));
+    await Promise.all([
+      ...raise.map((r) => AnalysisHead.updateOne({ _id: r.diaryId }, { $max: { revision: r.revision } })),
+      staleInserted.length > 0 ? DiaryAnalysis.deleteMany({ _id: { $in: staleInserted } }) : Promise.resolve(),
+    ]);
+    return outcomes;
+  }
+  const inserts = createGroupCommit(async (groups: AnalysisToSave[][]) => {
+    const outcomes = await insertNewNow(groups.flat());
+    let next = 0;
+    return groups.map((entries) => outcomes.slice(next, (next += entries.length)));
+  }, { maxWeight: MAX_GROUPED, weight: (entries) => entries.length });
+
+  const headReads = createCoalescedReads(async (diaryIds: string[]) => {
+    const heads = await AnalysisHead.find({ _id: { $in: diaryIds } }, { revision: 1 }).lean();
+    return new Map(heads.map((h) => [String(h._id), h.revision]));
+  }, { maxKeys: MAX_GROUPED });
+  const analysisReads = createCoalescedReads(async (ids: string[]) => {
+    const docs = await DiaryAnalysis.find({ _id: { $in: ids } }).lean();
+    return new Map(docs.map((d) => [d._id, d]));
+  }, { maxKeys: MAX_GROUPED });
+  const saves = createGroupCommit(async (groups: AnalysisToSave[][]) => {
+    await saveManyNow(groups.flat());
+    return groups.map(() => undefined);
+  }, { maxWeight: MAX_GROUPED, weight: (entries) => entries.length });
+
   return {
     /** The highest revision already analysed for a diary, or 0. */
     async newestRevision(diaryId: string): Promise<number> {
@@ -93,9 +182,12 @@ export function createAnalysisStore(models: MongoModels) {
 
     /** The highest revision already analysed per diary; diaries without one are absent. */
     async newestRevisions(diaryIds: string[]): Promise<Map<string, number>> {
-      if (diaryIds.length === 0) return new Map();
-      const heads = await AnalysisHead.find({ _id: { $in: diaryIds } }, { revision: 1 }).lean();
-      return new Map(heads.map((h) => [String(h._id), h.revision]));
+      const revisions = await Promise.all(diaryIds.map((id) => headReads.load(id)));
+      const found = new Map<string, number>();
+      diaryIds.forEach((id, i) => {
+        if (revisions[i] !== undefined) found.set(id, revisions[i]);
+      });
+      return found;
     },
 
     async find(diaryId: string, revision: number) {
@@ -104,9 +196,14 @@ export function createAnalysisStore(models: MongoModels) {
 
     /** The stored analyses of these requests, by `analysisId`; those not stored are absent. */
     async findMany(refs: Array<Pick<StoredAnalysisRef, 'diaryId' | 'revision'>>) {
-      if (refs.length === 0) return new Map();
-      const docs = await DiaryAnalysis.find({ _id: { $in: refs.map((r) => analysisId(r.diaryId, r.revision)) } }).lean();
-      return new Map(docs.map((d) => [d._id, d]));
+      const ids = refs.map((r) => analysisId(r.diaryId, r.revision));
+      const docs = await Promise.all(ids.map((id) => analysisReads.load(id)));
+      const found = new Map<string, NonNullable<(typeof docs)[number]>>();
+      ids.forEach((id, i) => {
+        const doc = docs[i];
+        if (doc) found.set(id, doc);
+      });
+      return found;
     },
 
     async save(ref: StoredAnalysisRef, analyzer: Pick<Analyzer, 'name' | 'version' | 'model'>, result: AnalysisResult, requestedAt: Date | null): Promise<void> {
@@ -126,23 +223,16 @@ export function createAnalysisStore(models: MongoModels) {
      * diary and revision; a diary may appear with several revisions (its head gets the highest).
      */
     async saveMany(entries: AnalysisToSave[]): Promise<void> {
-      if (entries.length === 0) return;
-      const docs = entries.map((e) => ({ _id: analysisId(e.ref.diaryId, e.ref.revision), ...fieldsOf(e) }));
-      const heads = new Map<string, StoredAnalysisRef>();
-      for (const { ref } of entries) if ((heads.get(ref.diaryId)?.revision ?? 0) < ref.revision) heads.set(ref.diaryId, ref);
-      const headRefs = [...heads.values()];
-      await Promise.all([
-        insertManyOr(
-          () => DiaryAnalysis.collection.insertMany(docs as never[], { ordered: false }),
-          docs,
-          ({ _id, ...fields }) => DiaryAnalysis.updateOne({ _id }, { $set: fields }),
-        ),
-        insertManyOr(
-          () => AnalysisHead.collection.insertMany(headRefs.map((r) => ({ _id: r.diaryId, userId: r.userId, revision: r.revision })) as never[], { ordered: false }),
-          headRefs,
-          raiseHeadOnDuplicate,
-        ),
-      ]);
+      if (entries.length > 0) await saves.submit(entries);
+    },
+
+    /**
+     * Stores fresh analyses and tells, per entry, whether it was new, already stored (`done`, with
+     * the stored document) or `stale` (nothing kept): see `insertNewNow`. At most one entry per
+     * diary and revision.
+     */
+    insertNew(entries: AnalysisToSave[]) {
+      return entries.length > 0 ? inserts.submit(entries) : Promise.resolve([]);
     },
   };
 }

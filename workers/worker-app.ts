@@ -33,8 +33,8 @@ export interface WorkerApp {
 
 export const WORKER_GROUP = 'emotion-worker';
 
-function chunking(analyzer: AppConfig['worker']['analyzer']): { chunkSize: number; analyzeConcurrently: boolean } {
-  if (analyzer === 'offline') return { chunkSize: OFFLINE_CHUNK_SIZE, analyzeConcurrently: false };
+function chunking(analyzer: AppConfig['worker']['analyzer']): { chunkSize: number; analyzeConcurrently: boolean; insertFirst?: boolean } {
+  if (analyzer === 'offline') return { chunkSize: OFFLINE_CHUNK_SIZE, analyzeConcurrently: false, insertFirst: true };
   if (needsEmbeddingSidecar(analyzer)) return { chunkSize: EMBEDDING_CHUNK_SIZE, analyzeConcurrently: true };
   return { chunkSize: 1, analyzeConcurrently: false };
 }

@@ -70,6 +70,26 @@ describe('worker analysis store (insert first, update on redelivery)', () => {
     expect([...found.keys()].sort()).to.deep.equal(['b-old:1', 'b-old:3']);
   });
 
+  it('when fresh analyses are stored insert-first, then each is stored, found already there (kept as stored) or stale (nothing kept), and the heads are the highest', async () => {
+    await store.save({ diaryId: 'i-done', userId: 'u1', revision: 2 }, analyzer, result('POSITIVE'), null);
+    await store.save({ diaryId: 'i-stale', userId: 'u1', revision: 5 }, analyzer, result('POSITIVE'), null);
+    await store.save({ diaryId: 'i-up', userId: 'u1', revision: 1 }, analyzer, result('POSITIVE'), null);
+    const entry = (diaryId: string, revision: number) => ({ ref: { diaryId, userId: 'u1', revision }, analyzer, result: result('NEGATIVE'), requestedAt: null });
+    // Two callers at once: their entries go out as one insert per collection.
+    const [first, second] = await Promise.all([
+      store.insertNew([entry('i-new', 1), entry('i-done', 2)]),
+      store.insertNew([entry('i-stale', 4), entry('i-up', 3)]),
+    ]);
+    expect(first!.map((o) => o.kind)).to.deep.equal(['stored', 'done']);
+    expect(second!.map((o) => o.kind)).to.deep.equal(['stale', 'stored']);
+    const done = first![1]!;
+    expect(done.kind === 'done' && done.stored.emotionStatus).to.equal('POSITIVE');
+    expect((await store.find('i-done', 2))?.emotionStatus).to.equal('POSITIVE');
+    expect((await store.find('i-new', 1))?.emotionStatus).to.equal('NEGATIVE');
+    expect(await store.find('i-stale', 4)).to.equal(null);
+    expect(Object.fromEntries(await store.newestRevisions(['i-new', 'i-done', 'i-stale', 'i-up']))).to.deep.equal({ 'i-new': 1, 'i-done': 2, 'i-stale': 5, 'i-up': 3 });
+  });
+
   it('when a diary was never analysed, then its newest revision is 0', async () => {
     expect(await store.newestRevision('d-none')).to.equal(0);
   });
