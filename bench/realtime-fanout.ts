@@ -210,7 +210,13 @@ async function startInstance(bench: BenchServices, label: string, script: string
 async function startOurs(bench: BenchServices, config: AppConfig, adminToken: string, userIds: string[]): Promise<System> {
   const instances: Instance[] = [];
   for (const label of ['api-1', 'api-2']) {
-    const env = { METRICS_PORT: String(await freePort()), INSTANCE_ID: label };
+    const env = {
+      METRICS_PORT: String(await freePort()),
+      INSTANCE_ID: label,
+      // Every bench socket comes from 127.0.0.1: the per-address handshake budget (an attacker's
+      // connect storm) would refuse all but the first few hundred of them.
+      APP__REALTIME__HANDSHAKES_PER_ADDRESS_PER_WINDOW: String(Math.max(300, userIds.length * 2)),
+    };
     instances.push(await startInstance(bench, label, [path.join(APP_ROOT, 'src/main.ts'), 'api'], env, '/readyz'));
   }
   const mongo = await mongoose.createConnection(config.mongo.url, { serverSelectionTimeoutMS: 10_000 }).asPromise();

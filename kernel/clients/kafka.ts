@@ -3,6 +3,7 @@ import type { AppConfig } from '../../config/index.js';
 import type { TopicNames } from '../contracts/analysis-events.js';
 import type { Logger } from '../logger.js';
 import { rememberConsumerMemberIds } from './kafka-member-identity.js';
+import { stopIdleRequestQueueTimers } from './kafka-request-queue.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -84,6 +85,7 @@ export function kafkaLogSink(log: Logger, now: () => number = Date.now): (entry:
  */
 export function createKafka(config: Pick<AppConfig, 'kafka' | 'app'>, log: Logger, options: { retries?: number } = {}): Kafka {
   rememberConsumerMemberIds();
+  stopIdleRequestQueueTimers();
   const kafkaLog = log.child({ component: 'kafkajs' });
   const { sasl } = config.kafka;
   return new Kafka({
