@@ -28,7 +28,7 @@ interface BenchSpec {
 const BENCHES: BenchSpec[] = [
   { name: 'realtime', script: 'bench/realtime-fanout.ts', args: ['--sockets', '10000', '--acked', '5', '--broadcasts', '10'], quickArgs: ['--sockets', '4000', '--acked', '3', '--broadcasts', '5'], timeoutMin: 25 },
   { name: 'rest', script: 'bench/rest-diaries.ts', args: ['--duration', '15', '--warmup', '3'], quickArgs: ['--duration', '8', '--warmup', '2'], timeoutMin: 15 },
-  { name: 'worker', script: 'bench/worker-throughput.ts', args: [], quickArgs: ['--count', '3000', '--rate', '100', '--duration', '10'], timeoutMin: 20 },
+  { name: 'worker', script: 'bench/worker-throughput.ts', args: [], quickArgs: ['--count', '8000', '--rate', '100', '--duration', '10'], timeoutMin: 20 },
   { name: 'pipeline', script: 'bench/pipeline-latency.ts', args: ['--rates', '10,100,500', '--duration', '10'], quickArgs: ['--rates', '10,100', '--duration', '8', '--timeout', '120'], timeoutMin: 20 },
 ];
 
