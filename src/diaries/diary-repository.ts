@@ -83,6 +83,27 @@ const fromSqlRow = (r: DiarySqlRow): Diary => ({
   updatedAt: toDate(r.updated_at),
 });
 
+/** A row of a list: the entry without its text, with the text's first characters instead. */
+export type DiaryListRow = Omit<Diary, 'content'> & { excerpt: string };
+
+/** fromSqlRow for a list row whose `content` is already cut to its excerpt, in one object. */
+const fromSqlListRow = (r: DiarySqlRow, excerptChars: number): DiaryListRow => ({
+  id: String(r.id),
+  userId: String(r.user_id),
+  title: r.title,
+  excerpt: r.content.slice(0, excerptChars),
+  revision: r.revision,
+  analysisStatus: r.analysis_status,
+  analyzedRevision: r.analyzed_revision,
+  statusRevision: r.status_revision,
+  emotionStatus: r.emotion_status,
+  isNegative: r.is_negative === null ? null : Boolean(r.is_negative),
+  alternativeThought: r.alternative_thought,
+  analysisUpdatedAt: r.analysis_updated_at === null ? null : toDate(r.analysis_updated_at),
+  createdAt: toDate(r.created_at),
+  updatedAt: toDate(r.updated_at),
+});
+
 /** Every column but `content`, which the callers of these queries already have or only excerpt. */
 const COLUMNS_BUT_CONTENT =
   'id, user_id, title, revision, analysis_status, analyzed_revision, status_revision, emotion_status, is_negative, alternative_thought, analysis_updated_at, created_at, updated_at';
@@ -179,7 +200,8 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels, r
      * content (an entry may hold 20,000): the driver and the GC never see the rest. May be read
      * from the replica: the owner's own writes are always in it, others' may come a moment later.
      */
-    async list(userId: string, filter: DiaryFilter, page: { limit: number; after?: DiaryCursor; excerptChars: number }): Promise<Diary[]> {
+    /** A page of the user's entries, newest first, each with the first `excerptChars` characters of its text (cut in SQL, and again to as many UTF-16 units). */
+    async list(userId: string, filter: DiaryFilter, page: { limit: number; after?: DiaryCursor; excerptChars: number }): Promise<DiaryListRow[]> {
       const where = ['user_id = ?'];
       const values: unknown[] = [page.excerptChars, userId];
       const and = (clause: string, ...params: unknown[]) => {
@@ -201,7 +223,7 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels, r
       values.push(page.limit);
       const sql = `SELECT ${COLUMNS_BUT_CONTENT}, LEFT(content, ?) AS content FROM diaries WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`;
       const rows = (await reads.read(userId, (db) => withConnection(db.sequelize, (conn) => conn.query({ ...PLAIN, sql }, values), db.transaction))) as DiarySqlRow[];
-      return rows.map(fromSqlRow);
+      return rows.map((r) => fromSqlListRow(r, page.excerptChars));
     },
 
     /**

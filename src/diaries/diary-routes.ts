@@ -35,7 +35,23 @@ export function diaryRoutes(diaries: DiaryService, options: { contentMaxChars: n
         const page = await diaries.list(principal!.userId, { from, to, emotionStatus: emotion, analysisStatus, text: q }, { limit, cursor });
         return {
           status: 200,
-          body: { items: page.items.map(({ userId: _u, statusRevision: _s, analysisUpdatedAt: _a, ...item }) => item), nextCursor: page.nextCursor },
+          // One literal per item (the public fields), cheaper than a rest spread on the hot read.
+          body: {
+            items: page.items.map((d) => ({
+              id: d.id,
+              title: d.title,
+              excerpt: d.excerpt,
+              revision: d.revision,
+              analysisStatus: d.analysisStatus,
+              analyzedRevision: d.analyzedRevision,
+              emotionStatus: d.emotionStatus,
+              isNegative: d.isNegative,
+              alternativeThought: d.alternativeThought,
+              createdAt: d.createdAt,
+              updatedAt: d.updatedAt,
+            })),
+            nextCursor: page.nextCursor,
+          },
         };
       },
     }),

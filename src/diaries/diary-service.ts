@@ -12,14 +12,14 @@ import type { OutboxMessage, OutboxRepository } from '../outbox/outbox-repositor
 import type { SettingsService } from '../settings/settings-service.js';
 import { decodeCursor, encodeCursor } from './diary-cursor.js';
 import type { DiaryDeletionHook, DiaryEvents } from './diary-events.js';
-import type { Diary, DiaryFilter, DiaryRepository } from './diary-repository.js';
+import type { Diary, DiaryFilter, DiaryListRow, DiaryRepository } from './diary-repository.js';
 
 export interface DiaryWithAnalysis extends Diary {
   analysis: AnalysisView | null;
 }
 
 export interface DiaryPage {
-  items: Array<Omit<Diary, 'content'> & { excerpt: string }>;
+  items: DiaryListRow[];
   nextCursor: string | null;
 }
 
@@ -159,7 +159,7 @@ export function createDiaryService(deps: {
       const items = rows.slice(0, page.limit);
       const last = items.at(-1);
       return {
-        items: items.map(({ content, ...rest }) => ({ ...rest, excerpt: content.slice(0, EXCERPT_CHARS) })),
+        items,
         nextCursor: rows.length > page.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
       };
     },
