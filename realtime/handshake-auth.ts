@@ -33,7 +33,7 @@ export function handshakeAuth(deps: {
       return next(refuse('unauthorized', 'auth.token is required'));
     }
     deps.accessTokens
-      .verify(auth.data.token)
+      .verify(auth.data.token, { remember: false })
       .then(async (principal) => {
         if (deps.requireAdmin && principal.role !== 'ADMIN') throw refuse('forbidden', 'administrator role required');
         const held = socket.nsp.adapter.rooms.get(userRoom(principal.userId))?.size ?? 0;

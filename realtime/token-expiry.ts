@@ -90,7 +90,7 @@ export type TokenExpiryWheel = ReturnType<typeof createTokenExpiryWheel>;
  */
 export function tokenRefreshHandler(deps: { wheel: TokenExpiryWheel; accessTokens: AccessTokens; requiredRole?: 'ADMIN' }) {
   return async (socket: EitherSocket, body: { token: string }) => {
-    const principal = await deps.accessTokens.verify(body.token);
+    const principal = await deps.accessTokens.verify(body.token, { remember: false });
     if (principal.userId !== socket.data.userId) throw new ForbiddenError('token belongs to another user', 'token_mismatch');
     if (deps.requiredRole && principal.role !== deps.requiredRole) throw new ForbiddenError('token lacks the admin role', 'forbidden');
     if (principal.sessionId !== socket.data.sessionId) {

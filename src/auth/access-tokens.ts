@@ -20,8 +20,13 @@ export interface VerifiedAccessToken extends Principal {
 
 export interface AccessTokens {
   issue(subject: { userId: string; role: Principal['role']; sessionId: string }): IssuedAccessToken;
-  /** Verifies signature (pinned algorithm), iss, aud, exp and iat (both required), and revocation; throws UnauthorizedError. */
-  verify(token: string): Promise<VerifiedAccessToken>;
+  /**
+   * Verifies signature (pinned algorithm), iss, aud, exp and iat (both required), and revocation;
+   * throws UnauthorizedError. `remember: false` for a token used once per connection (a socket's
+   * handshake or token refresh): remembering every connected device's token would cost each
+   * socket about 0.4 KiB of heap for a check it does not repeat.
+   */
+  verify(token: string, options?: { remember?: boolean }): Promise<VerifiedAccessToken>;
 }
 
 interface AccessClaims {
@@ -74,7 +79,7 @@ export function createAccessTokens(config: AppConfig['auth']['jwt'], revocation:
       };
     },
 
-    async verify(token) {
+    async verify(token, { remember = true } = {}) {
       const nowMs = now();
       const known = verified.get(token);
       if (known) {
@@ -122,8 +127,10 @@ export function createAccessTokens(config: AppConfig['auth']['jwt'], revocation:
         issuedAtMs: claims.iat_ms,
         expiresAtMs: claims.exp * 1000,
       };
-      if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value!);
-      verified.set(token, principal);
+      if (remember) {
+        if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value!);
+        verified.set(token, principal);
+      }
       return { ...principal };
     },
   };
