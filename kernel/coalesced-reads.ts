@@ -36,17 +36,29 @@ export function createCoalescedReads<K, V>(loadMany: (keys: K[]) => Promise<Map<
       });
   }
 
+  function load(key: K): Promise<V | undefined> {
+    return new Promise<V | undefined>((resolve, reject) => {
+      const waiters = waiting.get(key);
+      if (waiters) waiters.push({ resolve, reject });
+      else waiting.set(key, [{ resolve, reject }]);
+      if (!scheduled && !inFlight) {
+        scheduled = true;
+        queueMicrotask(run);
+      }
+    });
+  }
+
   return {
-    load(key: K): Promise<V | undefined> {
-      return new Promise<V | undefined>((resolve, reject) => {
-        const waiters = waiting.get(key);
-        if (waiters) waiters.push({ resolve, reject });
-        else waiting.set(key, [{ resolve, reject }]);
-        if (!scheduled && !inFlight) {
-          scheduled = true;
-          queueMicrotask(run);
-        }
+    load,
+    /** `load` for many keys: what was found, by key (keys not found are absent). */
+    async loadMany(keys: K[]): Promise<Map<K, V>> {
+      const values = await Promise.all(keys.map(load));
+      const found = new Map<K, V>();
+      keys.forEach((key, i) => {
+        const value = values[i];
+        if (value !== undefined) found.set(key, value);
       });
+      return found;
     },
   };
 }

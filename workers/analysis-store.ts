@@ -96,23 +96,23 @@ export function createAnalysisStore(models: MongoModels) {
     }
   }
 
-  async function saveManyNow(entries: AnalysisToSave[]): Promise<void> {
-    if (entries.length === 0) return;
+  /** The analysis documents of a batch, and the head each diary in it gets (its highest revision there). */
+  function documentsOf(entries: AnalysisToSave[]) {
     const docs = entries.map((e) => ({ _id: analysisId(e.ref.diaryId, e.ref.revision), ...fieldsOf(e) }));
     const heads = new Map<string, StoredAnalysisRef>();
     for (const { ref } of entries) if ((heads.get(ref.diaryId)?.revision ?? 0) < ref.revision) heads.set(ref.diaryId, ref);
     const headRefs = [...heads.values()];
+    const insertDocs = () => DiaryAnalysis.collection.insertMany(docs as never[], { ordered: false });
+    const insertHeads = () => AnalysisHead.collection.insertMany(headRefs.map((r) => ({ _id: r.diaryId, userId: r.userId, revision: r.revision })) as never[], { ordered: false });
+    return { docs, headRefs, insertDocs, insertHeads };
+  }
+
+  async function saveManyNow(entries: AnalysisToSave[]): Promise<void> {
+    if (entries.length === 0) return;
+    const { docs, headRefs, insertDocs, insertHeads } = documentsOf(entries);
     await Promise.all([
-      insertManyOr(
-        () => DiaryAnalysis.collection.insertMany(docs as never[], { ordered: false }),
-        docs,
-        ({ _id, ...fields }) => DiaryAnalysis.updateOne({ _id }, { $set: fields }),
-      ),
-      insertManyOr(
-        () => AnalysisHead.collection.insertMany(headRefs.map((r) => ({ _id: r.diaryId, userId: r.userId, revision: r.revision })) as never[], { ordered: false }),
-        headRefs,
-        raiseHeadOnDuplicate,
-      ),
+      insertManyOr(insertDocs, docs, ({ _id, ...fields }) => DiaryAnalysis.updateOne({ _id }, { $set: fields })),
+      insertManyOr(insertHeads, headRefs, raiseHeadOnDuplicate),
     ]);
   }
 
@@ -125,15 +125,9 @@ export function createAnalysisStore(models: MongoModels) {
    * leaves no head, and then the gateway's orphan check cleans up).
    */
   async function insertNewNow(entries: AnalysisToSave[]) {
-    const docs = entries.map((e) => ({ _id: analysisId(e.ref.diaryId, e.ref.revision), ...fieldsOf(e) }));
-    const heads = new Map<string, StoredAnalysisRef>();
-    for (const { ref } of entries) if ((heads.get(ref.diaryId)?.revision ?? 0) < ref.revision) heads.set(ref.diaryId, ref);
-    const headRefs = [...heads.values()];
-    const refused = (insert: Promise<unknown>) => insert.then((): number[] => [], duplicatesOf);
-    const [docsThere, headsThere] = await Promise.all([
-      refused(DiaryAnalysis.collection.insertMany(docs as never[], { ordered: false })),
-      refused(AnalysisHead.collection.insertMany(headRefs.map((r) => ({ _id: r.diaryId, userId: r.userId, revision: r.revision })) as never[], { ordered: false })),
-    ]);
+    const { docs, headRefs, insertDocs, insertHeads } = documentsOf(entries);
+    const refused = (insert: () => Promise<unknown>) => insert().then((): number[] => [], duplicatesOf);
+    const [docsThere, headsThere] = await Promise.all([refused(insertDocs), refused(insertHeads)]);
     const doneIds = docsThere.map((i) => docs[i]!._id);
     const [storedBefore, storedHeads] = await Promise.all([
       doneIds.length > 0 ? DiaryAnalysis.find({ _id: { $in: doneIds } }).lean() : Promise.resolve([]),
@@ -182,12 +176,7 @@ export function createAnalysisStore(models: MongoModels) {
 
     /** The highest revision already analysed per diary; diaries without one are absent. */
     async newestRevisions(diaryIds: string[]): Promise<Map<string, number>> {
-      const revisions = await Promise.all(diaryIds.map((id) => headReads.load(id)));
-      const found = new Map<string, number>();
-      diaryIds.forEach((id, i) => {
-        if (revisions[i] !== undefined) found.set(id, revisions[i]);
-      });
-      return found;
+      return headReads.loadMany(diaryIds);
     },
 
     async find(diaryId: string, revision: number) {
@@ -196,14 +185,7 @@ export function createAnalysisStore(models: MongoModels) {
 
     /** The stored analyses of these requests, by `analysisId`; those not stored are absent. */
     async findMany(refs: Array<Pick<StoredAnalysisRef, 'diaryId' | 'revision'>>) {
-      const ids = refs.map((r) => analysisId(r.diaryId, r.revision));
-      const docs = await Promise.all(ids.map((id) => analysisReads.load(id)));
-      const found = new Map<string, NonNullable<(typeof docs)[number]>>();
-      ids.forEach((id, i) => {
-        const doc = docs[i];
-        if (doc) found.set(id, doc);
-      });
-      return found;
+      return analysisReads.loadMany(refs.map((r) => analysisId(r.diaryId, r.revision)));
     },
 
     async save(ref: StoredAnalysisRef, analyzer: Pick<Analyzer, 'name' | 'version' | 'model'>, result: AnalysisResult, requestedAt: Date | null): Promise<void> {

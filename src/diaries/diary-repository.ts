@@ -86,7 +86,11 @@ const fromSqlRow = (r: DiarySqlRow): Diary => ({
 /** A row of a list: the entry without its text, with the text's first characters instead. */
 export type DiaryListRow = Omit<Diary, 'content'> & { excerpt: string };
 
-/** fromSqlRow for a list row whose `content` is already cut to its excerpt, in one object. */
+/**
+ * fromSqlRow for a list row whose `content` is already cut to its excerpt, in one object. A copy
+ * of fromSqlRow's fields on purpose: built as `{ ...fields(r), excerpt }` instead, the list (the
+ * hottest read) measured about 10% more server CPU per request (bench/rest-diaries.ts, 2 runs each).
+ */
 const fromSqlListRow = (r: DiarySqlRow, excerptChars: number): DiaryListRow => ({
   id: String(r.id),
   userId: String(r.user_id),
