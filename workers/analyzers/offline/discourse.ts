@@ -142,8 +142,17 @@ function sumEmotions(vectors: EmotionVector[]): EmotionVector {
 export function entryWords(readings: SentenceReading[]): string[] {
   const content = readings.filter((r) => !r.isTitle);
   const out = new Set<string>();
-  const lexical = (f: string) => /^(w|b|k|k2|k3|ke):/.test(f);
   for (const r of content) for (const f of r.distortionFeatures) if (lexical(f)) out.add(f);
   for (const f of content.at(-1)?.distortionFeatures ?? []) if (lexical(f)) out.add(`last:${f}`);
   return [...out];
+}
+
+/** w: b: k: k2: k3: ke: (the same test as /^(w|b|k|k2|k3|ke):/, without a regex per feature). */
+function lexical(f: string): boolean {
+  const first = f.charCodeAt(0);
+  if (first === 0x77 /* w */ || first === 0x62 /* b */) return f.charCodeAt(1) === 0x3a;
+  if (first !== 0x6b /* k */) return false;
+  const second = f.charCodeAt(1);
+  if (second === 0x3a) return true;
+  return (second === 0x32 || second === 0x33 || second === 0x65) /* 2 3 e */ && f.charCodeAt(2) === 0x3a;
 }

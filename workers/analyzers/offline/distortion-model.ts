@@ -23,6 +23,7 @@ DISTORTIONS.forEach((d, c) => {
   }
 });
 const biases = DISTORTIONS.map((d) => model.categories[d].bias);
+const thresholds = DISTORTIONS.map((d) => model.categories[d].threshold);
 
 /** A cue this strong is a feature of its own (one specific pattern, not generic absolutist words). */
 const STRONG_CUE = 0.8;
@@ -43,13 +44,15 @@ export function sentenceFeatures(form: string, cues: DetectedDistortion[], raw: 
   out.add(`polarity:${polarity}`);
   let previous = '^';
   for (const word of words) {
-    out.add(`${polarity}${word}`);
-    if (/^[\uac00-\ud7a3]/.test(word)) {
+    out.add(polarity + word);
+    const first = word.charCodeAt(0);
+    if (first >= 0xac00 && first <= 0xd7a3) {
+      // Hangul syllables are single UTF-16 units (the WORD pattern keeps Korean words to them).
       out.add(`k:${word}`);
-      const chars = [...word];
-      for (let i = 0; i + 1 < chars.length; i++) out.add(`k2:${chars[i]}${chars[i + 1]}`);
-      for (let i = 0; i + 2 < chars.length; i++) out.add(`k3:${chars[i]}${chars[i + 1]}${chars[i + 2]}`);
-      if (chars.length > 2) out.add(`ke:${chars.slice(-2).join('')}`);
+      const n = word.length;
+      for (let i = 0; i + 1 < n; i++) out.add(`k2:${word.slice(i, i + 2)}`);
+      for (let i = 0; i + 2 < n; i++) out.add(`k3:${word.slice(i, i + 3)}`);
+      if (n > 2) out.add(`ke:${word.slice(n - 2)}`);
     } else {
       out.add(`w:${word}`);
       out.add(`b:${previous} ${word}`);
@@ -81,22 +84,28 @@ export function predictDistortions(features: string[]): DetectedDistortion[] {
   const z = Float64Array.from(biases);
   let positive = false;
   let cued = false;
-  const strong = new Set<string>();
+  let strong: Set<string> | undefined;
   for (const f of features) {
     const row = weights.get(f);
     if (row) for (let c = 0; c < z.length; c++) z[c]! += row[c]!;
-    if (f === 'polarity:+') positive = true;
-    else if (f.startsWith('cue:')) cued = true;
-    else if (f.startsWith('cue+:')) strong.add(f.slice('cue+:'.length));
+    // 'c' and 'p' open only the cue and polarity features: the rest are words and n-grams.
+    const first = f.charCodeAt(0);
+    if (first === 0x70 /* p */) {
+      if (f === 'polarity:+') positive = true;
+    } else if (first === 0x63 /* c */) {
+      if (f.startsWith('cue:')) cued = true;
+      else if (f.startsWith('cue+:')) (strong ??= new Set()).add(f.slice('cue+:'.length));
+    }
   }
   const vetoAllButDiscounting = positive && !cued;
   const found: DetectedDistortion[] = [];
-  DISTORTIONS.forEach((category, c) => {
-    if (vetoAllButDiscounting && category !== 'discounting_positive') return;
-    const threshold = model.categories[category].threshold;
+  for (let c = 0; c < DISTORTIONS.length; c++) {
+    const category = DISTORTIONS[c]!;
+    if (vetoAllButDiscounting && category !== 'discounting_positive') continue;
+    const threshold = thresholds[c]!;
     const p = sigmoid(z[c]!);
     // One specific cue pattern is enough on its own, as it was before the model.
-    if (p >= threshold || strong.has(category)) found.push({ category, score: Math.max(p, threshold) });
-  });
-  return found.sort((a, b) => b.score - a.score);
+    if (p >= threshold || strong?.has(category)) found.push({ category, score: Math.max(p, threshold) });
+  }
+  return found.length > 1 ? found.sort((a, b) => b.score - a.score) : found;
 }

@@ -72,14 +72,17 @@ export function detectDistortions(text: string, ctx: SentenceContext): DetectedD
   const hasHangul = /[\uac00-\ud7a3]/.test(text);
   const found: DetectedDistortion[] = [];
   for (const { category, en, ko } of compiled) {
-    const cues = [...(hasLatin ? en : []), ...(hasHangul ? ko : [])];
     let top = 0;
     let count = 0;
-    for (const cue of cues) {
-      if (!gateOpen(cue.gate, ctx) || !cue.re.test(text)) continue;
-      count++;
-      top = Math.max(top, cue.w);
-    }
+    const scan = (cues: CompiledCue[]) => {
+      for (const cue of cues) {
+        if (!gateOpen(cue.gate, ctx) || !cue.re.test(text)) continue;
+        count++;
+        top = Math.max(top, cue.w);
+      }
+    };
+    if (hasLatin) scan(en);
+    if (hasHangul) scan(ko);
     if (count === 0) continue;
     const score = Math.min(1, top + EXTRA_CUE_BONUS * (count - 1));
     if (score >= DETECTION_THRESHOLD) found.push({ category, score });

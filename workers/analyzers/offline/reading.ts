@@ -49,13 +49,14 @@ export function readEntry(input: { title: string | null; content: string; langua
   const thoughts: EntryReading['thoughts'] = [];
   const sentences: SentenceReading[] = units.map(({ text, isTitle }, order) => {
     const form = matchForm(text);
-    const score = scoreSentence(text);
+    const score = scoreSentence(form);
     // The cue detector's findings colour the sentence's valence and are features of the learned
     // model, whose findings are the thoughts reported (the cues alone miss most phrasings).
     const cues = isTitle ? [] : detectDistortions(form, { raw: score.raw, hasPositive: score.positive > 0 });
     const distortionFeatures = isTitle ? [] : sentenceFeatures(form, cues, score.raw);
     const found = isTitle ? [] : predictDistortions(distortionFeatures);
-    const strongest = Math.max(0, ...cues.map((f) => f.score));
+    let strongest = 0;
+    for (const cue of cues) if (cue.score > strongest) strongest = cue.score;
     const raw =
       cues.length > 0 ? Math.min(score.positive * THOUGHT_POSITIVE_DISCOUNT - score.negative, 0) - THOUGHT_PENALTY * strongest : score.raw;
     const valence = raw / Math.sqrt(raw * raw + VALENCE_ALPHA);

@@ -1,4 +1,4 @@
-import { EMOTIONS, type EmotionName } from '../analyzer.js';
+import type { EmotionName } from '../analyzer.js';
 import { data } from './data-files.js';
 import { englishPhrases, lookupEnglish, lookupSymbol, matchKorean, type LexicalEntry } from './lexicon.js';
 import { tokenize, type Token } from './text.js';
@@ -68,11 +68,13 @@ const koContrast = new Set(ko.contrast);
 const PARTICLES = new Set(['', '이', '가', '은', '는', '도', '을', '를', '이란', '란']);
 
 export function emptyEmotions(): EmotionVector {
-  return Object.fromEntries(EMOTIONS.map((e) => [e, 0])) as EmotionVector;
+  // EMOTIONS order, as a literal: one shape for every vector.
+  return { joy: 0, sadness: 0, anger: 0, fear: 0, surprise: 0, disgust: 0, trust: 0, anticipation: 0 } satisfies Record<EmotionName, number>;
 }
 
-export function scoreSentence(sentence: string): SentenceScore {
-  const tokens = tokenize(sentence);
+/** `form` is the sentence's matchForm(). */
+export function scoreSentence(form: string): SentenceScore {
+  const tokens = tokenize(form);
   const consumed = new Set<number>();
   const usedNegators = new Set<number>();
   const hits: Hit[] = [];

@@ -94,9 +94,10 @@ function chunk(sentence: string): string[] {
 const TOKEN =
   /[:;]-?[()dp](?![a-z])|\p{Script=Latin}+(?:'\p{Script=Latin}+)*|[\uac00-\ud7a3]+|[\u3131-\u318e]+|\p{Extended_Pictographic}|[\u2665\u2639]|\d+(?:[.:,]\d+)*|[.,;:!?…]/gu;
 
-export function tokenize(sentence: string): Token[] {
+/** `form` is the sentence's matchForm(). */
+export function tokenize(form: string): Token[] {
   const tokens: Token[] = [];
-  for (const match of matchForm(sentence).matchAll(TOKEN)) {
+  for (const match of form.matchAll(TOKEN)) {
     const text = match[0];
     tokens.push({ text, kind: kindOf(text) });
   }
@@ -106,6 +107,7 @@ export function tokenize(sentence: string): Token[] {
 function kindOf(text: string): TokenKind {
   const first = text.codePointAt(0) ?? 0;
   if (first >= 0xac00 && first <= 0xd7a3) return 'hangul';
+  if (first >= 0x61 && first <= 0x7a) return 'latin'; // a-z, the common case of the test below
   if (/^\p{Script=Latin}/u.test(text)) return 'latin';
   if (/^\d/.test(text)) return 'number';
   if (/^[.,;:!?…]$/.test(text)) return 'punct';
