@@ -1,6 +1,6 @@
 /**
  * A diary written -> COMPLETED on the writer's socket, through the whole pipeline, at fixed rates:
- *   npx tsx bench/pipeline-latency.ts [--rates 10,100,500] [--duration 10] [--users 50] [--warmup 20] [--timeout 300]
+ *   npx tsx bench/pipeline-latency.ts [--rates 10,100,500] [--duration 10] [--users 50] [--warmup 30] [--warmup-rate 50] [--timeout 300]
  *
  * Starts the services in a temp dir (or uses *_URL), migrates, creates --users users with tokens,
  * runs one `api` (REST, Socket.IO, outbox relay, status consumer) and one `worker` as child
@@ -46,16 +46,21 @@ import { createDiaryTexts } from './diary-texts.js';
 import { fmt, formatShares, hopSummary, pct, report, round1, sharesOfMedian, stageParts, type Entry, type PhaseResult, type Timeline } from './pipeline-report.js';
 import { connectUsers, tapPipeline, type KafkaSeen, type UserSockets } from './pipeline-taps.js';
 
-const USAGE = `usage: npx tsx bench/pipeline-latency.ts [--rates 10,100,500] [--duration 10] [--users 50] [--warmup 20] [--timeout 300]
+const USAGE = `usage: npx tsx bench/pipeline-latency.ts [--rates 10,100,500] [--duration 10] [--users 50] [--warmup 30] [--warmup-rate 50] [--timeout 300]
   --rates      entries/s of each phase, comma-separated, run one after the other
   --duration   seconds of sending per phase
   --users      users, one connected socket each; the entries go round-robin over them
-  --warmup     entries written (at 10/s) and waited for before the first phase; not measured
+  --warmup     seconds of entries written before the first phase and waited for; not measured.
+               Every process starts cold: the broker's JVM compiles for its first minute or so and
+               Node's JIT for its first thousands of calls, so a short warm-up measures compilers
+               (a cold run at 50/s showed p50 70 ms and the broker at 0.46 cores, the third warm
+               phase 16 ms and 0.16)
+  --warmup-rate  entries/s of the warm-up
   --timeout    seconds after a phase's last send within which every COMPLETED must be on its socket`;
 
 runBench('pipeline-latency', async () => {
   const { rates, rest } = ratesArg(process.argv.slice(2), [10, 100, 500]);
-  const args = numericArgs(rest, { duration: 10, users: 50, warmup: 20, timeout: 300 }, USAGE);
+  const args = numericArgs(rest, { duration: 10, users: 50, warmup: 30, warmupRate: 50, timeout: 300 }, USAGE);
   if (args.duration <= 0 || args.users < 1 || args.timeout <= 0) throw new Error(`--duration, --users and --timeout must be positive\n${USAGE}`);
   const profile = process.env.BENCH_PROFILE ?? 'production';
   const machine = machineInfo();
@@ -96,9 +101,9 @@ runBench('pipeline-latency', async () => {
   let written = 0;
   const runPhase = (rate: number, count: number) => sendAtRate(baseUrl, users, bodies, rate, count, args.timeout * 1000, () => written++);
 
-  if (args.warmup > 0) {
-    log(`warm-up: ${args.warmup} entries at 10/s`);
-    const warm = await runPhase(10, args.warmup);
+  if (args.warmup > 0 && args.warmupRate > 0) {
+    log(`warm-up: ${args.warmupRate} entries/s for ${args.warmup} s, not measured`);
+    const warm = await runPhase(args.warmupRate, Math.max(1, Math.round(args.warmup * args.warmupRate)));
     await waitForPhase(warm, kafka, sockets, args.timeout * 1000, died, false);
     if (warm.some((e) => !e.diaryId || !sockets.seen.get(e.diaryId)?.completedSeenAt)) throw new Error('warm-up: not every entry reached COMPLETED on its socket');
   }

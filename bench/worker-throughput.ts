@@ -1,16 +1,20 @@
 /**
  * Throughput and latency of ONE emotion worker (offline analyzer), against the least a kafkajs
  * consumer can do with the same analyzer, in the same run:
- *   npx tsx bench/worker-throughput.ts [--count 10000] [--rate 100] [--duration 20] [--warmup 5] [--timeout 300]
+ *   npx tsx bench/worker-throughput.ts [--count 10000] [--warmup-count 3000] [--rate 100] [--duration 20] [--warmup 5] [--timeout 300]
  *
  * Starts Kafka and the MongoDB-wire server in a temp dir (or uses KAFKA_BROKERS / MONGO_URL; the
  * worker needs neither MariaDB nor Redis), runs `src/main.ts worker` as a child process
  * (production profile, LOG_LEVEL=warn) and the bare consumer `bench/worker-bare-consumer.ts`
  * (same request topic and partitions, own consumer group, statuses to a topic of its own), then:
- *   (a) saturation: --count requests are on the topic before either starts; ours drains them
- *       alone, then the bare consumer drains the same requests (ours idle meanwhile); analyses/s
- *       from the first to the last COMPLETED status event (the consumers' own timestamps); CPU per
- *       analysis of the consumer and of the Kafka broker over each drain;
+ *   (a) saturation: --warmup-count requests and then --count requests are on the topic before
+ *       either starts; ours drains them alone, then the bare consumer drains the same requests
+ *       (ours idle meanwhile). The first --warmup-count are not measured (each partition holds its
+ *       share of them first): a process that has just started runs its analyzer and fetch path in
+ *       its interpreter and baseline compiler for its first thousands of entries, which is not
+ *       what a running worker costs. Analyses/s from the first to the last COMPLETED status event
+ *       of the --count (the consumers' own timestamps); CPU per analysis of the consumer and of
+ *       the Kafka broker over each drain;
  *   (b) fixed rate, one consumer at a time (the other SIGSTOPped): --warmup s at --rate, not
  *       measured (a fresh broker JVM is still compiling), then --rate requests/s for --duration s;
  *       latency from the request's `occurredAt` (set here when producing) to the moment this
@@ -52,9 +56,11 @@ import {
 import { TICKS_PER_SEC, cpuBetween, formatCpu, machineBusyTicks, treeTicksByRole } from './cpu-usage.js';
 import { createDiaryTexts, type DiaryText } from './diary-texts.js';
 
-const USAGE = 'usage: npx tsx bench/worker-throughput.ts [--count 10000] [--rate 100] [--duration 20] [--warmup 5] [--timeout 300]   (0 skips a phase)';
+const USAGE = 'usage: npx tsx bench/worker-throughput.ts [--count 10000] [--warmup-count 3000] [--rate 100] [--duration 20] [--warmup 5] [--timeout 300]   (0 skips a phase)';
 /** Diary ids of phase (b) start here, so the two phases never share a diaryId. */
 const FIXED_RATE_FIRST_ID = 1_000_001;
+/** The saturation warm-up's requests: before the measured ones on every partition. */
+const SATURATION_WARMUP_FIRST_ID = 2_000_001;
 const SATURATION_TARGET = 2_000;
 const P99_TARGET_MS = 100;
 
@@ -100,7 +106,7 @@ interface Drain {
 runBench('worker-throughput', main);
 
 async function main(): Promise<number> {
-  const args = numericArgs(process.argv.slice(2), { count: 10000, rate: 100, duration: 20, warmup: 5, timeout: 300 }, USAGE);
+  const args = numericArgs(process.argv.slice(2), { count: 10000, warmupCount: 3000, rate: 100, duration: 20, warmup: 5, timeout: 300 }, USAGE);
   if (args.timeout <= 0) throw new Error(`--timeout must be positive\n${USAGE}`);
   const profile = process.env.BENCH_PROFILE ?? 'production';
   const machine = machineInfo();
@@ -144,11 +150,15 @@ async function main(): Promise<number> {
   const results: BenchRow[] = [];
 
   if (args.count > 0) {
-    log(`pre-loading ${args.count} analysis requests on ${topics.analysisRequested} (${config.kafka.partitions} partitions)`);
-    for (let first = 1; first <= args.count; first += 500) {
-      const batch = Array.from({ length: Math.min(500, args.count - first + 1) }, (_, i) => request(first + i));
-      await send(producer, topics.analysisRequested, batch);
-    }
+    log(`pre-loading ${args.warmupCount} warm-up and ${args.count} measured analysis requests on ${topics.analysisRequested} (${config.kafka.partitions} partitions)`);
+    const preload = async (firstId: number, count: number) => {
+      for (let first = firstId; first < firstId + count; first += 500) {
+        const batch = Array.from({ length: Math.min(500, firstId + count - first) }, (_, i) => request(first + i));
+        await send(producer, topics.analysisRequested, batch);
+      }
+    };
+    await preload(SATURATION_WARMUP_FIRST_ID, args.warmupCount);
+    await preload(1, args.count);
   }
   const ids = Array.from({ length: args.count }, (_, i) => i + 1);
 

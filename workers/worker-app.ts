@@ -23,6 +23,8 @@ export interface WorkerApp {
   log: Logger;
   metrics: Metrics;
   mongo: Connection;
+  /** What analyses the requests (on threads when `worker.analyzerThreads` > 0 with the offline analyzer). */
+  analyzer: Analyzer;
   topics: TopicNames;
   groupId: string;
   /** Base URL of the metrics/health server, once started. */
@@ -33,8 +35,9 @@ export interface WorkerApp {
 
 export const WORKER_GROUP = 'emotion-worker';
 
-function chunking(analyzer: AppConfig['worker']['analyzer']): { chunkSize: number; analyzeConcurrently: boolean; insertFirst?: boolean } {
-  if (analyzer === 'offline') return { chunkSize: OFFLINE_CHUNK_SIZE, analyzeConcurrently: false, insertFirst: true };
+function chunking(analyzer: AppConfig['worker']['analyzer'], parallel: boolean): { chunkSize: number; analyzeConcurrently: boolean; insertFirst?: boolean } {
+  // On the event loop the offline analyzer is synchronous: one call at a time is as fast; on threads a chunk's calls go out together.
+  if (analyzer === 'offline') return { chunkSize: OFFLINE_CHUNK_SIZE, analyzeConcurrently: parallel, insertFirst: true };
   if (needsEmbeddingSidecar(analyzer)) return { chunkSize: EMBEDDING_CHUNK_SIZE, analyzeConcurrently: true };
   return { chunkSize: 1, analyzeConcurrently: false };
 }
@@ -64,6 +67,7 @@ export async function createWorkerApp(
       log,
       onLlmOutcome: (outcome) => metrics.llmRequestsTotal.inc({ outcome }),
       onEmbeddingOutcome: (outcome) => metrics.embeddingAnalysesTotal.inc({ outcome }),
+      onThreadError: (err) => log.error({ err }, 'an offline analyzer thread died; it is started again'),
     });
 
   const clients = await createWorkerClients(config, log);
@@ -79,7 +83,7 @@ export async function createWorkerApp(
     metrics,
     log,
     retry: { maxAttempts: config.worker.maxAttempts, baseMs: config.worker.backoffBaseMs, maxMs: config.worker.backoffMaxMs },
-  }, chunking(config.worker.analyzer));
+  }, chunking(config.worker.analyzer, analyzer.parallel === true));
 
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -140,6 +144,7 @@ export async function createWorkerApp(
     log,
     metrics,
     mongo,
+    analyzer,
     topics,
     groupId,
     metricsUrl: () => metricsServer.url(),
@@ -170,6 +175,7 @@ export async function createWorkerApp(
         await metricsServer.close();
       };
       await withDeadline(steps(), config.http.shutdownGraceMs + 10_000, () => log.warn('shutdown took too long; closing the connections anyway'));
+      await analyzer.close?.();
       await clients.close();
       log.info('worker stopped');
     },

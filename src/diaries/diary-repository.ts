@@ -249,9 +249,10 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels, r
       return (await DiaryModel.destroy({ where: { id, userId }, transaction })) > 0;
     },
 
-    /** Whether the user still has this entry (cheaper than reading it). */
+    /** Whether the user still has this entry (cheaper than reading it; asked once per diary of every status batch, so on the driver). */
     async exists(userId: string, id: string): Promise<boolean> {
-      return (await DiaryModel.count({ where: { id, userId } })) > 0;
+      const rows = (await withConnection(sequelize, (conn) => conn.query('SELECT 1 FROM diaries WHERE id = ? AND user_id = ? LIMIT 1', [id, userId]))) as unknown[];
+      return rows.length > 0;
     },
 
     /**
@@ -265,29 +266,36 @@ export function createDiaryRepository(sequelize: Sequelize, models: SqlModels, r
       event: { revision: number; status: AnalysisStatus; emotionStatus?: EmotionStatus; alternativeThought?: string | null },
     ): Promise<boolean> {
       const completed = event.status === 'COMPLETED';
-      const [ok] = await sequelize.query(
-        `UPDATE diaries SET
-           analysis_status = :status,
-           analysis_updated_at = NOW(3),
-           analyzed_revision = IF(:completed, :revision, analyzed_revision),
-           emotion_status = IF(:completed, :emotionStatus, emotion_status),
-           is_negative = IF(:completed, :emotionStatus = 'NEGATIVE', is_negative),
-           alternative_thought = IF(:completed, :alternativeThought, alternative_thought)
-         WHERE id = :id AND user_id = :userId AND status_revision = :revision
-           AND analysis_status <> 'COMPLETED' AND analysis_status <> :status`,
-        {
-          replacements: {
+      // Once per status event: on the driver, not through Sequelize's query building.
+      const ok = (await withConnection(sequelize, (conn) =>
+        conn.query(
+          `UPDATE diaries SET
+             analysis_status = ?,
+             analysis_updated_at = NOW(3),
+             analyzed_revision = IF(?, ?, analyzed_revision),
+             emotion_status = IF(?, ?, emotion_status),
+             is_negative = IF(?, ? = 'NEGATIVE', is_negative),
+             alternative_thought = IF(?, ?, alternative_thought)
+           WHERE id = ? AND user_id = ? AND status_revision = ?
+             AND analysis_status <> 'COMPLETED' AND analysis_status <> ?`,
+          [
+            event.status,
+            completed,
+            event.revision,
+            completed,
+            event.emotionStatus ?? null,
+            completed,
+            event.emotionStatus ?? null,
+            completed,
+            event.alternativeThought ?? null,
             id,
             userId,
-            status: event.status,
-            revision: event.revision,
-            completed,
-            emotionStatus: event.emotionStatus ?? null,
-            alternativeThought: event.alternativeThought ?? null,
-          },
-        },
-      );
-      return Number((ok as { affectedRows?: number }).affectedRows ?? 0) > 0;
+            event.revision,
+            event.status,
+          ],
+        ),
+      )) as { affectedRows?: number };
+      return Number(ok.affectedRows ?? 0) > 0;
     },
   };
 }

@@ -70,4 +70,8 @@ export interface Analyzer {
   /** The model behind the analyzer, when there is one (LLM). */
   readonly model?: string;
   analyze(input: AnalysisInput, signal?: AbortSignal): Promise<AnalysisResult>;
+  /** Whether calls made together are analysed in parallel (threads, a batching client): the worker then makes a chunk's calls at once. */
+  readonly parallel?: boolean;
+  /** Releases what the analyzer holds (threads); the worker calls it when it stops. */
+  close?(): Promise<void>;
 }

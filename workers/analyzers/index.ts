@@ -4,11 +4,14 @@ import { createEmbeddingAnalyzer } from './embedding/embedding-analyzer.js';
 import { createEmbeddingClient } from './embedding/embedding-client.js';
 import { loadShippedHeads } from './embedding/heads.js';
 import { createLlmAnalyzer, type LlmOutcome, type WarnLogger } from './llm/llm-analyzer.js';
+import { availableParallelism } from 'node:os';
 import { createOfflineAnalyzer } from './offline/offline-analyzer.js';
+import { createOfflineAnalyzerPool } from './offline/offline-pool.js';
 
 export * from './analyzer.js';
 export { createLlmAnalyzer, LLM_ANALYZER_VERSION, type LlmAnalyzerConfig, type LlmAnalyzerDeps, type LlmOutcome } from './llm/llm-analyzer.js';
 export { analyzeOffline, createOfflineAnalyzer, OFFLINE_ANALYZER_VERSION } from './offline/offline-analyzer.js';
+export { createOfflineAnalyzerPool, type OfflineAnalyzerPool } from './offline/offline-pool.js';
 export { createEmbeddingAnalyzer, EMBEDDING_ANALYZER_VERSION } from './embedding/embedding-analyzer.js';
 export { createEmbeddingClient, type EmbeddingClient, type EmbeddingClientConfig } from './embedding/embedding-client.js';
 export { loadShippedHeads } from './embedding/heads.js';
@@ -19,6 +22,13 @@ export interface AnalyzerDeps {
   onLlmOutcome?: (outcome: LlmOutcome) => void;
   /** Counts embedding analyses answered by the sidecar ('ok') or by the rules ('fallback'). */
   onEmbeddingOutcome?: (outcome: 'ok' | 'fallback') => void;
+  /** An offline analyzer thread died (it is replaced). */
+  onThreadError?: (err: Error) => void;
+}
+
+/** The offline analyzer's threads: `analyzerThreads`, 'auto' being one fewer than the cores (at least 1). */
+export function offlineThreads(setting: AppConfig['worker']['analyzerThreads']): number {
+  return setting === 'auto' ? Math.max(1, availableParallelism() - 1) : setting;
 }
 
 /** Whether the configured analyzer needs the embedding sidecar. */
@@ -33,8 +43,10 @@ export function needsEmbeddingSidecar(analyzer: string): boolean {
 export function createAnalyzer(config: AppConfig['worker'], deps: AnalyzerDeps = {}): Analyzer {
   const offline = createOfflineAnalyzer();
   switch (config.analyzer) {
-    case 'offline':
-      return offline;
+    case 'offline': {
+      const threads = offlineThreads(config.analyzerThreads);
+      return threads > 0 ? createOfflineAnalyzerPool({ threads, onThreadError: deps.onThreadError }) : offline;
+    }
     case 'llm':
       return createLlmAnalyzer(config.llm, { fallback: offline, log: deps.log, onOutcome: deps.onLlmOutcome });
     case 'embedding':

@@ -71,6 +71,7 @@ describe('embedding analyzer with the real sidecar', function () {
       backoffBaseMs: 1,
       backoffMaxMs: 1,
       analyzer: 'ensemble',
+      analyzerThreads: 0,
       llm: { baseUrl: 'http://127.0.0.1:9/v1', model: 'unused', timeoutMs: 1_000, maxRetries: 0 },
       embedding: { url: sidecar.url, timeoutMs: 10_000, batchMaxTexts: 64, batchDelayMs: 5, healthIntervalMs: 1_000 },
     });

@@ -188,6 +188,7 @@ describe('LLM analyzer against an OpenAI-compatible HTTP server', () => {
         backoffBaseMs: 1,
         backoffMaxMs: 1,
         analyzer: 'llm',
+        analyzerThreads: 0,
         llm: { baseUrl: server.baseUrl, model: 'test-model', timeoutMs: 2_000, maxRetries: 3 },
         embedding: UNUSED_EMBEDDING,
       },
@@ -235,16 +236,34 @@ describe('LLM analyzer against an OpenAI-compatible HTTP server', () => {
     expect(outcomes).to.deep.equal([]);
   });
 
-  it('when the worker config selects the offline analyzer, then createAnalyzer returns it', () => {
-    const analyzer = createAnalyzer({
+  const offlineWorker = (analyzerThreads: number) =>
+    createAnalyzer({
       partitionsConcurrently: 1,
       maxAttempts: 1,
       backoffBaseMs: 1,
       backoffMaxMs: 1,
       analyzer: 'offline',
+      analyzerThreads,
       llm: { baseUrl: 'http://127.0.0.1:9/v1', model: 'unused', timeoutMs: 1_000, maxRetries: 0 },
       embedding: UNUSED_EMBEDDING,
     });
+
+  it('when the worker config selects the offline analyzer, then createAnalyzer returns it', () => {
+    const analyzer = offlineWorker(0);
     expect(analyzer.name).to.equal('offline');
+    expect(analyzer.parallel, 'analyzerThreads 0: on the event loop').to.not.equal(true);
+  });
+
+  it('when the worker config gives the offline analyzer threads, then createAnalyzer returns a pool of them', async () => {
+    const analyzer = offlineWorker(2);
+    try {
+      expect(analyzer.name).to.equal('offline');
+      expect(analyzer.parallel).to.equal(true);
+      expect((analyzer as { threads?: number }).threads).to.equal(2);
+      const result = await analyzer.analyze({ title: null, content: 'I failed again, I always ruin everything.' });
+      expect(result.automaticThoughts.length).to.be.greaterThan(0);
+    } finally {
+      await analyzer.close?.();
+    }
   });
 });
