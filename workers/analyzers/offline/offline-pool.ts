@@ -66,7 +66,6 @@ export interface OfflineAnalyzerPool extends Analyzer {
 const RUNNING_TS = path.extname(fileURLToPath(import.meta.url)) === '.ts';
 const THREAD_FILE = new URL(`./offline-thread${RUNNING_TS ? '.ts' : '.js'}`, import.meta.url);
 
-/** A worker thread does not inherit tsx's loader hooks (Node 20): under tsx the thread registers them first. */
 /** tsx's ESM register API, by its package's export map (tests load this module as CommonJS, where import.meta.resolve is missing). */
 function tsxEsmApi(): string {
   const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
@@ -74,14 +73,25 @@ function tsxEsmApi(): string {
   return pathToFileURL(path.join(path.dirname(manifest), pkg.exports['./esm/api']!.import.default)).href;
 }
 
+/**
+ * An idle thread does not hold the process open (a worker that failed to start must still exit);
+ * one with calls outstanding does (see `flush`). A worker thread does not inherit tsx's loader hooks (Node 20): under tsx the thread registers them
+ * first.
+ */
 function startThread(file: URL): Worker {
-  if (!file.pathname.endsWith('.ts')) return new Worker(file);
+  const worker = file.pathname.endsWith('.ts') ? startTsThread(file) : new Worker(file);
+  worker.unref();
+  return worker;
+}
+
+function startTsThread(file: URL): Worker {
   const tsx = tsxEsmApi();
   return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}); });`, { eval: true });
 }
 
-/** How long a dead thread's slot stays empty before it is started again. */
+/** How long a dead thread's slot stays empty before it is started again; doubled while threads keep dying without answering, up to the max. */
 const RESPAWN_DELAY_MS = 1_000;
+const RESPAWN_DELAY_MAX_MS = 30_000;
 
 export function createOfflineAnalyzerPool(options: {
   threads: number;
@@ -95,6 +105,8 @@ export function createOfflineAnalyzerPool(options: {
   let nextId = 1;
   let queue: Call[] = [];
   let flushScheduled = false;
+  /** Thread deaths since a thread last answered: a thread that cannot start is not restarted every second. */
+  let deathsInARow = 0;
 
   const threads: Array<Thread | undefined> = [];
   const spawn = (): Thread => {
@@ -104,6 +116,8 @@ export function createOfflineAnalyzerPool(options: {
       if (!calls) return;
       thread.sent.delete(reply.id);
       thread.outstanding -= calls.length;
+      deathsInARow = 0;
+      if (thread.outstanding === 0) thread.worker.unref();
       calls.forEach((call, i) => settle(call, reply.results[i]));
     });
     const fail = (err: Error) => {
@@ -115,9 +129,10 @@ export function createOfflineAnalyzerPool(options: {
       threads[index] = undefined;
       if (closed) return;
       options.onThreadError?.(err);
+      const delay = Math.min(RESPAWN_DELAY_MAX_MS, RESPAWN_DELAY_MS * 2 ** deathsInARow++);
       setTimeout(() => {
         if (!closed) threads[index] = spawn();
-      }, RESPAWN_DELAY_MS).unref();
+      }, delay).unref();
     };
     thread.worker.on('error', (err) => fail(err));
     thread.worker.on('exit', (code) => fail(new Error(`offline analyzer thread exited (code ${code})`)));
@@ -160,6 +175,7 @@ export function createOfflineAnalyzerPool(options: {
       const id = nextId++;
       thread.sent.set(id, slice);
       thread.outstanding += slice.length;
+      thread.worker.ref();
       thread.worker.postMessage({ id, inputs: slice.map((c) => c.input) } satisfies ThreadRequest);
     }
   }
