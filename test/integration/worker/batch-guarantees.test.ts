@@ -7,6 +7,7 @@ import { waitUntil } from '../../../kernel/wait.js';
 import type { Analyzer } from '../../../workers/analyzers/analyzer.js';
 import { createOfflineAnalyzer } from '../../../workers/analyzers/offline/offline-analyzer.js';
 import type { PipelinePublisher } from '../../../workers/pipeline-publisher.js';
+import { OFFLINE_CHUNK_SIZE } from '../../../workers/analysis-batch-handler.js';
 import { WORKER_GROUP, type WorkerApp } from '../../../workers/worker-app.js';
 import { aboutDiary, type KafkaTap } from '../../harness/kafka-tap.js';
 import { startWorkerRig, type WorkerRig } from '../../harness/worker-rig.js';
@@ -168,5 +169,31 @@ describe('emotion worker batches: at least once, idempotent, in order', () => {
     expect(stored).to.deep.equal([1, 2, 5]);
     expect((await models().AnalysisHead.findById(diaryId).lean())?.revision).to.equal(5);
     expect(worker.groupId).to.equal(`${config.kafka.topicPrefix}${WORKER_GROUP}`);
+  });
+
+  it('when a batch holds several chunks (the next analysed while the one before is stored), then statuses go out in chunk order, a revision older than one stored in an earlier chunk is skipped, and everything is committed', async function () {
+    this.timeout(90_000);
+    const diaryId = String(nextDiary++);
+    const filler = (n: number) => Array.from({ length: n }, () => request());
+    // Chunk 1 ends with revision 3, chunk 2 opens with revision 2 (stale by then) and holds 4, chunk 3 is the rest.
+    const first = [...filler(OFFLINE_CHUNK_SIZE - 1), request({ diaryId, revision: 3 })];
+    const second = [request({ diaryId, revision: 2 }), ...filler(OFFLINE_CHUNK_SIZE - 2), request({ diaryId, revision: 4 })];
+    const third = filler(57);
+    const all = [...first, ...second, ...third];
+    await sendAsOneBatch(all);
+    const plain = all.filter((r) => r.diaryId !== diaryId);
+    await waitUntil('every request answered', async () => plain.every((r) => statusesOf(r.diaryId).some((st) => st.status === 'COMPLETED')) && statusesOf(diaryId).some((st) => st.revision === 4 && st.status === 'COMPLETED'), 60_000);
+    await waitUntil('offsets committed', committedEverything, 20_000);
+
+    expect(statusesOf(diaryId).map((st) => `${st.status}:${st.revision}`)).to.deep.equal(['PROCESSING:3', 'COMPLETED:3', 'PROCESSING:4', 'COMPLETED:4']);
+    expect((await models().DiaryAnalysis.find({ diaryId }).lean()).map((d) => d.revision).sort((a, b) => a - b)).to.deep.equal([3, 4]);
+    // Partition 0's statuses (keyed by user, one partition) follow the requests' chunks: none of a later chunk before the last of an earlier one.
+    const chunkOf = new Map(all.map((r, i) => [`${r.diaryId}:${r.revision}`, Math.floor(i / OFFLINE_CHUNK_SIZE)]));
+    const order = statuses.messages
+      .map((m) => m.json<Status>())
+      .filter((st) => st.status === 'COMPLETED' && chunkOf.has(`${st.diaryId}:${st.revision}`))
+      .map((st) => chunkOf.get(`${st.diaryId}:${st.revision}`)!);
+    expect(order).to.have.length(all.length - 1);
+    expect(order, 'COMPLETED in chunk order').to.deep.equal([...order].sort((a, b) => a - b));
   });
 });
