@@ -100,6 +100,14 @@ export function createAnalysisBatchHandler(
       (err: unknown): Attempt => ({ ok: false, error: err instanceof Error ? err : new Error(String(err)) }),
     );
 
+  /**
+   * One attempt at each request: all at once for an analyzer that batches or runs on threads
+   * (`analyzeConcurrently`), else one after another (the offline analyzer on the event loop is
+   * synchronous inside, so that is as fast; an LLM analyzer is called one request at a time).
+   */
+  const attemptAll = (requests: Request[], signal: AbortSignal): Promise<Attempt[]> =>
+    options.analyzeConcurrently ? Promise.all(requests.map((r) => attempt(r, signal))) : sequentially(requests, (r) => attempt(r, signal));
+
   type Counts = { completed: number; duplicates: number; stale: number };
 
   /**
@@ -142,12 +150,8 @@ export function createAnalysisBatchHandler(
         .then(() => undefined, (err: unknown) => err ?? new Error('producing PROCESSING failed'));
       metrics.workerInFlight.inc(fresh.length);
       try {
-        // The offline analyzer is synchronous inside: one at a time is as fast as it gets; an LLM
-        // analyzer is called one request at a time per partition, as before; an embedding analyzer
-        // gets the chunk's requests at once, which its client sends to the sidecar as one batch.
-        const attempts = options.analyzeConcurrently
-          ? await Promise.all(fresh.map((r) => attempt(r, ctx.signal)))
-          : await sequentially(fresh, (r) => attempt(r, ctx.signal));
+        // An embedding analyzer gets the chunk's requests at once: its client sends them to the sidecar as one batch.
+        const attempts = await attemptAll(fresh, ctx.signal);
         for (const [i, r] of fresh.entries()) {
           const outcome = attempts[i]!;
           if (!outcome.ok) {
@@ -178,10 +182,7 @@ export function createAnalysisBatchHandler(
     metrics.workerInFlight.inc(firsts.length);
     let attempts: Attempt[];
     try {
-      // On the analyzer's threads a chunk's calls go out together; on the event loop one at a time is as fast.
-      attempts = options.analyzeConcurrently
-        ? await Promise.all(firsts.map((r) => attempt(r, ctx.signal)))
-        : await sequentially(firsts, (r) => attempt(r, ctx.signal));
+      attempts = await attemptAll(firsts, ctx.signal);
     } finally {
       metrics.workerInFlight.dec(firsts.length);
     }

@@ -13,7 +13,7 @@ import { analyzeOffline, OFFLINE_ANALYZER_VERSION } from './offline-analyzer.js'
  * analyse. The calls of one tick (a chunk's Promise.all) travel to the threads in one message per
  * thread, split evenly, and come back in one message each. A thread that dies fails its
  * outstanding calls (the batch handler retries them on its careful path) and is replaced a second
- * later; while no thread is up, calls are analysed on the event loop, as without the pool.
+ * later (the delay doubling while threads keep dying); while no thread is up, calls are analysed on the event loop, as without the pool.
  * Same name, version and results as the in-process analyzer.
  */
 
@@ -54,7 +54,12 @@ interface Thread {
   worker: Worker;
   /** Calls sent and not yet answered, by message id. */
   sent: Map<number, Call[]>;
-  outstanding: number;
+}
+
+function outstanding(thread: Thread): number {
+  let n = 0;
+  for (const calls of thread.sent.values()) n += calls.length;
+  return n;
 }
 
 export interface OfflineAnalyzerPool extends Analyzer {
@@ -75,8 +80,8 @@ function tsxEsmApi(): string {
 
 /**
  * An idle thread does not hold the process open (a worker that failed to start must still exit);
- * one with calls outstanding does (see `flush`). A worker thread does not inherit tsx's loader hooks (Node 20): under tsx the thread registers them
- * first.
+ * one with calls outstanding does (see `flush`). A worker thread does not inherit tsx's loader
+ * hooks (Node 20): under tsx the thread registers them first.
  */
 function startThread(file: URL): Worker {
   const worker = file.pathname.endsWith('.ts') ? startTsThread(file) : new Worker(file);
@@ -110,14 +115,13 @@ export function createOfflineAnalyzerPool(options: {
 
   const threads: Array<Thread | undefined> = [];
   const spawn = (): Thread => {
-    const thread: Thread = { worker: startThread(threadFile), sent: new Map(), outstanding: 0 };
+    const thread: Thread = { worker: startThread(threadFile), sent: new Map() };
     thread.worker.on('message', (reply: ThreadReply) => {
       const calls = thread.sent.get(reply.id);
       if (!calls) return;
       thread.sent.delete(reply.id);
-      thread.outstanding -= calls.length;
       deathsInARow = 0;
-      if (thread.outstanding === 0) thread.worker.unref();
+      if (thread.sent.size === 0) thread.worker.unref();
       calls.forEach((call, i) => settle(call, reply.results[i]));
     });
     const fail = (err: Error) => {
@@ -125,7 +129,6 @@ export function createOfflineAnalyzerPool(options: {
       if (index < 0) return;
       for (const calls of thread.sent.values()) for (const call of calls) call.reject(err);
       thread.sent.clear();
-      thread.outstanding = 0;
       threads[index] = undefined;
       if (closed) return;
       options.onThreadError?.(err);
@@ -157,24 +160,17 @@ export function createOfflineAnalyzerPool(options: {
     if (calls.length === 0) return;
     const live = threads.filter((t): t is Thread => t !== undefined);
     if (live.length === 0) {
-      for (const call of calls) {
-        try {
-          call.resolve(analyzeOffline(call.input));
-        } catch (err) {
-          call.reject(err instanceof Error ? err : new Error(String(err)));
-        }
-      }
+      answerThreadRequest({ id: 0, inputs: calls.map((c) => c.input) }).results.forEach((outcome, i) => settle(calls[i]!, outcome));
       return;
     }
     // The least busy threads first; an even share each.
-    const order = live.sort((a, b) => a.outstanding - b.outstanding);
+    const order = live.map((thread) => ({ thread, busy: outstanding(thread) })).sort((a, b) => a.busy - b.busy).map((t) => t.thread);
     const share = Math.ceil(calls.length / order.length);
     for (let i = 0, t = 0; i < calls.length; i += share, t++) {
       const thread = order[t]!;
       const slice = calls.slice(i, i + share);
       const id = nextId++;
       thread.sent.set(id, slice);
-      thread.outstanding += slice.length;
       thread.worker.ref();
       thread.worker.postMessage({ id, inputs: slice.map((c) => c.input) } satisfies ThreadRequest);
     }
